@@ -1,0 +1,14 @@
+# All third-party dependencies, found in one place. Each comes from a Debian
+# package listed in scripts/debian-packages.txt.
+
+find_package(tl-expected CONFIG REQUIRED)        # tl::expected (header-only)
+find_package(nlohmann_json 3.11 CONFIG REQUIRED) # nlohmann_json::nlohmann_json (header-only)
+find_package(CLI11 CONFIG REQUIRED)              # CLI11::CLI11 (header-only)
+find_package(Threads REQUIRED)
+
+if(HARMONY_BUILD_TESTS)
+  find_package(Catch2 2.13 CONFIG REQUIRED)      # Catch2::Catch2WithMain: never compile the Catch main
+  include(Catch)
+endif()
+
+find_program(HARMONY_OBJCOPY NAMES objcopy REQUIRED)

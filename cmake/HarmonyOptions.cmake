@@ -1,0 +1,8 @@
+# Every switch of the build, in one place. Names carry the HARMONY_ prefix so
+# they never collide with a parent project's options.
+option(HARMONY_BUILD_TESTS "Build the unit and end-to-end tests" ON)
+option(HARMONY_DEV_MODE "Developer build: warnings are errors" OFF)
+option(HARMONY_USE_CCACHE "Use ccache when it is installed" ON)
+option(HARMONY_STATIC_RUNTIME
+  "Link libstdc++ and libgcc statically into the lean binaries (dispatcher); see docs/adr/0004"
+  ON)

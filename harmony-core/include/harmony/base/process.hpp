@@ -1,0 +1,106 @@
+#pragma once
+// The one subprocess API of harmony. Every program start in the project goes
+// through this header; nothing else calls fork, exec or a shell.
+//
+// Rules
+// - A command is an argv vector, never a shell string. argv[0] names the
+//   program: a path containing '/' is used as given; a bare name is looked up
+//   in the PATH of the child's environment (see `find_program`), never in the
+//   current directory, and empty or relative PATH entries are ignored.
+// - The environment is inherited unless `ProcessSpec::env` replaces it; use
+//   `Environment::current()` and edit the copy.
+// - `cwd` sets the child's working directory (empty: inherit).
+// - stdin is /dev/null unless `stdin_mode` says otherwise; stdout and stderr are
+//   captured unless told to inherit or discard. Captured output is capped at
+//   `output_limit` bytes per stream; what is cut off is drained and dropped and
+//   the stream is marked truncated, so a chatty child can never block or
+//   exhaust memory.
+// - With a `timeout`, the child runs in its own process group; when time runs
+//   out the whole group gets SIGTERM, then SIGKILL after `kill_grace`, and the
+//   result says `timed_out`. Without a timeout the child shares our group, so a
+//   terminal's Ctrl-C reaches it as it reaches us.
+// - How the child ended is kept exact: exited with a code, killed by a signal
+//   (with the signal number, never folded into 128+N), or timed out.
+// - Failing to start (no such file, not executable, bad interpreter, bad cwd)
+//   is an Error from `run_process`, not a ProcessResult: a program that ran
+//   and failed is a result.
+// - `exec_replace` replaces the current process image (the dispatcher's way to
+//   run a plugin) and returns only on failure.
+// - Not thread-safe against other code that changes the signal mask or
+//   SIGCHLD disposition while a child runs.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <harmony/base/expected.hpp>
+
+namespace harmony::base {
+
+// An ordered NAME=VALUE list, as execve takes it.
+class Environment {
+ public:
+  Environment() = default;
+  static Environment current();  // a copy of this process's environment
+
+  [[nodiscard]] std::optional<std::string> get(std::string_view name) const;
+  void set(std::string_view name, std::string_view value);
+  void unset(std::string_view name);
+  [[nodiscard]] const std::vector<std::string>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::string> entries_;
+};
+
+enum class StdinMode { null, inherit, data };
+enum class OutputMode { capture, inherit, discard };
+
+struct ProcessSpec {
+  std::vector<std::string> argv{};
+  std::optional<Environment> env{};  // nullopt: inherit ours
+  std::string cwd{};               // empty: inherit ours
+  StdinMode stdin_mode = StdinMode::null;
+  std::string stdin_data{};        // written to the child when stdin_mode == data
+  OutputMode stdout_mode = OutputMode::capture;
+  OutputMode stderr_mode = OutputMode::capture;
+  std::size_t output_limit = 1024 * 1024;              // bytes kept per captured stream
+  std::chrono::milliseconds timeout{0};                // 0: wait for ever
+  std::chrono::milliseconds kill_grace{500};           // SIGTERM -> SIGKILL delay on timeout
+};
+
+struct ProcessResult {
+  enum class End { exited, signaled, timed_out };
+  End end = End::exited;
+  int exit_code = 0;  // valid when end == exited
+  int signal = 0;     // valid when end == signaled (or the signal that ended a timed-out child)
+  int pid = 0;
+  std::string out;
+  std::string err;
+  bool out_truncated = false;
+  bool err_truncated = false;
+  std::chrono::milliseconds elapsed{0};
+
+  [[nodiscard]] bool ok() const { return end == End::exited && exit_code == 0; }
+  // "exited with status 3", "was killed by signal 11 (SIGSEGV)", "timed out after 2s".
+  [[nodiscard]] std::string describe() const;
+};
+
+// Starts the program and waits for it. See the rules at the top of this file.
+expected<ProcessResult> run_process(const ProcessSpec& spec);
+
+// Replaces this process with `path` (no PATH lookup). Returns only on failure,
+// with an error that says why the file could not be run (missing interpreter,
+// not an executable format, permission).
+Error exec_replace(const std::string& path, const std::vector<std::string>& argv,
+                   const Environment& env);
+
+// Looks `name` up in a PATH-style list, skipping empty and relative entries.
+// Returns the first regular file that we may execute.
+std::optional<std::string> find_program(std::string_view name, std::string_view path_list);
+
+// "SIGSEGV" for 11, "signal 99" for unknown numbers.
+std::string signal_name(int signal);
+
+}  // namespace harmony::base

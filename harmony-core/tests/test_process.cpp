@@ -1,0 +1,145 @@
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include <harmony/base/process.hpp>
+
+using namespace harmony::base;
+using namespace std::chrono_literals;
+
+namespace {
+ProcessResult must_run(ProcessSpec spec) {
+  auto result = run_process(spec);
+  INFO((result ? std::string() : result.error().message + ": " + result.error().reason));
+  REQUIRE(result);
+  return *result;
+}
+
+std::string temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "harmony-process-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  return pattern;
+}
+}  // namespace
+
+TEST_CASE("a program's stdout, stderr and exit code are kept apart") {
+  auto r = must_run({.argv = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}});
+  CHECK(r.end == ProcessResult::End::exited);
+  CHECK(r.exit_code == 3);
+  CHECK(r.out == "out\n");
+  CHECK(r.err == "err\n");
+  CHECK_FALSE(r.ok());
+  CHECK(r.describe() == "exited with status 3");
+}
+
+TEST_CASE("death by a signal is reported as the signal, not as 128+N") {
+  auto r = must_run({.argv = {"/bin/sh", "-c", "kill -SEGV $$"}});
+  CHECK(r.end == ProcessResult::End::signaled);
+  CHECK(r.signal == SIGSEGV);
+  CHECK(r.describe() == "was killed by signal 11 (SIGSEGV)");
+}
+
+TEST_CASE("a bare program name is looked up in the child's PATH, never in the current directory") {
+  Environment env = Environment::current();
+  env.set("PATH", "/usr/bin:/bin");
+  auto r = must_run({.argv = {"echo", "hi"}, .env = env});
+  CHECK(r.out == "hi\n");
+
+  auto dir = temp_dir();
+  std::ofstream(dir + "/harmony-only-here") << "#!/bin/sh\necho ran\n";
+  std::filesystem::permissions(dir + "/harmony-only-here", std::filesystem::perms::owner_all);
+  env.set("PATH", ".:" + std::string("/usr/bin"));
+  auto missing = run_process({.argv = {"harmony-only-here"}, .env = env, .cwd = dir});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().status == exit_status::not_found);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("environment, working directory and stdin reach the child") {
+  auto dir = temp_dir();
+  Environment env;
+  env.set("GREETING", "hello");
+  env.set("GREETING", "hello again");  // set replaces
+  auto r = must_run({.argv = {"/bin/sh", "-c", "echo \"$GREETING\"; pwd; cat"},
+                     .env = env,
+                     .cwd = dir,
+                     .stdin_mode = StdinMode::data,
+                     .stdin_data = "from stdin"});
+  CHECK(r.out == "hello again\n" + std::filesystem::canonical(dir).string() + "\nfrom stdin");
+  CHECK(env.entries().size() == 1);
+  env.unset("GREETING");
+  CHECK_FALSE(env.get("GREETING"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("stdin that the child never reads does not hang or kill the caller") {
+  auto r = must_run({.argv = {"/bin/true"}, .stdin_mode = StdinMode::data, .stdin_data = std::string(4 << 20, 'x')});
+  CHECK(r.ok());
+}
+
+TEST_CASE("captured output is capped and the rest drained") {
+  auto r = must_run({.argv = {"/bin/sh", "-c", "head -c 3000000 /dev/zero; echo done >&2"}, .output_limit = 1000});
+  CHECK(r.out.size() == 1000);
+  CHECK(r.out_truncated);
+  CHECK(r.err == "done\n");
+  CHECK_FALSE(r.err_truncated);
+}
+
+TEST_CASE("a timeout ends the whole process group and says so") {
+  auto r = must_run({.argv = {"/bin/sh", "-c", "sleep 30 & sleep 30"}, .timeout = 200ms, .kill_grace = 100ms});
+  CHECK(r.end == ProcessResult::End::timed_out);
+  CHECK(r.elapsed < 5s);
+  CHECK(r.describe().starts_with("timed out after"));
+}
+
+TEST_CASE("a child that ignores SIGTERM is killed after the grace period") {
+  auto r = must_run({.argv = {"/bin/sh", "-c", "trap '' TERM; sleep 30"}, .timeout = 100ms, .kill_grace = 100ms});
+  CHECK(r.end == ProcessResult::End::timed_out);
+  CHECK(r.signal == SIGKILL);
+  CHECK(r.elapsed < 5s);
+}
+
+TEST_CASE("failing to start is an error that says why") {
+  SECTION("no such program") {
+    auto r = run_process({.argv = {"/nonexistent/program"}});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().status == exit_status::not_found);
+  }
+  SECTION("a bad interpreter line") {
+    auto dir = temp_dir();
+    std::ofstream(dir + "/bad") << "#!/nonexistent/interpreter\n";
+    std::filesystem::permissions(dir + "/bad", std::filesystem::perms::owner_all);
+    auto r = run_process({.argv = {dir + "/bad"}});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().status == exit_status::not_executable);
+    CHECK(r.error().reason.find("#!/nonexistent/interpreter") != std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+  SECTION("not executable") {
+    auto dir = temp_dir();
+    std::ofstream(dir + "/plain") << "#!/bin/sh\n";
+    auto r = run_process({.argv = {dir + "/plain"}});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().status == exit_status::not_executable);
+    CHECK(r.error().hint.find("chmod +x") != std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+  SECTION("a missing working directory") {
+    auto r = run_process({.argv = {"/bin/true"}, .cwd = "/nonexistent/dir"});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("/nonexistent/dir") != std::string::npos);
+  }
+  SECTION("an empty argv") {
+    CHECK_FALSE(run_process({}));
+  }
+}
+
+TEST_CASE("find_program skips relative and empty PATH entries") {
+  CHECK(find_program("sh", "/nonexistent::.:/bin") == "/bin/sh");
+  CHECK_FALSE(find_program("sh", ".:relative"));
+  CHECK_FALSE(find_program("../sh", "/bin"));
+}
