@@ -1,0 +1,50 @@
+#pragma once
+// The dispatcher's one seam to the file system. Discovery, resolution and
+// metadata reading go through it, so unit tests run them over an in-memory
+// fake (tests/fake_filesystem.hpp) and the real one stays a thin POSIX layer.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <harmony/base/elf.hpp>
+#include <harmony/base/expected.hpp>
+
+namespace harmony::dispatcher {
+
+struct FileStat {
+  enum class Type { regular, directory, symlink, other };
+  Type type = Type::other;
+  std::uint32_t mode = 0;  // permission bits incl. setuid/sticky (st_mode & 07777)
+  std::uint32_t uid = 0;
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t size = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // Follows symbolic links. Errors keep errno (ENOENT, ELOOP, EACCES, ...).
+  virtual base::expected<FileStat> stat(const std::string& path) const = 0;
+  virtual base::expected<FileStat> lstat(const std::string& path) const = 0;
+  // Whether we may execute the file (access(2) with X_OK).
+  virtual bool can_execute(const std::string& path) const = 0;
+  // The names in a directory, without "." and "..".
+  virtual base::expected<std::vector<std::string>> list(const std::string& dir) const = 0;
+  // The target of a symbolic link, as stored in the link.
+  virtual base::expected<std::string> read_link(const std::string& path) const = 0;
+  // The canonical absolute path (all links resolved).
+  virtual base::expected<std::string> real_path(const std::string& path) const = 0;
+  // The first `max` bytes of a file.
+  virtual base::expected<std::string> read_head(const std::string& path, std::size_t max) const = 0;
+  virtual base::expected<base::ElfSectionResult> read_section(const std::string& path, std::string_view name,
+                                                              std::size_t max) const = 0;
+};
+
+// The machine's file system.
+const FileSystem& real_filesystem();
+
+}  // namespace harmony::dispatcher
