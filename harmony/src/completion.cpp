@@ -97,9 +97,9 @@ struct Candidates {
 
   void add(const std::string& value, std::string_view description = {}) {
     if (!value.starts_with(current) || !seen.insert(value).second) return;
-    std::string line = value;
-    if (!description.empty()) line += "\t" + std::string(description);
-    lines.push_back(base::printable(line));
+    std::string line = base::printable(value);
+    if (!description.empty()) line += "\t" + base::printable(description);
+    lines.push_back(std::move(line));
   }
   void directive(std::string_view d) { lines.emplace_back(d); }
 };

@@ -104,7 +104,7 @@ struct ResolveOptions {
   bool explain = false;
   bool exact = false;  // all leading words must name the plugin (no shorter match)
   std::size_t max_words = 0;  // 0: no limit
-  std::function<std::optional<std::string>(const Candidate&)> refused;
+  std::function<std::optional<std::string>(const Candidate&)> refused{};
 };
 Resolution resolve(const FileSystem& fs, const SearchPath& search_path, const Policy& policy,
                    std::span<const std::string> args, const ResolveOptions& options);

@@ -107,6 +107,11 @@ Error exec_failure(int err, const std::string& path) {
     e.reason = "it is neither a binary for this machine nor a script with a '#!' line";
     return e;
   }
+  if (err == E2BIG) {
+    Error e = os_error(err, what, "pass large data through a file or standard input instead");
+    e.reason = "its arguments and environment are larger than the system allows";
+    return e;
+  }
   if (err == EACCES) {
     Error e = os_error(err, what, "make it executable (chmod +x), or check the permissions of its directories");
     e.status = exit_status::not_executable;
