@@ -7,6 +7,7 @@
 #include <harmony/base/process.hpp>
 #include <harmony/plugin/naming.hpp>
 
+#include "args.hpp"
 #include "dispatch.hpp"
 #include "listing.hpp"
 
@@ -104,13 +105,6 @@ struct Candidates {
   void directive(std::string_view d) { lines.emplace_back(d); }
 };
 
-constexpr std::pair<const char*, const char*> global_flags[] = {
-    {"--verbose", "more output; repeat for more"},
-    {"--output", "text or json"},
-    {"--no-color", "no colors"},
-    {"--help", "show help"},
-    {"--version", "show harmony's version"},
-};
 
 // Runs `<plugin> __complete <args...>` and passes its answers through.
 void ask_plugin(const Context& ctx, const CatalogEntry& plugin, const std::vector<std::string>& args, Candidates& out) {
@@ -168,19 +162,14 @@ int complete_request(const Context& ctx, std::span<const std::string> all) {
   std::vector<std::string> words(all.begin(), all.end() - 1);
 
   // Skip the global flags, as the dispatcher does.
-  std::size_t i = 0;
-  while (i < words.size() && words[i].starts_with("-")) {
-    const std::string& flag = words[i];
-    ++i;
-    if ((flag == "-o" || flag == "--output") && i == words.size()) {
-      out.add("text", "plain text");
-      out.add("json", "one JSON document");
-      print(join(out.lines, "\n") + (out.lines.empty() ? "" : "\n"));
-      return 0;
-    }
-    if (flag == "-o" || flag == "--output") ++i;
+  auto globals = parse_args(words, global_flags, Stop::at_positional_or_unknown, "harmony");
+  if (!globals) {  // only `-o` waiting for its value
+    out.add("text", "plain text");
+    out.add("json", "one JSON document");
+    print(join(out.lines, "\n") + "\n");
+    return 0;
   }
-  words.erase(words.begin(), words.begin() + static_cast<long>(std::min(i, words.size())));
+  words = std::move(globals->rest);
 
   Catalog catalog = load_catalog(ctx);
   auto add_commands = [&] {
@@ -191,7 +180,7 @@ int complete_request(const Context& ctx, std::span<const std::string> all) {
 
   if (words.empty()) {
     if (out.current.starts_with("-"))
-      for (const auto& [flag, summary] : global_flags) out.add(flag, summary);
+      for (const auto& f : global_flags) out.add("--" + std::string(f.long_name), f.help);
     else
       add_commands();
   } else if (const std::string& first = words.front(); first == "plugin") {

@@ -11,6 +11,7 @@
 #include <harmony/plugin/naming.hpp>
 #include <harmony/version.hpp>
 
+#include "args.hpp"
 #include "dispatch.hpp"
 
 namespace harmony::dispatcher {
@@ -399,12 +400,8 @@ int help_overview(const Context& ctx) {
       "usage: harmony [global flags] <command> [args...]\n"
       "       harmony [global flags] <verb> <plugin> [args...]\n"
       "\n"
-      "global flags (only before the command; plugins see them as HARMONY_* variables):\n"
-      "  -v, --verbose          more output; repeat for more (HARMONY_VERBOSE)\n"
-      "  -o, --output FORMAT    text or json (HARMONY_OUTPUT)\n"
-      "      --no-color         no colors; NO_COLOR is honoured too (HARMONY_NO_COLOR)\n"
-      "  -h, --help             this help\n"
-      "      --version          harmony's version\n"
+      "global flags (only before the command; plugins see them as HARMONY_* variables):\n" +
+      flags_help(global_flags) +
       "\n"
       "built-in commands:\n";
   std::vector<std::vector<std::string>> rows;

@@ -1,15 +1,11 @@
 #include "metadata.hpp"
 
-#include <cerrno>
-#include <cstdio>
-#include <fcntl.h>
-#include <fstream>
-#include <sstream>
-#include <sys/stat.h>
+#include <charconv>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <harmony/base/files.hpp>
 #include <harmony/base/paths.hpp>
 
 namespace harmony::dispatcher {
@@ -45,27 +41,14 @@ void finish(Metadata& m) {
   }
 }
 
-bool make_dirs(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return true;
-  if (errno != ENOENT) return false;
-  std::string parent = base::parent_dir(dir);
-  if (parent == dir || !make_dirs(parent)) return false;
-  return ::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST;
-}
-
-// Replaces `path` atomically, so concurrent readers see the old or the new file.
-void write_atomically(const std::string& path, const std::string& contents) {
-  std::string tmp = path + "." + std::to_string(::getpid()) + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return;
-    out << contents;
-    if (!out.flush()) {
-      ::unlink(tmp.c_str());
-      return;
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+// Splits off the next space-separated field of a refusal line.
+bool next_number(std::string_view& line, auto& out) {
+  auto space = line.find(' ');
+  if (space == std::string_view::npos) return false;
+  auto [end, ec] = std::from_chars(line.data(), line.data() + space, out);
+  if (ec != std::errc{} || end != line.data() + space) return false;
+  line.remove_prefix(space + 1);
+  return true;
 }
 
 }  // namespace
@@ -120,10 +103,10 @@ MetadataCache::MetadataCache(std::optional<std::string> dir, std::string harmony
 void MetadataCache::load() {
   loaded_ = true;
   if (!dir_) return;
-  std::ifstream in(base::join_path(*dir_, cache_file), std::ios::binary);
-  if (!in) return;
+  auto text = base::read_file(base::join_path(*dir_, cache_file));
+  if (!text) return;
   // A damaged or foreign cache is ignored and rewritten, never an error.
-  json doc = json::parse(in, nullptr, false);
+  json doc = json::parse(*text, nullptr, false);
   if (!doc.is_object() || doc.value("format", 0) != cache_format || !doc.contains("entries") ||
       !doc["entries"].is_array())
     return;
@@ -173,11 +156,11 @@ void MetadataCache::save(bool complete_scan) {
     }
   }
   if (!dirty_) return;
-  if (!make_dirs(*dir_)) return;
+  // The cache only saves time: when it cannot be written, nothing is lost.
+  if (!base::make_directories(*dir_, 0700)) return;
 
   json entries = json::array();
-  std::ostringstream refused;
-  refused << "harmony-refused 1 " << harmony_version_ << "\n";
+  std::string refused = "harmony-refused 1 " + harmony_version_ + "\n";
   bool any_refused = false;
   for (const auto& [path, e] : entries_) {
     json item = {{"path", path},
@@ -195,16 +178,17 @@ void MetadataCache::save(bool complete_scan) {
       auto compat = plugin::check_compatibility(*e.metadata.descriptor, harmony_version_);
       if (!compat.ok) {
         any_refused = true;
-        refused << e.key.dev << ' ' << e.key.ino << ' ' << e.key.size << ' ' << e.key.mtime_ns << ' '
-                << base::printable(compat.reason) << '\n';
+        refused += std::to_string(e.key.dev) + ' ' + std::to_string(e.key.ino) + ' ' + std::to_string(e.key.size) +
+                   ' ' + std::to_string(e.key.mtime_ns) + ' ' + base::printable(compat.reason) + '\n';
       }
     }
   }
   json doc = {{"format", cache_format}, {"entries", std::move(entries)}};
-  write_atomically(base::join_path(*dir_, cache_file), doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  (void)base::write_file_atomically(base::join_path(*dir_, cache_file),
+                                    doc.dump(-1, ' ', false, json::error_handler_t::replace));
   const std::string refusal_path = base::join_path(*dir_, refusal_file);
   if (any_refused)
-    write_atomically(refusal_path, refused.str());
+    (void)base::write_file_atomically(refusal_path, refused);
   else
     ::unlink(refusal_path.c_str());
   dirty_ = false;
@@ -219,27 +203,23 @@ std::optional<std::string> default_cache_dir() {
 std::optional<std::string> cached_refusal(const std::optional<std::string>& cache_dir, const FileStat& file,
                                           std::string_view harmony_version) {
   if (!cache_dir) return std::nullopt;
-  const std::string path = base::join_path(*cache_dir, refusal_file);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof buffer)) > 0 && text.size() < (1 << 20))
-    text.append(buffer, static_cast<std::size_t>(n));
-  ::close(fd);
-
-  std::istringstream lines(text);
-  std::string line;
-  if (!std::getline(lines, line) || line != "harmony-refused 1 " + std::string(harmony_version)) return std::nullopt;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
+  auto text = base::read_file(base::join_path(*cache_dir, refusal_file), 1 << 20);
+  if (!text) return std::nullopt;
+  std::string_view rest = *text;
+  auto next_line = [&rest]() {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    return line;
+  };
+  if (next_line() != "harmony-refused 1 " + std::string(harmony_version)) return std::nullopt;
+  while (!rest.empty()) {
+    std::string_view line = next_line();
     FileStat key;
-    if (!(fields >> key.dev >> key.ino >> key.size >> key.mtime_ns)) continue;
-    if (!same_file(key, file)) continue;
-    std::string reason;
-    std::getline(fields >> std::ws, reason);
-    return reason;
+    if (!next_number(line, key.dev) || !next_number(line, key.ino) || !next_number(line, key.size) ||
+        !next_number(line, key.mtime_ns))
+      continue;
+    if (same_file(key, file)) return std::string(line);
   }
   return std::nullopt;
 }

@@ -4,11 +4,10 @@
 #include <cstdlib>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
-
 #include <harmony/base/paths.hpp>
 #include <harmony/base/suggest.hpp>
 
+#include "args.hpp"
 #include "completion.hpp"
 #include "context.hpp"
 #include "dispatch.hpp"
@@ -32,103 +31,129 @@ OutputFormat parse_format(const std::string& text, const char* where) {
   raise(base::usage_error(std::string(where) + " must be 'text' or 'json', not '" + base::printable(text) + "'"));
 }
 
-// Turns CLI11's parse errors into our usage errors.
-[[noreturn]] void usage_from(const CLI::ParseError& e, const std::string& command) {
-  std::string what = e.what();
-  raise(base::usage_error(what.empty() ? "invalid arguments" : what, {}, "run '" + command + " --help'"));
+constexpr FlagSpec output_only[] = {{"output", 'o', "FORMAT", "text or json"}};
+constexpr FlagSpec list_flags[] = {{"name-only", 0, {}, "print only the commands, one per line"},
+                                   {"output", 'o', "FORMAT", "text or json"}};
+
+// One built-in command's command line: its flags and its help.
+struct Usage {
+  std::string_view command;  // "harmony plugin list"
+  std::string_view synopsis;
+  std::string_view description;
+  std::span<const FlagSpec> flags;
+};
+
+constexpr Usage plugin_list_usage{"harmony plugin list", "harmony plugin list [--name-only] [-o json]",
+                                  "List the plugins in HARMONY_PLUGIN_PATH and PATH: what runs, and every problem\n"
+                                  "found (shadowed, not executable, insecure, incompatible...) on stderr.",
+                                  list_flags};
+constexpr Usage plugin_info_usage{"harmony plugin info", "harmony plugin info [-o json] <name>",
+                                  "Describe one plugin: its descriptor, path, problems and the copies it shadows.\n"
+                                  "<name> is the command's words (foo bar) or the file name (harmony-foo-bar).",
+                                  output_only};
+constexpr Usage which_usage{"harmony which", "harmony which [-o json] <command words> [args...]",
+                            "Show what a command runs, what it shadows, and which candidates were skipped and why.",
+                            output_only};
+constexpr Usage completion_usage{"harmony completion", "harmony completion bash|zsh|fish",
+                                 "Print the completion script for a shell:\n"
+                                 "  bash: source <(harmony completion bash)\n"
+                                 "  zsh:  source <(harmony completion zsh)\n"
+                                 "  fish: harmony completion fish | source",
+                                 {}};
+constexpr Usage version_usage{"harmony version", "harmony version [-o json]",
+                              "Print harmony's version and the plugin protocol it speaks.", output_only};
+constexpr Usage help_usage{"harmony help", "harmony help [-o json] [command]",
+                           "Show the overview, or a command's help; a plugin's help is its own --help.", output_only};
+
+std::string usage_text(const Usage& u) {
+  std::string out = "usage: " + std::string(u.synopsis) + "\n\n" + std::string(u.description) + "\n";
+  out += "\nflags:\n" + flags_help(u.flags);
+  return out;
 }
 
-// Parses a built-in's own arguments. Returns false when --help was printed.
-bool parse_builtin(CLI::App& app, std::span<const std::string> args, const std::string& command) {
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    print(app.help());
-    return false;
-  } catch (const CLI::ParseError& e) {
-    usage_from(e, command);
+// Parses a built-in's arguments; nullopt when --help was printed.
+std::optional<ParsedArgs> parse_builtin(Context& ctx, const Usage& u, std::span<const std::string> args,
+                                        Stop stop = Stop::never) {
+  auto parsed = parse_args(args, u.flags, stop, u.command);
+  if (!parsed) raise(parsed.error());
+  if (parsed->help) {
+    print(usage_text(u));
+    return std::nullopt;
   }
-  return true;
+  if (auto output = parsed->last("output")) ctx.options.output = parse_format(*output, "-o");
+  return std::move(*parsed);
 }
 
-// Adds `-o/--output` to a built-in: its own flag, overriding the global one.
-void add_output_option(CLI::App& app, Context& ctx, std::string& value) {
-  app.add_option("-o,--output", value, "text or json")->check(CLI::IsMember({"text", "json"}));
-  app.final_callback([&ctx, &value] {
-    if (!value.empty()) ctx.options.output = parse_format(value, "-o");
-  });
+void expect_positionals(const ParsedArgs& a, const Usage& u, std::size_t min, std::size_t max) {
+  if (a.positionals.size() >= min && a.positionals.size() <= max) return;
+  raise(base::usage_error(a.positionals.size() < min ? "'" + std::string(u.command) + "' needs more arguments"
+                                                     : "unexpected argument '" + base::printable(a.positionals[max]) + "'",
+                          {}, "usage: " + std::string(u.synopsis)));
 }
 
 int run_builtin(Context& ctx, const std::string& name, std::span<const std::string> args) {
-  const std::string command = "harmony " + name;
-  std::string output;
   if (name == "plugin") {
-    CLI::App app{"List the plugins in the plugin path, or describe one.", command};
-    app.require_subcommand(1);
-    bool name_only = false;
-    auto* list = app.add_subcommand("list", "list the plugins: what runs, and every problem found");
-    list->add_flag("--name-only", name_only, "print only the commands, one per line");
-    add_output_option(*list, ctx, output);
-    std::vector<std::string> words;
-    auto* info = app.add_subcommand("info", "describe one plugin: its descriptor, path and problems");
-    info->add_option("name", words, "the plugin's command words, or its file name")->required();
-    add_output_option(*info, ctx, output);
-    if (!args.empty() && !args.front().starts_with("-") && args.front() != "list" && args.front() != "info") {
-      auto close = base::suggest(args.front(), {"list", "info"});
-      raise(base::usage_error("unknown command 'harmony plugin " + base::printable(args.front()) + "'",
-                              "'harmony plugin' has the subcommands list and info",
-                              close.empty() ? "run 'harmony plugin --help'" : "did you mean 'harmony plugin " + close.front() + "'?"));
+    if (args.empty() || args.front() == "-h" || args.front() == "--help") {
+      if (args.empty())
+        raise(base::usage_error("'harmony plugin' needs a subcommand", "'harmony plugin' has the subcommands list and info",
+                                "run 'harmony plugin list' or 'harmony plugin info <name>'"));
+      print(usage_text(plugin_list_usage) + "\n" + usage_text(plugin_info_usage));
+      return 0;
     }
-    if (!parse_builtin(app, args, command)) return 0;
-    return list->parsed() ? plugin_list(ctx, name_only) : plugin_info(ctx, words);
+    if (args.front() == "list") {
+      auto a = parse_builtin(ctx, plugin_list_usage, args.subspan(1));
+      if (!a) return 0;
+      expect_positionals(*a, plugin_list_usage, 0, 0);
+      return plugin_list(ctx, a->count("name-only") > 0);
+    }
+    if (args.front() == "info") {
+      auto a = parse_builtin(ctx, plugin_info_usage, args.subspan(1));
+      if (!a) return 0;
+      expect_positionals(*a, plugin_info_usage, 1, 16);
+      return plugin_info(ctx, a->positionals);
+    }
+    auto close = base::suggest(args.front(), {"list", "info"});
+    raise(base::usage_error("unknown command 'harmony plugin " + base::printable(args.front()) + "'",
+                            "'harmony plugin' has the subcommands list and info",
+                            close.empty() ? "run 'harmony plugin --help'" : "did you mean 'harmony plugin " + close.front() + "'?"));
   }
   if (name == "which") {
-    CLI::App app{"Show what a command runs, what it shadows, and which candidates were skipped and why.\n"
-                 "usage: harmony which [-o json] <command words> [args...]",
-                 command};
     // Everything from the first word on is the command, flags included.
-    app.prefix_command();
-    add_output_option(app, ctx, output);
-    if (!parse_builtin(app, args, command)) return 0;
-    return which(ctx, app.remaining());
+    auto a = parse_builtin(ctx, which_usage, args, Stop::at_positional);
+    if (!a) return 0;
+    return which(ctx, a->rest);
   }
   if (name == "completion") {
-    CLI::App app{"Print the completion script for a shell.\n"
-                 "  bash: source <(harmony completion bash)\n"
-                 "  zsh:  source <(harmony completion zsh)\n"
-                 "  fish: harmony completion fish | source",
-                 command};
-    std::string shell;
-    app.add_option("shell", shell, "bash, zsh or fish")->required();
-    if (!parse_builtin(app, args, command)) return 0;
-    print(completion_script(shell));
+    auto a = parse_builtin(ctx, completion_usage, args);
+    if (!a) return 0;
+    expect_positionals(*a, completion_usage, 1, 1);
+    print(completion_script(a->positionals.front()));
     return 0;
   }
   if (name == "version") {
-    CLI::App app{"Print harmony's version and the plugin protocol it speaks.", command};
-    add_output_option(app, ctx, output);
-    if (!parse_builtin(app, args, command)) return 0;
+    auto a = parse_builtin(ctx, version_usage, args);
+    if (!a) return 0;
+    expect_positionals(*a, version_usage, 0, 0);
     return version(ctx);
   }
   // help
-  CLI::App app{"Show the overview, or a command's help.", command};
-  std::vector<std::string> words;
-  app.add_option("command", words, "a built-in command, a lifecycle verb or a plugin");
-  add_output_option(app, ctx, output);
-  if (!parse_builtin(app, args, command)) return 0;
+  auto a = parse_builtin(ctx, help_usage, args);
+  if (!a) return 0;
+  const auto& words = a->positionals;
   if (words.empty()) return help_overview(ctx);
   if (is_lifecycle_verb(words.front())) {
     print_verb_help(ctx, words.front());
     return 0;
   }
   if (is_builtin(words.front())) {
-    std::vector<std::string> help_args{"--help"};
+    std::vector<std::string> help_args;
+    if (words.front() == "plugin" && words.size() > 1) help_args.push_back(words[1]);
+    help_args.emplace_back("--help");
     return run_builtin(ctx, words.front(), help_args);
   }
   // A plugin's help is the plugin's own: harmony-<words> --help.
   std::vector<std::string> plugin_args = words;
-  plugin_args.push_back("--help");
+  plugin_args.emplace_back("--help");
   dispatch(ctx, plugin_args);
 }
 
@@ -139,39 +164,29 @@ GlobalOptions parse_global_options(int argc, char** argv) {
   if (const char* v = env("HARMONY_NO_COLOR")) options.no_color = std::string_view(v) != "0";
   if (env("NO_COLOR")) options.no_color = true;
 
-  // Global flags stand before the first word; parsing stops there and the
-  // rest goes to the command untouched. Without a leading flag there is
-  // nothing to parse: the dispatch hot path skips building a parser.
-  if (argc < 2 || argv[1][0] != '-') {
-    options.rest.assign(argv + std::min(argc, 1), argv + argc);
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  // The hot path: no leading flag, nothing to parse.
+  if (args.empty() || args.front().size() < 2 || args.front().front() != '-') {
+    options.rest = std::move(args);
     return options;
   }
-  CLI::App app{"harmony"};
-  app.prefix_command();
-  app.set_help_flag();
-  int verbose = 0;
-  std::string output;
-  bool no_color = false;
-  app.add_flag("-v,--verbose", verbose);
-  app.add_option("-o,--output", output);
-  app.add_flag("--no-color", no_color);
-  app.add_flag("-h,--help", options.help);
-  app.add_flag("--version", options.version);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    usage_from(e, "harmony");
-  }
-  options.rest = app.remaining();
-  if (!options.rest.empty() && options.rest.front().starts_with("-") && options.rest.front() != "--") {
-    const std::string& flag = options.rest.front();
-    raise(base::usage_error("unknown global flag '" + base::printable(flag) + "'",
+  // Global flags stand before the first word; parsing stops there and the
+  // rest goes to the command untouched.
+  auto parsed = parse_args(args, global_flags, Stop::at_positional_or_unknown, "harmony");
+  if (!parsed) raise(parsed.error());
+  if (!parsed->rest.empty() && parsed->rest.front().starts_with("-") && parsed->rest.front() != "--") {
+    const std::string flag = base::printable(parsed->rest.front());
+    raise(base::usage_error("unknown global flag '" + flag + "'",
                             "only -v/--verbose, -o/--output, --no-color, -h/--help and --version may come before the command",
-                            "a plugin's own flags go after its name: harmony <plugin> " + base::printable(flag)));
+                            "a plugin's own flags go after its name: harmony <plugin> " + flag));
   }
-  if (verbose > 0) options.verbose = verbose;
-  if (!output.empty()) options.output = parse_format(output, "-o");
-  if (no_color) options.no_color = true;
+  options.help = parsed->help;
+  options.version = parsed->count("version") > 0;
+  if (int v = parsed->count("verbose"); v > 0) options.verbose = v;
+  if (auto output = parsed->last("output")) options.output = parse_format(*output, "-o");
+  if (parsed->count("no-color") > 0) options.no_color = true;
+  options.rest = std::move(parsed->rest);
+  if (!options.rest.empty() && options.rest.front() == "--") options.rest.erase(options.rest.begin());
   return options;
 }
 

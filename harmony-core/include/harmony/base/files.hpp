@@ -1,0 +1,24 @@
+#pragma once
+// Whole-file reads and atomic writes, on plain POSIX calls (no iostreams: the
+// lean binaries must not pay for their static initialisation).
+
+#include <string>
+#include <sys/types.h>
+
+#include <harmony/base/expected.hpp>
+
+namespace harmony::base {
+
+// Reads at most `max` bytes; a longer file is an error, not a silent cut.
+expected<std::string> read_file(const std::string& path, std::size_t max = 16 * 1024 * 1024);
+
+// Writes `contents` to a temporary file beside `path`, then renames it over
+// `path`: readers see the old file or the new one, never a mix. `mode` is
+// applied at creation (before any byte is written), so a secret is never
+// readable by others, not even for a moment.
+expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode = 0644);
+
+// Creates a directory and its missing parents with `mode`.
+expected<void> make_directories(const std::string& path, mode_t mode = 0755);
+
+}  // namespace harmony::base

@@ -1,0 +1,84 @@
+#include <harmony/base/files.hpp>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <harmony/base/paths.hpp>
+
+namespace harmony::base {
+
+expected<std::string> read_file(const std::string& path, std::size_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
+  std::string out;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return fail(os_error(err, "cannot read '" + printable(path) + "'"));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > max) {
+      ::close(fd);
+      return fail(make_error("cannot read '" + printable(path) + "'",
+                             "it is larger than " + std::to_string(max) + " bytes"));
+    }
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return fail(os_error(errno, "cannot write '" + printable(path) + "'"));
+  // The umask may have narrowed `mode`; it must never widen it, and fchmod
+  // makes the result exactly `mode` either way.
+  ::fchmod(fd, mode);
+  std::size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return fail(os_error(err, "cannot write '" + printable(path) + "'"));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return fail(os_error(err, "cannot write '" + printable(path) + "'"));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return fail(os_error(err, "cannot replace '" + printable(path) + "'"));
+  }
+  return {};
+}
+
+expected<void> make_directories(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) == 0) return {};
+  if (errno == EEXIST) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
+    return fail(os_error(ENOTDIR, "cannot create directory '" + printable(path) + "'"));
+  }
+  if (errno != ENOENT) return fail(os_error(errno, "cannot create directory '" + printable(path) + "'"));
+  std::string parent = parent_dir(path);
+  if (parent == path || parent == ".") return fail(os_error(ENOENT, "cannot create directory '" + printable(path) + "'"));
+  if (auto made = make_directories(parent, mode); !made) return made;
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return {};
+  return fail(os_error(errno, "cannot create directory '" + printable(path) + "'"));
+}
+
+}  // namespace harmony::base
