@@ -27,7 +27,7 @@ TEST_CASE("names with '/' or '..' are usage errors and run nothing") {
   CHECK_FALSE(fs::exists(box.path("ESCAPED")));
 }
 
-TEST_CASE("a 100k-character argument reaches the plugin intact; as a command name it is refused briefly") {
+TEST_CASE("a 100k-character argument reaches the plugin intact, and as a command name it is refused briefly") {
   Sandbox box;
   box.install("probe", "bin", "harmony-probe");
   box.path_dirs = {"bin"};

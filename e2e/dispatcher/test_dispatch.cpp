@@ -100,6 +100,10 @@ TEST_CASE("stdin and the terminal pass straight through") {
 
   // Under a pseudo-terminal (script(1)), the plugin sees a terminal.
   auto tty = p.box.run({"/usr/bin/script", "-qec", harmony_binary() + " probe", "/dev/null"});
+  if (!tty.ok() && tty.err.find("pseudo-terminal") != std::string::npos) {
+    WARN("SKIPPED the terminal half: this machine cannot allocate a pseudo-terminal: " << tty.err);
+    return;
+  }
   REQUIRE(tty.ok());
   CHECK_THAT(tty.out, Catch::Contains("\"stdin_tty\":true,\"stdout_tty\":true"));
 }
@@ -178,7 +182,7 @@ TEST_CASE("built-ins are never shadowed") {
   CHECK(help.out.find("SHADOW-RAN") == std::string::npos);
 }
 
-TEST_CASE("the first directory wins; HARMONY_PLUGIN_PATH comes before PATH") {
+TEST_CASE("the first directory wins, and HARMONY_PLUGIN_PATH comes before PATH") {
   Sandbox box;
   auto first = box.install("probe", "one", "harmony-probe");
   auto second = box.install("probe", "two", "harmony-probe");

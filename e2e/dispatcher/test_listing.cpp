@@ -186,7 +186,7 @@ TEST_CASE("which names the files a built-in ignores") {
                      " (built-ins cannot be replaced)\n");
 }
 
-TEST_CASE("help lists built-ins and plugins with their descriptions; help <plugin> is the plugin's --help") {
+TEST_CASE("help lists built-ins and plugins with their descriptions, and help <plugin> is the plugin's --help") {
   Zoo z;
   auto r = z.box.harmony({"help"});
   REQUIRE(r.ok());

@@ -185,10 +185,10 @@ void MetadataCache::save(bool complete_scan) {
   }
   json doc = {{"format", cache_format}, {"entries", std::move(entries)}};
   (void)base::write_file_atomically(base::join_path(*dir_, cache_file),
-                                    doc.dump(-1, ' ', false, json::error_handler_t::replace));
+                                    doc.dump(-1, ' ', false, json::error_handler_t::replace), 0644, false);
   const std::string refusal_path = base::join_path(*dir_, refusal_file);
   if (any_refused)
-    (void)base::write_file_atomically(refusal_path, refused);
+    (void)base::write_file_atomically(refusal_path, refused, 0644, false);
   else
     ::unlink(refusal_path.c_str());
   dirty_ = false;

@@ -189,7 +189,7 @@ TEST_CASE("a dash inside a word maps to an underscore in the file name") {
   CHECK(r.args == std::vector<std::string>{"deploy"});
 }
 
-TEST_CASE("the first runnable file wins; unrunnable ones are skipped with a reason") {
+TEST_CASE("the first runnable file wins, and unrunnable ones are skipped with a reason") {
   FakeFileSystem fs;
   fs.file("/a/harmony-foo", "#!/bin/sh\n", 0644);
   fs.file("/b/harmony-foo");

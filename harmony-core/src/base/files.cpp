@@ -34,7 +34,8 @@ expected<std::string> read_file(const std::string& path, std::size_t max) {
   return out;
 }
 
-expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode) {
+expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode,
+                                     bool durable) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) return fail(os_error(errno, "cannot write '" + printable(path) + "'"));
@@ -53,7 +54,7 @@ expected<void> write_file_atomically(const std::string& path, std::string_view c
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return fail(os_error(err, "cannot write '" + printable(path) + "'"));

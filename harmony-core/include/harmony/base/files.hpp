@@ -15,8 +15,10 @@ expected<std::string> read_file(const std::string& path, std::size_t max = 16 * 
 // Writes `contents` to a temporary file beside `path`, then renames it over
 // `path`: readers see the old file or the new one, never a mix. `mode` is
 // applied at creation (before any byte is written), so a secret is never
-// readable by others, not even for a moment.
-expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode = 0644);
+// readable by others, not even for a moment. With `durable`, the data reaches
+// the disk before the rename (state and credentials); caches can skip that.
+expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode = 0644,
+                                     bool durable = true);
 
 // Creates a directory and its missing parents with `mode`.
 expected<void> make_directories(const std::string& path, mode_t mode = 0755);
