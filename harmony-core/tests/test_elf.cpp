@@ -9,9 +9,11 @@
 #include <harmony/base/process.hpp>
 
 #include "elf_builder.hpp"
+#include "temp_dir.hpp"
 
 using namespace harmony::base;
 using harmony::testing::ElfBuilder;
+using harmony::testing::TempDir;
 
 namespace {
 
@@ -88,8 +90,8 @@ TEST_CASE("hostile section tables are errors, never reads outside the file") {
 }
 
 TEST_CASE("a section added by objcopy to a real executable is read back, and survives strip") {
-  std::string dir = (std::filesystem::temp_directory_path() / "harmony-elf-XXXXXX").string();
-  REQUIRE(::mkdtemp(dir.data()) != nullptr);
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   std::filesystem::copy_file("/bin/true", dir + "/prog");
   std::ofstream(dir + "/desc.json") << R"({"protocol":"1.0"})";
   auto add = run_process({.argv = {"objcopy", "--add-section", ".harmony_plugin=" + dir + "/desc.json",
@@ -106,5 +108,4 @@ TEST_CASE("a section added by objcopy to a real executable is read back, and sur
   auto still_runs = run_process({.argv = {dir + "/prog"}});
   REQUIRE(still_runs);
   CHECK(still_runs->ok());
-  std::filesystem::remove_all(dir);
 }

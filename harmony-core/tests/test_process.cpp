@@ -8,8 +8,11 @@
 
 #include <harmony/base/process.hpp>
 
+#include "temp_dir.hpp"
+
 using namespace harmony::base;
 using namespace std::chrono_literals;
+using harmony::testing::TempDir;
 
 namespace {
 ProcessResult must_run(ProcessSpec spec) {
@@ -19,11 +22,6 @@ ProcessResult must_run(ProcessSpec spec) {
   return *result;
 }
 
-std::string temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "harmony-process-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
 }  // namespace
 
 TEST_CASE("a program's stdout, stderr and exit code are kept apart") {
@@ -49,18 +47,19 @@ TEST_CASE("a bare program name is looked up in the child's PATH, never in the cu
   auto r = must_run({.argv = {"echo", "hi"}, .env = env});
   CHECK(r.out == "hi\n");
 
-  auto dir = temp_dir();
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   std::ofstream(dir + "/harmony-only-here") << "#!/bin/sh\necho ran\n";
   std::filesystem::permissions(dir + "/harmony-only-here", std::filesystem::perms::owner_all);
   env.set("PATH", ".:" + std::string("/usr/bin"));
   auto missing = run_process({.argv = {"harmony-only-here"}, .env = env, .cwd = dir});
   REQUIRE_FALSE(missing);
   CHECK(missing.error().status == exit_status::not_found);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("environment, working directory and stdin reach the child") {
-  auto dir = temp_dir();
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   Environment env;
   env.set("GREETING", "hello");
   env.set("GREETING", "hello again");  // set replaces
@@ -73,7 +72,6 @@ TEST_CASE("environment, working directory and stdin reach the child") {
   CHECK(env.entries().size() == 1);
   env.unset("GREETING");
   CHECK_FALSE(env.get("GREETING"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("stdin that the child never reads does not hang or kill the caller") {
@@ -110,23 +108,23 @@ TEST_CASE("failing to start is an error that says why") {
     CHECK(r.error().status == exit_status::not_found);
   }
   SECTION("a bad interpreter line") {
-    auto dir = temp_dir();
+    TempDir tmp;
+  const std::string& dir = tmp.path();
     std::ofstream(dir + "/bad") << "#!/nonexistent/interpreter\n";
     std::filesystem::permissions(dir + "/bad", std::filesystem::perms::owner_all);
     auto r = run_process({.argv = {dir + "/bad"}});
     REQUIRE_FALSE(r);
     CHECK(r.error().status == exit_status::not_executable);
     CHECK(r.error().reason.find("#!/nonexistent/interpreter") != std::string::npos);
-    std::filesystem::remove_all(dir);
   }
   SECTION("not executable") {
-    auto dir = temp_dir();
+    TempDir tmp;
+  const std::string& dir = tmp.path();
     std::ofstream(dir + "/plain") << "#!/bin/sh\n";
     auto r = run_process({.argv = {dir + "/plain"}});
     REQUIRE_FALSE(r);
     CHECK(r.error().status == exit_status::not_executable);
     CHECK(r.error().hint.find("chmod +x") != std::string::npos);
-    std::filesystem::remove_all(dir);
   }
   SECTION("a missing working directory") {
     auto r = run_process({.argv = {"/bin/true"}, .cwd = "/nonexistent/dir"});

@@ -8,24 +8,17 @@
 #include "elf_builder.hpp"
 #include "fake_filesystem.hpp"
 #include "metadata.hpp"
+#include "temp_dir.hpp"
 
 using namespace harmony::dispatcher;
 using harmony::testing::elf_with_descriptor;
 using harmony::testing::FakeFileSystem;
+using harmony::testing::TempDir;
 
 namespace {
 
 const std::string good = R"({"protocol":"1.0","name":"fleet","version":"1.0.0","description":"Fleet"})";
 const std::string needs_future = R"({"protocol":"1.0","name":"new","version":"1.0.0","description":"New","requires_harmony":"9.0.0"})";
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    path = (std::filesystem::temp_directory_path() / "harmony-cache-XXXXXX").string();
-    REQUIRE(::mkdtemp(path.data()) != nullptr);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 Candidate candidate(const FakeFileSystem& fs, const std::string& path) {
   return inspect(fs, harmony::base::parent_dir(path), path.substr(path.rfind('/') + 1), {});
@@ -72,13 +65,13 @@ TEST_CASE("the cache serves unchanged files without reading them, and notices ch
   FakeFileSystem fs;
   fs.file("/p/harmony-fleet", elf_with_descriptor(good));
   {
-    MetadataCache cache(dir.path, "0.1.0");
+    MetadataCache cache(dir.path(), "0.1.0");
     CHECK(cache.get(fs, candidate(fs, "/p/harmony-fleet")).description == "Fleet");
     cache.save(true);
   }
   CHECK(fs.section_reads == 1);
   {
-    MetadataCache cache(dir.path, "0.1.0");
+    MetadataCache cache(dir.path(), "0.1.0");
     CHECK(cache.get(fs, candidate(fs, "/p/harmony-fleet")).description == "Fleet");
     cache.save(true);
   }
@@ -86,7 +79,7 @@ TEST_CASE("the cache serves unchanged files without reading them, and notices ch
 
   fs.touch("/p/harmony-fleet");  // a new mtime is a new file
   {
-    MetadataCache cache(dir.path, "0.1.0");
+    MetadataCache cache(dir.path(), "0.1.0");
     cache.get(fs, candidate(fs, "/p/harmony-fleet"));
     cache.save(true);
   }
@@ -95,13 +88,13 @@ TEST_CASE("the cache serves unchanged files without reading them, and notices ch
 
 TEST_CASE("a damaged cache file is ignored and rewritten") {
   TempDir dir;
-  std::ofstream(dir.path + "/plugins-v1.json") << "{\"format\":1,\"entries\":[{\"path\":3}]}";
+  std::ofstream(dir.path() + "/plugins-v1.json") << "{\"format\":1,\"entries\":[{\"path\":3}]}";
   FakeFileSystem fs;
   fs.file("/p/harmony-fleet", elf_with_descriptor(good));
-  MetadataCache cache(dir.path, "0.1.0");
+  MetadataCache cache(dir.path(), "0.1.0");
   CHECK(cache.get(fs, candidate(fs, "/p/harmony-fleet")).description == "Fleet");
   cache.save(true);
-  CHECK_THAT(slurp(dir.path + "/plugins-v1.json"), Catch::Contains("harmony-fleet"));
+  CHECK_THAT(slurp(dir.path() + "/plugins-v1.json"), Catch::Contains("harmony-fleet"));
 }
 
 TEST_CASE("incompatible plugins are written to the refusal list that dispatch reads") {
@@ -112,28 +105,28 @@ TEST_CASE("incompatible plugins are written to the refusal list that dispatch re
   Candidate newer = candidate(fs, "/p/harmony-new");
   Candidate fleet = candidate(fs, "/p/harmony-fleet");
   {
-    MetadataCache cache(dir.path, "0.1.0");
+    MetadataCache cache(dir.path(), "0.1.0");
     cache.get(fs, newer);
     cache.get(fs, fleet);
     cache.save(true);
   }
-  auto refusal = cached_refusal(dir.path, newer.stat, "0.1.0");
+  auto refusal = cached_refusal(dir.path(), newer.stat, "0.1.0");
   REQUIRE(refusal);
   CHECK(*refusal == "it requires harmony 9.0.0 or later; this is harmony 0.1.0");
-  CHECK_FALSE(cached_refusal(dir.path, fleet.stat, "0.1.0"));
+  CHECK_FALSE(cached_refusal(dir.path(), fleet.stat, "0.1.0"));
   // Written by another harmony version: not trusted.
-  CHECK_FALSE(cached_refusal(dir.path, newer.stat, "9.0.0"));
+  CHECK_FALSE(cached_refusal(dir.path(), newer.stat, "9.0.0"));
   // The plugin changed since: not refused until it is looked at again.
   fs.touch("/p/harmony-new");
-  CHECK_FALSE(cached_refusal(dir.path, candidate(fs, "/p/harmony-new").stat, "0.1.0"));
+  CHECK_FALSE(cached_refusal(dir.path(), candidate(fs, "/p/harmony-new").stat, "0.1.0"));
 
   // Once nothing is incompatible the list disappears.
   fs.remove("/p/harmony-new");
   {
-    MetadataCache cache(dir.path, "0.1.0");
+    MetadataCache cache(dir.path(), "0.1.0");
     cache.get(fs, fleet);
     cache.save(true);
   }
-  CHECK_FALSE(std::filesystem::exists(dir.path + "/refused-v1"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/refused-v1"));
   CHECK_FALSE(cached_refusal(std::nullopt, fleet.stat, "0.1.0"));
 }
