@@ -98,7 +98,8 @@ std::optional<std::string> insecure_dir_reason(const std::string& dir, const Fil
   return "its directory " + shown(dir) + " is writable by any user (mode " + octal(st.mode) + ")";
 }
 
-Candidate inspect(const FileSystem& fs, const std::string& dir, const std::string& file_name, const Policy& policy) {
+Candidate inspect(const FileSystem& fs, const std::string& dir, const std::string& file_name, const Policy& policy,
+                  const FileStat* entry) {
   Candidate c;
   c.dir = dir;
   c.file_name = file_name;
@@ -113,8 +114,11 @@ Candidate inspect(const FileSystem& fs, const std::string& dir, const std::strin
           "'" + shown(file_name) + "' is not harmony-<words>; words are lowercase letters, digits, '-' and '_'");
   }
 
-  auto link = fs.lstat(c.path);
-  if (link && link->type == FileStat::Type::symlink) c.is_link = true;
+  if (entry != nullptr) {
+    c.is_link = entry->type == FileStat::Type::symlink;
+  } else if (auto link = fs.lstat(c.path)) {
+    c.is_link = link->type == FileStat::Type::symlink;
+  }
 
   auto st = fs.stat(c.path);
   if (!st) {
@@ -184,16 +188,10 @@ Resolution resolve(const FileSystem& fs, const SearchPath& search_path, const Po
     std::string file_name = std::string(plugin::file_prefix) + plugin::name_for_words(words);
     r.tried.push_back(file_name);
     for (const auto& dir : search_path.dirs) {
-      std::string path = base::join_path(dir, file_name);
-      // The common case on the hot path: not in this directory.
-      if (!options.explain) {
-        auto st = fs.stat(path);
-        if (!st && (st.error().os_errno == ENOENT || st.error().os_errno == ENOTDIR)) continue;
-      } else {
-        auto st = fs.lstat(path);
-        if (!st) continue;
-      }
-      Candidate c = inspect(fs, dir, file_name, policy);
+      // The common case on the hot path: not in this directory (one lstat).
+      auto entry = fs.lstat(base::join_path(dir, file_name));
+      if (!entry) continue;
+      Candidate c = inspect(fs, dir, file_name, policy, &*entry);
       if (c.runnable() && options.refused) {
         if (auto why = options.refused(c)) c.add(Problem::incompatible, std::move(*why));
       }

@@ -75,9 +75,10 @@ struct Policy {
   bool allow_insecure = false;  // HARMONY_ALLOW_INSECURE_PATH=1
 };
 
-// Inspects one existing directory entry (lstat already succeeded or the
-// caller knows the name exists). Does not read metadata.
-Candidate inspect(const FileSystem& fs, const std::string& dir, const std::string& file_name, const Policy& policy);
+// Inspects one directory entry. Does not read metadata. `entry` is the
+// entry's lstat when the caller already has it.
+Candidate inspect(const FileSystem& fs, const std::string& dir, const std::string& file_name, const Policy& policy,
+                  const FileStat* entry = nullptr);
 
 // Why a directory makes its plugins insecure, or nullopt. Sticky directories
 // owned by root (like /tmp) are safe: others cannot replace our files there.
