@@ -94,37 +94,38 @@ TEST_CASE("bash completion through COMP_WORDS and COMP_CWORD") {
   CHECK(has(flags, "--no-color"));
 }
 
-TEST_CASE("zsh completion: the script loads in zsh and offers values with descriptions") {
+TEST_CASE("zsh completion through zsh's own line editor") {
   Shells s;
-  // zsh's completion widgets only run inside the line editor; here its
-  // _describe and _files are replaced by stand-ins that print what they get,
-  // and the real script runs in a real zsh with `words` and `CURRENT` set.
-  auto zsh = [&](const std::vector<std::string>& words) {
-    std::string array;
-    for (const auto& w : words) array += " '" + w + "'";
-    std::string program = "_describe() { local name=$4; print -l -- \"${(@P)name}\"; }\n"
-                          "_files() { print FILES; }\n"
-                          "compdef() { :; }\n"
-                          "source <(harmony completion zsh)\n"
-                          "words=(" + array + ")\n"
-                          "CURRENT=" + std::to_string(words.size()) + "\n"
-                          "_harmony\n";
-    auto r = s.box.run({"/usr/bin/zsh", "-f", "-c", program});
+  // An interactive zsh on a pseudo-terminal (zsh's zpty module), with
+  // compinit and our script loaded, is sent keystrokes ending in TAB; what it
+  // draws is what a user would see.
+  auto type = [&](const std::string& keys) {
+    std::string driver =
+        "zmodload zsh/zpty\n"
+        "zpty -b z 'TERM=dumb zsh -f -i'\n"
+        "zpty -w z 'PS1=\"> \"; autoload -U compinit; compinit -u -D; source <(harmony completion zsh)'\n"
+        "zpty -w -n z $'" + keys + "\\t'\n"
+        "sleep 1\n"
+        "out=''\n"
+        "while zpty -r -t z line; do out+=$line; done\n"
+        "zpty -d z\n"
+        "print -r -- \"${out//$'\\r'/}\"\n";
+    auto r = s.box.run({"/usr/bin/zsh", "-f", "-c", driver});
     INFO(r.err);
     REQUIRE(r.ok());
-    return lines(r.out);
+    // Only what was drawn after the keystrokes were echoed.
+    auto at = r.out.find(keys);
+    return at == std::string::npos ? r.out : r.out.substr(at);
   };
-  CHECK(zsh({"harmony", "pl"}) ==
-        std::vector<std::string>{"plugin:list the plugins (plugin list) or describe one (plugin info <name>)",
-                                 "plan:lifecycle verb"});
-  CHECK(zsh({"harmony", "deploy", "f"}) == std::vector<std::string>{"fleet:A stand-in for the fleet plugin"});
-
-  // And it loads through compinit without complaint.
-  auto loaded = s.box.run({"/usr/bin/zsh", "-f", "-c",
-                           "autoload -U compinit && compinit -u -D && source <(harmony completion zsh) && "
-                           "print ${_comps[harmony]}"});
-  CHECK(loaded.ok());
-  CHECK(loaded.out == "_harmony\n");
+  auto listed = type("harmony pl");
+  CHECK_THAT(listed, Catch::Contains("plan    -- lifecycle verb"));
+  CHECK_THAT(listed, Catch::Contains("plugin  -- list the plugins"));
+  auto verbs = type("harmony deploy ");
+  CHECK_THAT(verbs, Catch::Contains("fleet  -- A stand-in for the fleet plugin"));
+  CHECK_THAT(verbs, Catch::Contains("probe  -- Reports what it received"));
+  // A single candidate is inserted into the line.
+  CHECK_THAT(type("harmony deploy fl"), Catch::Contains("harmony deploy fleet"));
+  CHECK_THAT(type("harmony probe al"), Catch::Contains("harmony probe alpha"));
 }
 
 TEST_CASE("fish completion through fish's own completion engine") {
