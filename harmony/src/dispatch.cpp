@@ -14,8 +14,8 @@ namespace {
 
 std::string quoted(std::string_view text) { return "'" + base::printable(text) + "'"; }
 
-std::string hint_for(const Candidate& c, const Issue& issue, std::span<const std::string> words) {
-  const std::string which = "see 'harmony which " + plugin::command_for_words(words) + "'";
+std::string hint_for(const Candidate& c, const Issue& issue) {
+  const std::string which = "see 'harmony which " + plugin::command_for_words(c.words) + "'";
   switch (issue.problem) {
     case Problem::not_executable: return "make it executable: chmod +x " + base::printable(c.path);
     case Problem::insecure:
@@ -40,8 +40,10 @@ std::string hint_for(const Candidate& c, const Issue& issue, std::span<const std
   raise(std::move(e));
 }
 
-Resolution fast_resolve(const Context& ctx, std::span<const std::string> args, bool exact) {
+// `exact`: lifecycle verbs, where exactly one word names the plugin.
+Resolution resolve_for(const Context& ctx, std::span<const std::string> args, bool exact, bool explain) {
   ResolveOptions options;
+  options.explain = explain;
   options.exact = exact;
   options.max_words = exact ? 1 : 0;
   options.refused = [&ctx](const Candidate& c) { return cached_refusal(ctx.cache_dir, c.stat, harmony::version); };
@@ -62,7 +64,7 @@ base::Environment plugin_environment(const Context& ctx, const Candidate& plugin
 }
 
 void dispatch(const Context& ctx, std::span<const std::string> args) {
-  Resolution r = fast_resolve(ctx, args, false);
+  Resolution r = resolve_for(ctx, args, false, false);
   if (r.chosen) exec_plugin(ctx, *r.chosen, r.args);
   explain_unresolved(ctx, args, false);
 }
@@ -81,7 +83,7 @@ int dispatch_lifecycle(const Context& ctx, const std::string& verb, std::span<co
                          : "plugins offering '" + verb + "': " + join(offering, ", ")));
   }
   if (auto valid = base::validate_command_word(args.front()); !valid) raise(valid.error());
-  Resolution r = fast_resolve(ctx, args, true);
+  Resolution r = resolve_for(ctx, args, true, false);
   if (r.chosen) {
     std::vector<std::string> plugin_args{verb};
     plugin_args.insert(plugin_args.end(), args.begin() + 1, args.end());
@@ -102,12 +104,7 @@ void explain_unresolved(const Context& ctx, std::span<const std::string> args, b
     raise(std::move(e));
   }
 
-  ResolveOptions options;
-  options.explain = true;
-  options.exact = exact;
-  options.max_words = exact ? 1 : 0;
-  options.refused = [&ctx](const Candidate& c) { return cached_refusal(ctx.cache_dir, c.stat, harmony::version); };
-  Resolution r = resolve(*ctx.fs, ctx.search_path, ctx.policy, args, options);
+  Resolution r = resolve_for(ctx, args, exact, true);
 
   if (!r.skipped.empty()) {
     const Candidate& c = r.skipped.front();
@@ -115,7 +112,7 @@ void explain_unresolved(const Context& ctx, std::span<const std::string> args, b
     const bool refused = issue.problem == Problem::insecure || issue.problem == Problem::incompatible;
     base::Error e = base::make_error(
         std::string(refused ? "refusing to run" : "cannot run") + " plugin " + quoted(plugin::command_for_words(c.words)),
-        base::printable(c.path) + ": " + issue.message, hint_for(c, issue, c.words));
+        base::printable(c.path) + ": " + issue.message, hint_for(c, issue));
     if (r.skipped.size() > 1)
       e.reason += " (and " + std::to_string(r.skipped.size() - 1) + " more; see 'harmony which " +
                   plugin::command_for_words(c.words) + "')";

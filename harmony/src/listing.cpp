@@ -298,64 +298,52 @@ int which(const Context& ctx, std::span<const std::string> args) {
     raise(base::usage_error("'harmony which " + first + "' needs a plugin name", {},
                             "for example: harmony which " + first + " fleet"));
 
+  // Incompatibility needs the descriptor: read it (through the cache) for
+  // every runnable file, so `which` refuses exactly what dispatch refuses once
+  // the cache knows, and falls through to the same file.
+  MetadataCache cache(ctx.cache_dir, harmony::version);
   ResolveOptions options;
   options.explain = true;
   options.exact = lifecycle;
   options.max_words = lifecycle ? 1 : 0;
-  Resolution r = resolve(*ctx.fs, ctx.search_path, ctx.policy, lookup, options);
-  // Incompatibility needs the descriptor: read it (through the cache) for
-  // everything found, so `which` tells what dispatch would refuse.
-  MetadataCache cache(ctx.cache_dir, harmony::version);
-  auto check = [&](Candidate& c) {
-    if (c.stat.type == FileStat::Type::regular) apply_metadata(c, cache.get(*ctx.fs, c), harmony::version);
+  options.refused = [&](const Candidate& c) -> std::optional<std::string> {
+    Candidate checked = c;
+    apply_metadata(checked, cache.get(*ctx.fs, c), harmony::version);
+    if (const Issue* issue = checked.first_blocking()) return issue->message;
+    return std::nullopt;
   };
-  std::vector<Candidate> all;
-  if (r.chosen) all.push_back(*r.chosen);
-  all.insert(all.end(), r.shadowed.begin(), r.shadowed.end());
-  std::vector<Candidate> skipped = r.skipped;
-  for (auto& c : all) check(c);
+  Resolution r = resolve(*ctx.fs, ctx.search_path, ctx.policy, lookup, options);
   cache.save(false);
-  std::optional<Candidate> chosen;
-  std::vector<Candidate> shadowed;
-  for (auto& c : all) {
-    if (!c.runnable())
-      skipped.push_back(std::move(c));
-    else if (!chosen)
-      chosen = std::move(c);
-    else if (c.file_name == chosen->file_name)
-      shadowed.push_back(std::move(c));
-  }
 
   json skipped_json = json::array();
-  for (const auto& c : skipped) {
+  for (const auto& c : r.skipped) {
     const Issue* issue = c.first_blocking();
     skipped_json.push_back({{"path", c.path},
                             {"problem", issue ? problem_id(issue->problem) : "unknown"},
                             {"message", issue ? issue->message : ""}});
   }
   json shadows = json::array();
-  for (const auto& c : shadowed) shadows.push_back(c.path);
+  for (const auto& c : r.shadowed) shadows.push_back(c.path);
   doc["shadows"] = std::move(shadows);
   doc["skipped"] = std::move(skipped_json);
 
-  if (chosen) {
-    std::vector<std::string> argv{chosen->path};
+  if (r.chosen) {
+    std::vector<std::string> argv{r.chosen->path};
     if (lifecycle) argv.push_back(first);
-    std::size_t used = chosen->words.size();
-    argv.insert(argv.end(), lookup.begin() + static_cast<long>(used), lookup.end());
+    argv.insert(argv.end(), r.args.begin(), r.args.end());
     doc["kind"] = "plugin";
-    doc["plugin"] = plugin::command_for_words(chosen->words);
-    doc["path"] = chosen->path;
+    doc["plugin"] = plugin::command_for_words(r.chosen->words);
+    doc["path"] = r.chosen->path;
     doc["argv"] = argv;
     std::string line;
     for (const auto& a : argv) line += (line.empty() ? "" : " ") + printable(a);
     rows.push_back({"runs:", line});
-    for (const auto& c : shadowed) rows.push_back({"shadows:", printable(c.path)});
+    for (const auto& c : r.shadowed) rows.push_back({"shadows:", printable(c.path)});
   } else {
     doc["kind"] = nullptr;
     doc["path"] = nullptr;
   }
-  for (const auto& c : skipped) {
+  for (const auto& c : r.skipped) {
     const Issue* issue = c.first_blocking();
     rows.push_back({"skipped:", printable(c.path) + " (" + (issue ? issue->message : "") + ")"});
   }
@@ -363,7 +351,7 @@ int which(const Context& ctx, std::span<const std::string> args) {
     print(dump(doc));
   else if (!rows.empty())
     print(table(rows));
-  if (!chosen) explain_unresolved(ctx, lookup, lifecycle);
+  if (!r.chosen) explain_unresolved(ctx, lookup, lifecycle);
   return 0;
 }
 
