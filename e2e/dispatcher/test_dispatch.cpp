@@ -293,6 +293,20 @@ TEST_CASE("incompatible plugins are reported, and refused at dispatch once the c
   // A changed file is a new file: it runs again until listed again.
   box.install("probe", "bin", "harmony-newer");
   CHECK(box.harmony({"newer"}).ok());
+
+  SECTION("a refused longer match falls through to the shorter one, in which and in dispatch alike") {
+    auto newer_bar = box.install("newer", "bin", "harmony-foo-bar");
+    auto foo = box.install("probe", "bin", "harmony-foo");
+    CHECK(json_of(box.harmony({"foo", "bar"}))["exe"] == newer_bar);  // the cache does not know it yet
+    json which = json_of(box.harmony({"which", "-o", "json", "foo", "bar"}));
+    CHECK(which["path"] == foo);
+    CHECK(which["argv"] == json::array({foo, "bar"}));
+    CHECK(which["skipped"][0]["path"] == newer_bar);
+    CHECK(which["skipped"][0]["problem"] == "incompatible");
+    json ran = json_of(box.harmony({"foo", "bar"}));
+    CHECK(ran["exe"] == foo);
+    CHECK(ran["args"] == json::array({"bar"}));
+  }
 }
 
 TEST_CASE("a plugin with a broken descriptor is listed with the problem and still runs") {
