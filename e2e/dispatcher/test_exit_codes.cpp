@@ -54,6 +54,12 @@ TEST_CASE("exit 1: an error without a more specific status (arguments too large 
   CHECK_THAT(r.err, Catch::Contains("larger than the system allows"));
 }
 
+TEST_CASE("exit 1: output that cannot be written is an error, not a silent success") {
+  auto r = probe_box().run({"/bin/sh", "-c", "exec \"$0\" plugin list > /dev/full", harmony_binary()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("cannot write to standard output"));
+}
+
 TEST_CASE("exit 2: usage errors") {
   CHECK(probe_box().harmony({"--nope"}).exit_code == 2);
   CHECK(probe_box().harmony({"status"}).exit_code == 2);

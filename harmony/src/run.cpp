@@ -1,5 +1,6 @@
 #include "run.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -217,8 +218,10 @@ int run_command(int argc, char** argv) {
 }  // namespace
 
 void print(std::string_view text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    // A closed pipe ends us by SIGPIPE like any filter; anything else is worth saying.
+    raise(base::os_error(errno, "cannot write to standard output"));
+  }
 }
 
 void trace(const Context& ctx, int level, std::string_view text) {
