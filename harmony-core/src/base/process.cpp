@@ -12,59 +12,12 @@
 
 #include <harmony/base/paths.hpp>
 
+#include "process_internal.hpp"
+
 extern char** environ;
 
 namespace harmony::base {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Closes on scope exit; -1 means "nothing".
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-struct Pipe {
-  Fd read;
-  Fd write;
-};
-
-expected<Pipe> make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(os_error(errno, "could not create a pipe"));
-  return Pipe{Fd(fds[0]), Fd(fds[1])};
-}
-
-std::vector<char*> c_strings(const std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
+namespace detail {
 
 // Reads the first line of a file, for diagnosing a bad "#!" line.
 std::string first_line(const std::string& path) {
@@ -80,6 +33,7 @@ std::string first_line(const std::string& path) {
 
 // Turns an execve errno into an error that says why the file could not run.
 Error exec_failure(int err, const std::string& path) {
+
   const std::string what = "cannot run '" + printable(path) + "'";
   if (err == ENOENT || err == ENOTDIR) {
     struct stat st {};
@@ -122,12 +76,29 @@ Error exec_failure(int err, const std::string& path) {
   return e;
 }
 
-// Tells the parent why exec failed, through the close-on-exec error pipe.
-[[noreturn]] void child_fail(int error_fd, int err) {
+
+void child_fail(int error_fd, int err) {
   ssize_t ignored = ::write(error_fd, &err, sizeof err);
   (void)ignored;
   ::_exit(127);
 }
+
+expected<std::string> resolve_program(const std::string& argv0, const Environment& env) {
+  if (argv0.find('/') != std::string::npos) return argv0;
+  if (auto found = find_program(argv0, env.get("PATH").value_or("/usr/bin:/bin"))) return *found;
+  Error e = make_error("cannot run '" + printable(argv0) + "'", "no executable of that name in PATH",
+                       "install it, or give its full path");
+  e.status = exit_status::not_found;
+  e.os_errno = ENOENT;
+  return fail(std::move(e));
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+using Clock = std::chrono::steady_clock;
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void child_exec(const ProcessSpec& spec, const char* program, char** argv, char** envp,
@@ -254,18 +225,9 @@ expected<ProcessResult> run_process(const ProcessSpec& spec) {
     return fail(make_error("cannot start a process without a program", "argv is empty"));
 
   const Environment env = spec.env ? *spec.env : Environment::current();
-  std::string program = spec.argv.front();
-  if (program.find('/') == std::string::npos) {
-    auto found = find_program(program, env.get("PATH").value_or("/usr/bin:/bin"));
-    if (!found) {
-      Error e = make_error("cannot run '" + printable(program) + "'",
-                           "no executable of that name in PATH", "install it, or give its full path");
-      e.status = exit_status::not_found;
-      e.os_errno = ENOENT;
-      return fail(std::move(e));
-    }
-    program = *found;
-  }
+  auto resolved = resolve_program(spec.argv.front(), env);
+  if (!resolved) return fail(resolved.error());
+  const std::string program = *resolved;
 
   auto argv = c_strings(spec.argv);
   auto envp = c_strings(env.entries());

@@ -30,6 +30,8 @@
 //   SIGCHLD disposition while a child runs.
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,5 +104,56 @@ std::optional<std::string> find_program(std::string_view name, std::string_view 
 
 // "SIGSEGV" for 11, "signal 99" for unknown numbers.
 std::string signal_name(int signal);
+
+}  // namespace harmony::base
+
+// ---------------------------------------------------------------------------
+// Detached processes: started in their own session and process group,
+// reparented to init (not our children), outliving us. Used by the `local`
+// topology, which tracks them by identity instead of by parenthood.
+
+namespace harmony::base {
+
+// Who a process is, beyond its pid: pids are reused, but (boot, start time,
+// pid) is unique. A process whose identity no longer matches is not ours and
+// is never signalled.
+struct ProcessIdentity {
+  int pid = 0;
+  std::uint64_t start_ticks = 0;  // /proc/<pid>/stat field 22
+  std::string boot_id;            // /proc/sys/kernel/random/boot_id
+};
+
+enum class Liveness {
+  running,  // the same process is alive
+  zombie,   // it exited and nobody has reaped it yet: down
+  gone,     // no process with that pid
+  reused,   // the pid belongs to another process now (or to another boot)
+};
+std::string_view liveness_name(Liveness liveness);
+
+struct DetachedSpec {
+  std::vector<std::string> argv{};  // argv[0] absolute, or looked up in the child's PATH
+  std::optional<Environment> env{};
+  std::string cwd{};
+  std::string log_path{};           // stdout and stderr are appended here; empty: /dev/null
+};
+
+// Starts the program detached. `before_exec` runs once the process exists
+// (its identity is known) but before it runs the program: record the identity
+// there. If `before_exec` fails, or we die before it returns, the process ends
+// without running anything, so a failed deploy leaves no orphan.
+expected<ProcessIdentity> spawn_detached(const DetachedSpec& spec,
+                                         const std::function<expected<void>(const ProcessIdentity&)>& before_exec);
+
+// The identity of a running process, or nullopt if there is none.
+std::optional<ProcessIdentity> identify_process(int pid);
+Liveness check_process(const ProcessIdentity& identity);
+
+// SIGTERM to the process's group, then SIGKILL after `grace`; waits until it
+// is gone. Does nothing (and says so) unless `identity` still matches.
+expected<Liveness> terminate_process(const ProcessIdentity& identity, std::chrono::milliseconds grace);
+
+// This boot's id; empty if the kernel does not say.
+std::string current_boot_id();
 
 }  // namespace harmony::base

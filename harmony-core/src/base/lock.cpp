@@ -1,0 +1,67 @@
+#include <harmony/base/lock.hpp>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <thread>
+#include <unistd.h>
+
+namespace harmony::base {
+namespace {
+
+int holder_of(int fd) {
+  char buffer[32] = {};
+  ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
+  return n > 0 ? std::atoi(buffer) : 0;
+}
+
+}  // namespace
+
+expected<FileLock> FileLock::acquire(const std::string& path, const Options& options) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail(os_error(errno, "cannot open the lock file '" + printable(path) + "'"));
+  const auto until = std::chrono::steady_clock::now() + options.wait;
+  bool told = false;
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      int err = errno;
+      ::close(fd);
+      return fail(os_error(err, "cannot lock '" + printable(path) + "'"));
+    }
+    const int holder = holder_of(fd);
+    if (options.interrupted && options.interrupted()) {
+      ::close(fd);
+      Error e = make_error("interrupted while waiting for a lock");
+      e.os_errno = EINTR;
+      return fail(std::move(e));
+    }
+    if (std::chrono::steady_clock::now() >= until) {
+      ::close(fd);
+      Error e = make_error("'" + printable(path) + "' is locked",
+                           holder > 0 ? "process " + std::to_string(holder) + " holds it" : "another process holds it");
+      e.os_errno = EWOULDBLOCK;
+      return fail(std::move(e));
+    }
+    if (!told && options.on_wait) {
+      options.on_wait(holder);
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
+    (void)ignored;
+  }
+  return FileLock(fd);
+}
+
+FileLock::~FileLock() {
+  if (fd_ < 0) return;
+  // Leave the pid of nobody behind; the lock itself goes with the descriptor.
+  if (::ftruncate(fd_, 0) != 0) {
+  }
+  ::close(fd_);
+}
+
+}  // namespace harmony::base

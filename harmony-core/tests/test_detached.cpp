@@ -1,0 +1,149 @@
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <harmony/base/files.hpp>
+#include <harmony/base/interrupt.hpp>
+#include <harmony/base/lock.hpp>
+#include <harmony/base/process.hpp>
+
+#include "temp_dir.hpp"
+
+using namespace harmony::base;
+using namespace std::chrono_literals;
+using harmony::testing::TempDir;
+
+namespace {
+auto record_nothing = [](const ProcessIdentity&) -> expected<void> { return {}; };
+
+bool eventually(const std::function<bool()>& condition) {
+  for (int i = 0; i < 300; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+}  // namespace
+
+TEST_CASE("a detached process runs on its own, logs to its file, and is known by its identity") {
+  TempDir dir;
+  auto id = spawn_detached({.argv = {"/bin/sh", "-c", "echo started; echo oops >&2; exec sleep 30"}, .log_path = dir / "log"},
+                           record_nothing);
+  REQUIRE(id);
+  CHECK(id->pid > 0);
+  CHECK(id->boot_id == current_boot_id());
+  CHECK(check_process(*id) == Liveness::running);
+  CHECK(eventually([&] { return read_file(dir / "log").value_or("") == "started\noops\n"; }));
+  // It is not our child: a new session, its own group.
+  CHECK(::getsid(id->pid) != ::getsid(0));
+  CHECK(::getpgid(id->pid) == id->pid);
+
+  auto stopped = terminate_process(*id, 2s);
+  REQUIRE(stopped);
+  CHECK(*stopped != Liveness::running);
+  CHECK(check_process(*id) != Liveness::running);
+}
+
+TEST_CASE("if recording the identity fails, the program never runs") {
+  TempDir dir;
+  int seen_pid = 0;
+  auto id = spawn_detached({.argv = {"/bin/sh", "-c", "touch " + (dir / "ran")}},
+                           [&](const ProcessIdentity& identity) -> expected<void> {
+                             seen_pid = identity.pid;
+                             return fail(make_error("disk full"));
+                           });
+  REQUIRE_FALSE(id);
+  CHECK(id.error().message == "disk full");
+  CHECK(eventually([&] { return !identify_process(seen_pid); }));
+  std::this_thread::sleep_for(50ms);
+  CHECK_FALSE(std::filesystem::exists(dir / "ran"));
+}
+
+TEST_CASE("a program that cannot start is an error, not an identity") {
+  auto missing = spawn_detached({.argv = {"/nonexistent/program"}}, record_nothing);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().status == exit_status::not_found);
+  auto bad_cwd = spawn_detached({.argv = {"/bin/true"}, .cwd = "/nonexistent"}, record_nothing);
+  REQUIRE_FALSE(bad_cwd);
+}
+
+TEST_CASE("a reused pid, another boot, or a zombie is not our running process, and is never signalled") {
+  auto id = spawn_detached({.argv = {"/bin/sleep", "30"}}, record_nothing);
+  REQUIRE(id);
+  ProcessIdentity other_start = *id;
+  other_start.start_ticks += 1;
+  CHECK(check_process(other_start) == Liveness::reused);
+  auto untouched = terminate_process(other_start, 100ms);
+  REQUIRE(untouched);
+  CHECK(*untouched == Liveness::reused);
+  CHECK(check_process(*id) == Liveness::running);  // still alive: we did not signal it
+
+  ProcessIdentity other_boot = *id;
+  other_boot.boot_id = "00000000-0000-0000-0000-000000000000";
+  CHECK(check_process(other_boot) == Liveness::reused);
+  REQUIRE(terminate_process(*id, 2s));
+
+  // A child that exited and was not reaped is a zombie: down.
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  auto zombie = identify_process(child);
+  REQUIRE(zombie);
+  CHECK(eventually([&] { return check_process(*zombie) == Liveness::zombie; }));
+  ::waitpid(child, nullptr, 0);
+  CHECK(check_process(*zombie) == Liveness::gone);
+}
+
+TEST_CASE("a process that ignores SIGTERM is killed after the grace period, with its children") {
+  TempDir dir;
+  auto id = spawn_detached({.argv = {"/bin/sh", "-c", "trap '' TERM; sleep 30 & echo $! > " + (dir / "child") + "; wait"}},
+                           record_nothing);
+  REQUIRE(id);
+  REQUIRE(eventually([&] { return read_file(dir / "child").value_or("").size() > 1; }));
+  int grandchild = std::stoi(*read_file(dir / "child"));
+  auto started = std::chrono::steady_clock::now();
+  auto stopped = terminate_process(*id, 200ms);
+  REQUIRE(stopped);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  CHECK(check_process(*id) != Liveness::running);
+  CHECK(eventually([&] {
+    auto g = identify_process(grandchild);
+    return !g || check_process(*g) != Liveness::running;
+  }));
+}
+
+TEST_CASE("a file lock is exclusive, says who holds it, and waits or gives up") {
+  TempDir dir;
+  auto first = FileLock::acquire(dir / "lock", {});
+  REQUIRE(first);
+  int told = -1;
+  auto second = FileLock::acquire(dir / "lock", {.wait = 150ms, .on_wait = [&](int holder) { told = holder; }});
+  REQUIRE_FALSE(second);
+  CHECK(second.error().os_errno == EWOULDBLOCK);
+  CHECK(second.error().reason == "process " + std::to_string(::getpid()) + " holds it");
+  CHECK(told == ::getpid());
+  {
+    auto released = std::move(*first);
+  }
+  CHECK(FileLock::acquire(dir / "lock", {}));
+}
+
+TEST_CASE("Ctrl-C inside an interrupt scope is a request that waits can see") {
+  struct sigaction before {};
+  ::sigaction(SIGINT, nullptr, &before);
+  {
+    InterruptScope scope;
+    CHECK_FALSE(interrupt_requested());
+    CHECK(sleep_unless_interrupted(10ms));
+    ::raise(SIGINT);
+    CHECK(interrupt_requested());
+    CHECK(interrupt_signal() == SIGINT);
+    CHECK_FALSE(sleep_unless_interrupted(10s));
+  }
+  struct sigaction current {};
+  ::sigaction(SIGINT, nullptr, &current);
+  CHECK(current.sa_handler == before.sa_handler);  // restored
+}
