@@ -5,6 +5,8 @@ find_package(tl-expected CONFIG REQUIRED)        # tl::expected (header-only)
 find_package(nlohmann_json 3.11 CONFIG REQUIRED) # nlohmann_json::nlohmann_json (header-only)
 find_package(CLI11 CONFIG REQUIRED)              # CLI11::CLI11 (header-only)
 find_package(Threads REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)            # target `yaml-cpp` (0.7 has no namespace)
+find_package(CURL REQUIRED)                       # CURL::libcurl
 
 if(HARMONY_BUILD_TESTS)
   find_package(Catch2 2.13 CONFIG REQUIRED)      # Catch2::Catch2WithMain: never compile the Catch main

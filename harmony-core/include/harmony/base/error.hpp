@@ -53,5 +53,7 @@ std::string render_error(const Error& error, std::string_view program, bool colo
 // Replaces control characters (terminal escapes, newlines) with '?', so that
 // text from files or plugins cannot rewrite the user's terminal.
 std::string printable(std::string_view text);
+// The same for multi-line text (logs): keeps newlines and tabs.
+std::string printable_lines(std::string_view text);
 
 }  // namespace harmony::base

@@ -20,6 +20,12 @@ expected<std::string> read_file(const std::string& path, std::size_t max = 16 * 
 expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode = 0644,
                                      bool durable = true);
 
+// Appends to a file, creating it with `mode`.
+expected<void> append_file(const std::string& path, std::string_view text, mode_t mode = 0644);
+
+// The last `max` bytes of a file (all of it when shorter).
+expected<std::string> read_file_tail(const std::string& path, std::size_t max);
+
 // Creates a directory and its missing parents with `mode`.
 expected<void> make_directories(const std::string& path, mode_t mode = 0755);
 

@@ -1,0 +1,178 @@
+// harmony-sdktest: the SDK's in-tree test plugin, made of the SDK's core
+// Scores exactly as a third party would make one.
+//
+//   web     sdktest-server behind a config file, a credential, an HTTP
+//           readiness check and a real check of its answer
+//   worker  a second server (after web), a TCP check and a custom check
+//   cloud   a manifest: needs WritesManifests, which only `directory` has
+
+#include <harmony/checks.hpp>
+#include <harmony/plugin.hpp>
+#include <harmony/scores/config_file.hpp>
+#include <harmony/scores/local_process.hpp>
+#include <harmony/scores/readiness.hpp>
+#include <harmony/topologies/local.hpp>
+
+#include "directory_topology.hpp"
+
+namespace sdktest {
+
+using namespace harmony;
+using namespace std::chrono_literals;
+
+class WebScore {
+ public:
+  struct Settings {
+    Port port{18080};
+    std::string greeting = "hello";
+    Secret token;
+    bool health_fail = false;
+    bool exit_at_start = false;
+    int delay = 0;
+    std::map<std::string, std::string> labels;
+
+    template <class V>
+    void describe(V& v) {
+      v("port", port, "the HTTP port");
+      v("greeting", greeting, "what GET / answers");
+      v("token", token, "an API token, kept as a credential");
+      v("health_fail", health_fail, "make /health fail (tests a failing smoke test)");
+      v("exit_at_start", exit_at_start, "make the server exit at once");
+      v("delay", delay, "seconds the server waits before listening", range(0, 3600));
+      v("labels", labels, "labels, passed as environment variables");
+    }
+  };
+  using capabilities = needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach>;
+
+  explicit WebScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "web server"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires SupervisesProcesses<T> && StoresFiles<T> && ReachesEndpoints<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    return parts<T>().interpret();
+  }
+  template <Topology T>
+    requires SupervisesProcesses<T> && StoresFiles<T> && ReachesEndpoints<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    return parts<T>().smoke_test();
+  }
+
+ private:
+  template <class T>
+  Composition<T> parts() const {
+    const Settings& s = settings_;
+    Composition<T> c;
+    c.add("greeting", scores::ConfigFile({"greeting.txt", s.greeting, 0644, false}));
+    std::vector<std::string> after{"greeting"};
+    if (!s.token.empty()) {
+      c.add("token", scores::ConfigFile({"token", s.token.value, 0600, true}));
+      after.emplace_back("token");
+    }
+    std::vector<std::string> args{"--port", std::to_string(s.port.value), "--greeting-file", "{file:greeting.txt}"};
+    if (s.health_fail) args.emplace_back("--health-fail");
+    if (s.exit_at_start) args.emplace_back("--exit-at-start");
+    if (s.delay > 0) args.insert(args.end(), {"--delay", std::to_string(s.delay)});
+    std::map<std::string, std::string> env;
+    for (const auto& [k, v] : s.labels) env["LABEL_" + k] = v;
+    if (!s.token.empty()) env["TOKEN_FILE"] = "{credential:token}";
+    c.add("server",
+          scores::LocalProcess({"web", "sdktest-server", args, env, {{"http", std::to_string(s.port.value)}},
+                                {"{file:greeting.txt}"}}),
+          after);
+    c.add("health", scores::HttpReady({s.port, "/health", "ok"}), {"server"});
+    c.add("greets", scores::HttpReady({s.port, "/", s.greeting}), {"health"});
+    return c;
+  }
+  Settings settings_;
+};
+
+class WorkerScore {
+ public:
+  struct Settings {
+    Port port{18081};
+    template <class V>
+    void describe(V& v) {
+      v("port", port, "the worker's port");
+    }
+  };
+  using capabilities = needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach>;
+
+  explicit WorkerScore(Settings settings) : settings_(settings) {}
+  [[nodiscard]] std::string name() const { return "worker"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires SupervisesProcesses<T> && StoresFiles<T> && ReachesEndpoints<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    return parts<T>().interpret();
+  }
+  template <Topology T>
+    requires SupervisesProcesses<T> && StoresFiles<T> && ReachesEndpoints<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    return parts<T>().smoke_test();
+  }
+
+ private:
+  template <class T>
+  Composition<T> parts() const {
+    const std::uint16_t port = settings_.port.value;
+    Composition<T> c;
+    c.add("server", scores::LocalProcess({"worker", "sdktest-server", {"--port", std::to_string(port)}, {},
+                                          {{"tcp", std::to_string(port)}}, {}}));
+    c.add("tcp", scores::TcpReady({settings_.port}), {"server"});
+    c.add("pid", scores::Check("the worker tells its pid", [port](RunContext&) {
+            return checks::http_get("http://127.0.0.1:" + std::to_string(port) + "/pid", {}, 2s);
+          }),
+          {"tcp"});
+    return c;
+  }
+  Settings settings_;
+};
+
+class ManifestScore {
+ public:
+  struct Settings {
+    std::string kind = "ConfigMap";
+    template <class V>
+    void describe(V& v) {
+      v("kind", kind, "the manifest's kind");
+    }
+  };
+  using capabilities = needs<ManifestWriting>;
+
+  explicit ManifestScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "manifest"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires WritesManifests<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    struct Write final : Interpret<T> {
+      explicit Write(std::string k) : kind(std::move(k)) {}
+      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        auto changed = topology.manifests().write_manifest(ctx, "kind: " + kind + "\nname: " + ctx.component + "\n");
+        if (!changed) return Outcome::failure(changed.error());
+        return *changed ? Outcome::success("wrote the manifest") : Outcome::no_change("manifest unchanged");
+      }
+      std::string kind;
+    };
+    return std::make_unique<Write>(settings_.kind);
+  }
+
+ private:
+  Settings settings_;
+};
+
+}  // namespace sdktest
+
+int main(int argc, char** argv) {
+  harmony::Plugin<harmony::topologies::Local, sdktest::Directory> plugin(
+      {"sdktest", "1.2.3", "The SDK's test plugin: a web server, a worker and a manifest"});
+  plugin.component<sdktest::WebScore>("web", "sdktest-server with a config file and readiness checks");
+  plugin.component<sdktest::WorkerScore>("worker", "a second server, deployed after web", {}, {"web"});
+  plugin.component<sdktest::ManifestScore>("cloud", "a manifest (only the directory topology can write it)");
+  plugin.group("apps", "the web server and the worker", {"web", "worker"});
+  return plugin.run(argc, argv);
+}

@@ -1,0 +1,174 @@
+// The plugin runner as users and the dispatcher see it: descriptor,
+// components, completion, concurrency, Ctrl-C, progress on a terminal.
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <thread>
+
+#include <harmony/base/process.hpp>
+#include <harmony/version.hpp>
+
+#include "sandbox.hpp"
+
+using namespace harmony::e2e;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Plugin {
+  Sandbox box;
+  std::uint16_t web_port = Sandbox::free_port();
+
+  Plugin() {
+    box.make_dir("hbin");
+    fs::create_symlink(harmony_binary(), box.path("hbin/harmony"));
+    box.install_program(fixture_file("harmony-sdktest"));
+    box.install_program(fixture_file("sdktest-server"));
+    box.path_dirs = {"hbin", "bin", "/usr/bin", "/bin"};
+  }
+  ~Plugin() {
+    try {
+      (void)box.run({"harmony", "destroy", "sdktest", "--yes", "--purge"});
+    } catch (...) {
+    }
+  }
+  harmony::base::ProcessResult harmony(std::vector<std::string> args) const {
+    std::vector<std::string> argv{"harmony"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return box.run(argv);
+  }
+  std::string port() const { return "web.port=" + std::to_string(web_port); }
+};
+
+}  // namespace
+
+TEST_CASE("the build embeds the descriptor: listing reads verbs, components and topologies without running it") {
+  Plugin p;
+  json list = json_of(p.harmony({"plugin", "list", "-o", "json"}));
+  REQUIRE(list["plugins"].size() == 1);
+  json d = list["plugins"][0]["descriptor"];
+  CHECK(d["name"] == "sdktest");
+  CHECK(d["version"] == "1.2.3");
+  CHECK(d["sdk_version"] == harmony::version);
+  CHECK(d["verbs"] == json::array({"deploy", "destroy", "status", "plan"}));
+  CHECK(d["components"] == json::array({"web", "worker", "cloud", "apps", "all"}));
+  CHECK(d["topologies"] == json::array({"local", "directory"}));
+  CHECK(d["default_topology"] == "local");
+  CHECK(d["completion"] == true);
+  CHECK_THAT(p.harmony({"status"}).err, Catch::Contains("plugins offering 'status': sdktest"));
+}
+
+TEST_CASE("components lists components, topologies, groups and every setting") {
+  Plugin p;
+  auto text = p.harmony({"sdktest", "components"});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("cloud      directory   a manifest"));
+  CHECK_THAT(text.out, Catch::Contains("apps = web, worker"));
+  CHECK_THAT(text.out, Catch::Contains("local (default): processes on this machine"));
+  json doc = json_of(p.harmony({"sdktest", "components", "-o", "json"}));
+  CHECK(doc["default_topology"] == "local");
+  json web = doc["components"][0];
+  CHECK(web["name"] == "web");
+  CHECK(web["topologies"] == json::array({"local"}));
+  CHECK(web["unsupported"]["directory"] == json::array({"SupervisesProcesses", "StoresFiles", "ReachesEndpoints"}));
+  bool saw_port = false, saw_token = false;
+  for (const auto& f : web["settings"]) {
+    if (f["key"] == "web.port") saw_port = f["type"] == "port" && f["default"] == "18080";
+    if (f["key"] == "web.token") saw_token = f["secret"] == true;
+  }
+  CHECK(saw_port);
+  CHECK(saw_token);
+}
+
+TEST_CASE("completion answers from what was registered") {
+  Plugin p;
+  auto verbs = p.harmony({"__complete", "sdktest", ""});
+  CHECK_THAT(verbs.out, Catch::Contains("deploy\t"));
+  CHECK_THAT(verbs.out, Catch::Contains("components\t"));
+  CHECK(p.harmony({"__complete", "deploy", "sdktest", "w"}).out == "web\tsdktest-server with a config file and readiness checks\n"
+                                                                     "worker\ta second server, deployed after web\n");
+  CHECK(p.harmony({"__complete", "deploy", "sdktest", "--topology", ""}).out ==
+        "local\tprocesses on this machine, started and tracked by harmony\n"
+        "directory\tmanifests written into a directory (a test topology)\n");
+  auto keys = p.harmony({"__complete", "deploy", "sdktest", "--set", "web.p"});
+  CHECK(keys.out == "web.port=\tthe HTTP port\n:nospace\n");
+  CHECK_THAT(p.harmony({"__complete", "deploy", "sdktest", "--v"}).out, Catch::Contains("--values\t"));
+  CHECK(p.harmony({"__complete", "sdktest", "logs", "wo"}).out == "worker\ta second server, deployed after web\n");
+}
+
+TEST_CASE("the plugin's own flags win over HARMONY_* variables") {
+  Plugin p;
+  json doc = json_of(p.harmony({"-o", "text", "sdktest", "components", "-o", "json"}));
+  CHECK(doc["plugin"] == "sdktest");
+  auto text = p.harmony({"-o", "json", "sdktest", "components", "-o", "text"});
+  CHECK_THAT(text.out, Catch::StartsWith("COMPONENT"));
+  CHECK(json_of(p.harmony({"-o", "json", "sdktest", "components"}))["plugin"] == "sdktest");
+}
+
+TEST_CASE("unknown commands and flags of a plugin are usage errors with suggestions") {
+  Plugin p;
+  auto r = p.harmony({"sdktest", "deplyo"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("harmony sdktest: error: unknown command 'deplyo'"));
+  CHECK_THAT(r.err, Catch::Contains("did you mean 'deploy'?"));
+  CHECK(p.harmony({"sdktest", "deploy", "--bogus"}).exit_code == 2);
+  auto unknown = p.harmony({"deploy", "sdktest", "wbe"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("did you mean 'web'?"));
+}
+
+TEST_CASE("concurrent deploys of the same stack: the second waits, or fails clearly when out of time") {
+  Plugin p;
+  const std::string slow = "harmony deploy sdktest web --set " + p.port() + " --set web.delay=3";
+  harmony::base::ProcessSpec first;
+  first.argv = {"/bin/sh", "-c", slow + " >/dev/null 2>&1 & echo $!"};
+  first.env = p.box.environment();
+  auto started = harmony::base::run_process(first);
+  REQUIRE(started);
+  std::this_thread::sleep_for(700ms);  // the first deploy holds the lock while it waits for web
+  auto second = p.harmony({"deploy", "sdktest", "web", "--set", p.port(), "--timeout", "1s"});
+  CHECK(second.exit_code == harmony::base::exit_status::lock_held);
+  CHECK_THAT(second.err, Catch::Contains("another deploy or destroy of sdktest on local is running"));
+  CHECK_THAT(second.err, Catch::Contains("holds it"));
+  auto patient = p.harmony({"deploy", "sdktest", "web", "--set", p.port(), "--set", "web.delay=3", "-v"});
+  CHECK(patient.exit_code == 0);
+}
+
+TEST_CASE("Ctrl-C during a deploy stops waiting, exits 130, leaves it consistent, and a rerun converges") {
+  Plugin p;
+  harmony::base::ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c",
+               "harmony deploy sdktest web --set " + p.port() +
+                   " --set web.delay=2 & pid=$!; sleep 0.7; kill -INT $pid; wait $pid; echo exit=$?"};
+  spec.env = p.box.environment();
+  spec.timeout = 30s;
+  auto r = harmony::base::run_process(spec);
+  REQUIRE(r);
+  CHECK_THAT(r->out, Catch::Contains("exit=130"));
+  CHECK_THAT(r->err, Catch::Contains("harmony sdktest: error: interrupted"));
+  CHECK_THAT(r->err, Catch::Contains("run the same command again to continue"));
+  // The process it started is tracked, not orphaned.
+  json status = json_of(p.harmony({"sdktest", "status", "-o", "json", "--check-timeout", "5s"}));
+  CHECK(status["components"][0]["resources"][0]["state"] == "running");
+  auto rerun = p.harmony({"deploy", "sdktest", "web", "--set", p.port(), "--set", "web.delay=2"});
+  CHECK(rerun.exit_code == 0);
+  CHECK_THAT(rerun.out, Catch::Contains("unchanged"));
+}
+
+TEST_CASE("on a terminal, progress is one live line per component") {
+  Plugin p;
+  auto r = p.box.run({"/usr/bin/script", "-qec", "harmony deploy sdktest web --set " + p.port(), "/dev/null"});
+  if (!r.ok() && r.err.find("pseudo-terminal") != std::string::npos) {
+    WARN("SKIPPED: this machine cannot allocate a pseudo-terminal: " << r.err);
+    return;
+  }
+  REQUIRE(r.ok());
+  CHECK_THAT(r.out, Catch::Contains("\033[1A"));         // lines are redrawn in place
+  CHECK_THAT(r.out, Catch::Contains("\033[32mready"));   // in color
+  CHECK_THAT(r.out, Catch::Contains("deployed 1 component of sdktest on local"));
+  auto plain = p.box.run({"/usr/bin/script", "-qec", "NO_COLOR=1 harmony deploy sdktest web --set " + p.port(), "/dev/null"});
+  CHECK(plain.out.find("\033[32m") == std::string::npos);
+  CHECK_THAT(plain.out, Catch::Contains("\033[1A"));
+}

@@ -1,0 +1,175 @@
+#pragma once
+// Capabilities: what a Topology can do for a Score, as C++20 concepts. A
+// Score's create_interpret is constrained on the concepts it needs, so the
+// compiler refuses a Score on a Topology that lacks one and names the missing
+// concept in its diagnostic.
+//
+// Each concept has a tag type in `capability::` with its name, for the run
+// time: the plugin runner uses the tags a Score lists in
+// `using capabilities = needs<...>` to say which capabilities a topology
+// lacks and which topologies have them. The runner checks, at compile time,
+// that the list and the constraint agree for every topology of the plugin.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <harmony/base/expected.hpp>
+#include <harmony/context.hpp>
+#include <harmony/outcome.hpp>
+#include <harmony/topology.hpp>
+
+namespace harmony {
+
+// ---- process supervision ---------------------------------------------------
+
+struct PortBinding {
+  std::string name;                  // "client", "monitor"
+  std::uint16_t port = 0;
+  std::string address = "127.0.0.1";
+};
+
+struct ProcessDefinition {
+  std::string name;                        // unique within the component: "nats", "agent-2"
+  std::vector<std::string> argv;           // argv[0]: an absolute path, or a name found in PATH
+  std::map<std::string, std::string> env;  // added to harmony's environment
+  std::string cwd;                         // empty: the component's work directory
+  std::vector<PortBinding> ports;          // must be free before it starts
+  std::vector<std::string> inputs;         // files whose content is part of its configuration
+};
+
+// Runs long-lived processes for components and tracks them.
+class ProcessSupervisor {
+ public:
+  virtual ~ProcessSupervisor() = default;
+  // Makes the process run with exactly this definition: starts it, restarts
+  // it when its definition, its inputs or its program changed, and leaves it
+  // alone otherwise (no_change).
+  virtual Outcome ensure_process(RunContext& ctx, const ProcessDefinition& definition) = 0;
+  // Whether all processes of the component are running (false if none).
+  [[nodiscard]] virtual bool processes_running(std::string_view component) const = 0;
+  // The last lines of a component's process logs, for diagnostics.
+  [[nodiscard]] virtual std::string log_tail(std::string_view component, std::size_t lines) const = 0;
+};
+
+// ---- files -------------------------------------------------------------------
+
+enum class FileKind {
+  config,      // rewritten on every deploy, removed by destroy
+  credential,  // secret; mode 0600; kept by destroy unless --purge
+};
+
+struct FileDefinition {
+  std::string name;  // relative to the component's file directory: "nats.conf"
+  std::string content;
+  unsigned mode = 0644;
+  FileKind kind = FileKind::config;
+};
+
+struct FileResult {
+  std::string path;
+  bool changed = false;
+};
+
+// Keeps files for components: configuration, credentials, data directories.
+class FileStore {
+ public:
+  virtual ~FileStore() = default;
+  virtual base::expected<FileResult> ensure_file(RunContext& ctx, const FileDefinition& file) = 0;
+  // A credential generated on first use and reused after: its content.
+  virtual base::expected<std::string> ensure_secret(RunContext& ctx, std::string_view name,
+                                                    const std::function<std::string()>& generate) = 0;
+  // Where the files of a component are (they may not exist yet).
+  [[nodiscard]] virtual std::string file_path(std::string_view component, std::string_view name) const = 0;
+  [[nodiscard]] virtual std::string credential_path(std::string_view component, std::string_view name) const = 0;
+  [[nodiscard]] virtual std::string work_dir(std::string_view component) const = 0;
+  // A directory for a component's data, kept by destroy unless --purge.
+  virtual base::expected<std::string> data_dir(RunContext& ctx, std::string_view name) = 0;
+};
+
+// ---- endpoints ---------------------------------------------------------------
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  [[nodiscard]] std::string str() const { return host + ":" + std::to_string(port); }
+};
+
+// ---- the concepts ------------------------------------------------------------
+
+template <class T>
+concept SupervisesProcesses = Topology<T> && requires(T& t) {
+  { t.processes() } -> std::same_as<ProcessSupervisor&>;
+};
+
+template <class T>
+concept StoresFiles = Topology<T> && requires(T& t) {
+  { t.files() } -> std::same_as<FileStore&>;
+};
+
+// Can tell how to reach a component's port from where harmony runs.
+template <class T>
+concept ReachesEndpoints = Topology<T> && requires(const T& t, std::string_view component, std::uint16_t port) {
+  { t.endpoint(component, port) } -> std::same_as<Endpoint>;
+};
+
+// ---- tags for the run time ---------------------------------------------------
+
+namespace capability {
+
+struct ProcessSupervision {
+  static constexpr std::string_view name = "SupervisesProcesses";
+  template <class T>
+  static constexpr bool provided_by = SupervisesProcesses<T>;
+};
+struct FileStorage {
+  static constexpr std::string_view name = "StoresFiles";
+  template <class T>
+  static constexpr bool provided_by = StoresFiles<T>;
+};
+struct EndpointReach {
+  static constexpr std::string_view name = "ReachesEndpoints";
+  template <class T>
+  static constexpr bool provided_by = ReachesEndpoints<T>;
+};
+
+}  // namespace capability
+
+// A Score's list of required capabilities.
+template <class... Caps>
+struct needs {
+  template <class T>
+  static constexpr bool satisfied_by = (Caps::template provided_by<T> && ...);
+
+  static std::vector<std::string_view> names() { return {Caps::name...}; }
+
+  template <class T>
+  static std::vector<std::string_view> names_in() {
+    std::vector<std::string_view> out;
+    ((Caps::template provided_by<T> ? out.push_back(Caps::name) : void()), ...);
+    return out;
+  }
+
+  template <class T>
+  static std::vector<std::string_view> missing_in() {
+    std::vector<std::string_view> out;
+    ((Caps::template provided_by<T> ? void() : out.push_back(Caps::name)), ...);
+    return out;
+  }
+
+  // The union of two lists, for composites.
+  template <class... More>
+  using plus = needs<Caps..., More...>;
+};
+
+template <class A, class B>
+struct needs_union;
+template <class... As, class... Bs>
+struct needs_union<needs<As...>, needs<Bs...>> {
+  using type = needs<As..., Bs...>;
+};
+
+}  // namespace harmony
