@@ -88,7 +88,7 @@ TEST_CASE("a composite runs its children in dependency order, with an outcome pe
   CHECK(o.children[1].second.status == OutcomeStatus::no_change);
 }
 
-TEST_CASE("a composite with nothing to change reports no change; a failing child stops it") {
+TEST_CASE("a composite with nothing to change reports no change, and a failing child stops it") {
   Recorder t{{}};
   RunContext ctx;
   {

@@ -55,7 +55,7 @@ std::vector<Problem> load_into(Example& e, std::initializer_list<const char*> se
 
 }  // namespace
 
-TEST_CASE("--set values of every type land in the typed settings") {
+TEST_CASE("values given with --set, of every type, land in the typed settings") {
   Example e;
   auto problems = load_into(e, {"nats.port=4223", "nats.name=hub", "nats.password=s3cret", "nats.count=3",
                                 "nats.timeout=2m", "nats.args={-DV,--trace}", "nats.labels.site=lab",
@@ -92,7 +92,7 @@ TEST_CASE("values that do not fit are problems naming the full key, all of them 
   CHECK(e.port.value == 4222);
 }
 
-TEST_CASE("--set syntax: escapes, list items, and malformed assignments") {
+TEST_CASE("the --set syntax: escapes, list items, and malformed assignments") {
   Node root = tree({"app.labels.app\\.kubernetes\\.io/name=web", "app.list={a\\,b,c}", "app.items[1]=second",
                     "app.eq=a=b", "app.empty="});
   Node app = root.at("app");
@@ -115,7 +115,7 @@ TEST_CASE("--set syntax: escapes, list items, and malformed assignments") {
   }
 }
 
-TEST_CASE("values files are YAML maps; later ones and --set win; errors give the line") {
+TEST_CASE("values files are YAML maps, later ones and --set win, and errors give the line") {
   auto first = Node::from_yaml("nats:\n  port: 4223\n  labels:\n    site: lab\n", "a.yaml");
   REQUIRE(first);
   auto second = Node::from_yaml("nats:\n  labels:\n    rack: r2\n", "b.yaml");
@@ -138,7 +138,7 @@ TEST_CASE("values files are YAML maps; later ones and --set win; errors give the
   CHECK(Node::from_yaml("", "empty.yaml"));
 }
 
-TEST_CASE("fields list every setting with its type and a printable value; secrets never print") {
+TEST_CASE("fields list every setting with its type and a printable value, and secrets never print") {
   Example e;
   e.password.value = "s3cret";
   auto list = fields(e, "nats");

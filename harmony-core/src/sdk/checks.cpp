@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <mutex>
 
 #include <curl/curl.h>
 
@@ -67,7 +67,59 @@ base::expected<void> tcp_connect(const Endpoint& endpoint, std::chrono::millisec
 
 namespace {
 
-std::once_flag curl_once;
+// libcurl is loaded when the first HTTP check runs, not when a plugin starts:
+// with its dependencies it is some thirty shared libraries, and plugins must
+// start fast for `components` and completion (docs/adr/0007-static-sdk.md).
+struct Curl {
+  using init_t = CURLcode (*)(long);
+  using easy_init_t = CURL* (*)();
+  using setopt_t = CURLcode (*)(CURL*, CURLoption, ...);
+  using perform_t = CURLcode (*)(CURL*);
+  using getinfo_t = CURLcode (*)(CURL*, CURLINFO, ...);
+  using cleanup_t = void (*)(CURL*);
+  using strerror_t = const char* (*)(CURLcode);
+
+  easy_init_t easy_init = nullptr;
+  setopt_t setopt = nullptr;
+  perform_t perform = nullptr;
+  getinfo_t getinfo = nullptr;
+  cleanup_t cleanup = nullptr;
+  strerror_t strerror = nullptr;
+  std::string error;
+
+  static const Curl& get() {
+    static const Curl curl = load();
+    return curl;
+  }
+
+ private:
+  template <class F>
+  static F symbol(void* library, const char* name) {
+    return reinterpret_cast<F>(::dlsym(library, name));
+  }
+  static Curl load() {
+    Curl c;
+    void* library = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+      c.error = ::dlerror();
+      return c;
+    }
+    auto init = symbol<init_t>(library, "curl_global_init");
+    c.easy_init = symbol<easy_init_t>(library, "curl_easy_init");
+    c.setopt = symbol<setopt_t>(library, "curl_easy_setopt");
+    c.perform = symbol<perform_t>(library, "curl_easy_perform");
+    c.getinfo = symbol<getinfo_t>(library, "curl_easy_getinfo");
+    c.cleanup = symbol<cleanup_t>(library, "curl_easy_cleanup");
+    c.strerror = symbol<strerror_t>(library, "curl_easy_strerror");
+    if (!init || !c.easy_init || !c.setopt || !c.perform || !c.getinfo || !c.cleanup || !c.strerror) {
+      c.error = "libcurl.so.4 lacks a function harmony needs";
+      c.easy_init = nullptr;
+      return c;
+    }
+    init(CURL_GLOBAL_DEFAULT);
+    return c;
+  }
+};
 
 std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
   auto* body = static_cast<std::string*>(user);
@@ -79,24 +131,28 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user)
 }  // namespace
 
 base::expected<void> http_get(const std::string& url, const HttpExpectation& expect, std::chrono::milliseconds timeout) {
-  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* curl = curl_easy_init();
+  const Curl& curl_api = Curl::get();
+  if (curl_api.easy_init == nullptr)
+    return base::fail(base::make_error("cannot make HTTP requests", "libcurl is not available: " + curl_api.error,
+                                       "install libcurl (Debian: libcurl4)"));
+  CURL* curl = curl_api.easy_init();
   if (curl == nullptr) return base::fail(base::make_error("cannot start an HTTP request", "libcurl failed to initialise"));
   std::string body;
   char error[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");  // a readiness check talks to the component, not a proxy
-  CURLcode rc = curl_easy_perform(curl);
+  curl_api.setopt(curl, CURLOPT_URL, url.c_str());
+  curl_api.setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_api.setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_write_callback writer = collect;
+  curl_api.setopt(curl, CURLOPT_WRITEFUNCTION, writer);
+  curl_api.setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_api.setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_api.setopt(curl, CURLOPT_NOPROXY, "*");  // a readiness check talks to the component, not a proxy
+  CURLcode rc = curl_api.perform(curl);
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
+  curl_api.getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_api.cleanup(curl);
   if (rc != CURLE_OK)
-    return base::fail(base::make_error("GET " + url + " failed", error[0] ? error : curl_easy_strerror(rc)));
+    return base::fail(base::make_error("GET " + url + " failed", error[0] ? error : curl_api.strerror(rc)));
   if (status < expect.status_min || status > expect.status_max)
     return base::fail(base::make_error("GET " + url + " answered " + std::to_string(status),
                                        "expected " + std::to_string(expect.status_min) + "-" + std::to_string(expect.status_max)));
