@@ -349,3 +349,21 @@ TEST_CASE("logs prints a component's log, and follows it") {
   CHECK_THAT(follow->out, Catch::Contains("GET /followed"));
   CHECK_THAT(follow->out, Catch::Contains("exit=0"));
 }
+
+TEST_CASE("an upgraded program restarts what runs it, and only that") {
+  Stack s;
+  REQUIRE(s.deploy().exit_code == 0);
+  const int web = s.pid("web"), worker = s.pid("worker");
+  // A new build of the server: same path, another file.
+  const std::string server = s.box.path("bin/sdktest-server");
+  fs::remove(server);
+  s.box.install_program(fixture_file("sdktest-server"));
+  auto r = s.deploy({"web"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("restarted: its program changed"));
+  CHECK(s.pid("web") != web);
+  CHECK(s.pid("worker") == worker);  // not part of this deploy: untouched until deployed
+  auto both = s.deploy();
+  CHECK_THAT(both.out, Catch::Contains("worker: ready"));
+  CHECK(s.pid("worker") != worker);
+}

@@ -172,3 +172,18 @@ TEST_CASE("on a terminal, progress is one live line per component") {
   CHECK(plain.out.find("\033[32m") == std::string::npos);
   CHECK_THAT(plain.out, Catch::Contains("\033[1A"));
 }
+
+TEST_CASE("a plugin's own commands get their flags, -o json, and return their status") {
+  Plugin p;
+  CHECK(p.harmony({"sdktest", "hello"}).out == "hello, world\n");
+  auto shout = p.harmony({"sdktest", "hello", "--name", "ada", "--shout"});
+  CHECK(shout.out == "HELLO, ADA\n");
+  CHECK(json_of(p.harmony({"-o", "json", "sdktest", "hello", "--name", "ada"}))["greeting"] == "hello, ada");
+  CHECK(p.harmony({"sdktest", "hello", "--name", "nobody"}).exit_code == 3);
+  CHECK(p.harmony({"sdktest", "hello", "--nmae", "x"}).exit_code == 2);
+  CHECK_THAT(p.harmony({"__complete", "sdktest", "hello", "--"}).out, Catch::Contains("--name\twhom to greet"));
+  auto help = p.harmony({"sdktest"});
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Catch::Contains("hello"));
+  CHECK_THAT(help.out, Catch::Contains("deploy"));
+}

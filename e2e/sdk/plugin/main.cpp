@@ -174,5 +174,19 @@ int main(int argc, char** argv) {
   plugin.component<sdktest::WorkerScore>("worker", "a second server, deployed after web", {}, {"web"});
   plugin.component<sdktest::ManifestScore>("cloud", "a manifest (only the directory topology can write it)");
   plugin.group("apps", "the web server and the worker", {"web", "worker"});
+
+  // A command of the plugin's own, through the runner's API.
+  std::string who = "world";
+  bool shout = false;
+  plugin.command("hello", "greet someone (a plugin's own command)")
+      .option("--name", who, "whom to greet")
+      .flag("--shout", shout, "in capitals")
+      .action([&](const harmony::CommandContext& ctx) {
+        std::string greeting = "hello, " + who;
+        if (shout)
+          for (char& c : greeting) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        ctx.print(ctx.json ? "{\"greeting\":\"" + greeting + "\"}\n" : greeting + "\n");
+        return who == "nobody" ? 3 : 0;
+      });
   return plugin.run(argc, argv);
 }
