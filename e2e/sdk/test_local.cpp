@@ -10,51 +10,20 @@
 #include <harmony/base/process.hpp>
 #include <harmony/checks.hpp>
 
+#include "eventually.hpp"
 #include "sandbox.hpp"
+#include "stack.hpp"
 
 using namespace harmony::e2e;
 using harmony::base::exit_status::degraded;
 using nlohmann::json;
 using namespace std::chrono_literals;
+using harmony::testing::eventually;
 
 namespace {
 
-// A sandbox with harmony, the test plugin and its server on PATH, free ports,
-// and everything destroyed at the end.
-struct Stack {
-  Sandbox box;
-  std::uint16_t web_port = Sandbox::free_port();
-  std::uint16_t worker_port = Sandbox::free_port();
-
-  Stack() {
-    box.make_dir("hbin");
-    fs::create_symlink(harmony_binary(), box.path("hbin/harmony"));
-    box.install_program(fixture_file("harmony-sdktest"));
-    box.install_program(fixture_file("sdktest-server"));
-    box.path_dirs = {"hbin", "bin", "/usr/bin", "/bin"};
-  }
-  ~Stack() {
-    try {
-      (void)box.run({"harmony", "destroy", "sdktest", "--yes", "--purge"});
-    } catch (...) {
-    }
-  }
-
-  std::vector<std::string> ports() const {
-    return {"--set", "web.port=" + std::to_string(web_port), "--set", "worker.port=" + std::to_string(worker_port)};
-  }
-  harmony::base::ProcessResult harmony(std::vector<std::string> args) const {
-    std::vector<std::string> argv{"harmony"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return box.run(argv);
-  }
-  // `harmony deploy sdktest <args> --set ports...`
-  harmony::base::ProcessResult deploy(std::vector<std::string> args = {}) const {
-    std::vector<std::string> argv{"deploy", "sdktest"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (const auto& p : ports()) argv.push_back(p);
-    return harmony(argv);
-  }
+// Stack with the status queries these tests use.
+struct LocalStack : Stack {
   json status() const { return json_of(harmony({"sdktest", "status", "-o", "json"})); }
   json component(const json& status_doc, const std::string& name) const {
     for (const auto& c : status_doc["components"])
@@ -66,30 +35,14 @@ struct Stack {
     return std::stoi(component(status(), name)["resources"][0]["details"]["pid"].get<std::string>());
   }
   std::string get(std::uint16_t port, const std::string& path) const {
-    std::string body;
-    auto r = box.run({"/usr/bin/curl", "-s", "--noproxy", "*", "http://127.0.0.1:" + std::to_string(port) + path});
-    return r.out;
+    return box.run({"/usr/bin/curl", "-s", "--noproxy", "*", "http://127.0.0.1:" + std::to_string(port) + path}).out;
   }
 };
-
-// Running, and not a zombie nobody has reaped.
-bool alive(int pid) {
-  auto id = harmony::base::identify_process(pid);
-  return id && harmony::base::check_process(*id) == harmony::base::Liveness::running;
-}
-
-bool eventually(const std::function<bool()>& condition) {
-  for (int i = 0; i < 300; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
 
 }  // namespace
 
 TEST_CASE("deploy brings the components up, blocks on their smoke tests, and says what to do next") {
-  Stack s;
+  LocalStack s;
   auto r = s.deploy({"--set", "web.greeting=bonjour"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
@@ -111,7 +64,7 @@ TEST_CASE("deploy brings the components up, blocks on their smoke tests, and say
 }
 
 TEST_CASE("a redeploy with nothing changed reports no change and still runs the smoke tests") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy().exit_code == 0);
   const int web = s.pid("web"), worker = s.pid("worker");
   auto again = s.deploy({"-o", "json"});
@@ -130,7 +83,7 @@ TEST_CASE("a redeploy with nothing changed reports no change and still runs the 
 }
 
 TEST_CASE("a changed setting restarts only the component it belongs to") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy().exit_code == 0);
   const int web = s.pid("web"), worker = s.pid("worker");
   auto plan = s.harmony({"plan", "sdktest", "--set", "web.port=" + std::to_string(s.web_port), "--set",
@@ -157,7 +110,7 @@ TEST_CASE("a changed setting restarts only the component it belongs to") {
 }
 
 TEST_CASE("a killed process shows as down, and a redeploy heals it") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy().exit_code == 0);
   const int web = s.pid("web");
   REQUIRE(::kill(web, SIGKILL) == 0);
@@ -175,7 +128,7 @@ TEST_CASE("a killed process shows as down, and a redeploy heals it") {
 }
 
 TEST_CASE("a reused pid shows as down and is never signalled") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy({"web"}).exit_code == 0);
   const int web = s.pid("web");
   // Pretend the recorded process is another one (as after a reboot or pid
@@ -194,7 +147,7 @@ TEST_CASE("a reused pid shows as down and is never signalled") {
 }
 
 TEST_CASE("destroy stops everything and keeps credentials unless --purge") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy({"--set", "web.token=hunter2"}).exit_code == 0);
   const int web = s.pid("web"), worker = s.pid("worker");
   const std::string credential = s.box.path("state/harmony/sdktest/local/credentials/web/token");
@@ -222,7 +175,7 @@ TEST_CASE("destroy stops everything and keeps credentials unless --purge") {
 }
 
 TEST_CASE("destroy asks on a terminal") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy({"web"}).exit_code == 0);
   const int web = s.pid("web");
   auto no = s.box.run({"/usr/bin/script", "-qec", "harmony destroy sdktest", "/dev/null"}, "n\n");
@@ -234,7 +187,7 @@ TEST_CASE("destroy asks on a terminal") {
 }
 
 TEST_CASE("a failing smoke test is a diagnostic with the component's log, and its own exit status") {
-  Stack s;
+  LocalStack s;
   SECTION("the process exits at once: fails fast, with the end of its log") {
     auto r = s.deploy({"web", "--set", "web.exit_at_start=true"});
     CHECK(r.exit_code == harmony::base::exit_status::smoke_test_failed);
@@ -255,7 +208,7 @@ TEST_CASE("a failing smoke test is a diagnostic with the component's log, and it
 }
 
 TEST_CASE("a taken port is a clear error") {
-  Stack s;
+  LocalStack s;
   Sandbox other;
   auto holder_port = Sandbox::free_port();
   // Something else listens on the port web wants.
@@ -272,7 +225,7 @@ TEST_CASE("a taken port is a clear error") {
 }
 
 TEST_CASE("components a topology cannot run: skipped by default, an error when named") {
-  Stack s;
+  LocalStack s;
   auto named = s.harmony({"deploy", "sdktest", "cloud"});
   CHECK(named.exit_code == harmony::base::exit_status::unsupported);
   CHECK(named.err ==
@@ -299,7 +252,7 @@ TEST_CASE("components a topology cannot run: skipped by default, an error when n
 }
 
 TEST_CASE("settings errors name the key, like helm's") {
-  Stack s;
+  LocalStack s;
   auto bad = s.harmony({"deploy", "sdktest", "--set", "web.port=abc", "--set", "web.prot=1", "--set", "wbe.port=2"});
   CHECK(bad.exit_code == harmony::base::exit_status::invalid_settings);
   CHECK_THAT(bad.err, Catch::Contains("3 invalid settings"));
@@ -326,7 +279,7 @@ TEST_CASE("settings errors name the key, like helm's") {
 }
 
 TEST_CASE("logs prints a component's log, and follows it") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy({"web"}).exit_code == 0);
   auto r = s.harmony({"sdktest", "logs", "web"});
   REQUIRE(r.exit_code == 0);
@@ -351,7 +304,7 @@ TEST_CASE("logs prints a component's log, and follows it") {
 }
 
 TEST_CASE("an upgraded program restarts what runs it, and only that") {
-  Stack s;
+  LocalStack s;
   REQUIRE(s.deploy().exit_code == 0);
   const int web = s.pid("web"), worker = s.pid("worker");
   // A new build of the server: same path, another file.

@@ -10,42 +10,15 @@
 #include <harmony/version.hpp>
 
 #include "sandbox.hpp"
+#include "stack.hpp"
 
 using namespace harmony::e2e;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct Plugin {
-  Sandbox box;
-  std::uint16_t web_port = Sandbox::free_port();
-
-  Plugin() {
-    box.make_dir("hbin");
-    fs::create_symlink(harmony_binary(), box.path("hbin/harmony"));
-    box.install_program(fixture_file("harmony-sdktest"));
-    box.install_program(fixture_file("sdktest-server"));
-    box.path_dirs = {"hbin", "bin", "/usr/bin", "/bin"};
-  }
-  ~Plugin() {
-    try {
-      (void)box.run({"harmony", "destroy", "sdktest", "--yes", "--purge"});
-    } catch (...) {
-    }
-  }
-  harmony::base::ProcessResult harmony(std::vector<std::string> args) const {
-    std::vector<std::string> argv{"harmony"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return box.run(argv);
-  }
-  std::string port() const { return "web.port=" + std::to_string(web_port); }
-};
-
-}  // namespace
 
 TEST_CASE("the build embeds the descriptor: listing reads verbs, components and topologies without running it") {
-  Plugin p;
+  Stack p;
   json list = json_of(p.harmony({"plugin", "list", "-o", "json"}));
   REQUIRE(list["plugins"].size() == 1);
   json d = list["plugins"][0]["descriptor"];
@@ -61,7 +34,7 @@ TEST_CASE("the build embeds the descriptor: listing reads verbs, components and 
 }
 
 TEST_CASE("components lists components, topologies, groups and every setting") {
-  Plugin p;
+  Stack p;
   auto text = p.harmony({"sdktest", "components"});
   REQUIRE(text.exit_code == 0);
   CHECK_THAT(text.out, Catch::Contains("cloud      directory   a manifest"));
@@ -83,7 +56,7 @@ TEST_CASE("components lists components, topologies, groups and every setting") {
 }
 
 TEST_CASE("completion answers from what was registered") {
-  Plugin p;
+  Stack p;
   auto verbs = p.harmony({"__complete", "sdktest", ""});
   CHECK_THAT(verbs.out, Catch::Contains("deploy\t"));
   CHECK_THAT(verbs.out, Catch::Contains("components\t"));
@@ -99,7 +72,7 @@ TEST_CASE("completion answers from what was registered") {
 }
 
 TEST_CASE("the plugin's own flags win over HARMONY_* variables") {
-  Plugin p;
+  Stack p;
   json doc = json_of(p.harmony({"-o", "text", "sdktest", "components", "-o", "json"}));
   CHECK(doc["plugin"] == "sdktest");
   auto text = p.harmony({"-o", "json", "sdktest", "components", "-o", "text"});
@@ -108,7 +81,7 @@ TEST_CASE("the plugin's own flags win over HARMONY_* variables") {
 }
 
 TEST_CASE("unknown commands and flags of a plugin are usage errors with suggestions") {
-  Plugin p;
+  Stack p;
   auto r = p.harmony({"sdktest", "deplyo"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("harmony sdktest: error: unknown command 'deplyo'"));
@@ -120,27 +93,27 @@ TEST_CASE("unknown commands and flags of a plugin are usage errors with suggesti
 }
 
 TEST_CASE("concurrent deploys of the same stack: the second waits, or fails clearly when out of time") {
-  Plugin p;
-  const std::string slow = "harmony deploy sdktest web --set " + p.port() + " --set web.delay=3";
+  Stack p;
+  const std::string slow = "harmony deploy sdktest web --set " + p.web() + " --set web.delay=3";
   harmony::base::ProcessSpec first;
   first.argv = {"/bin/sh", "-c", slow + " >/dev/null 2>&1 & echo $!"};
   first.env = p.box.environment();
   auto started = harmony::base::run_process(first);
   REQUIRE(started);
   std::this_thread::sleep_for(700ms);  // the first deploy holds the lock while it waits for web
-  auto second = p.harmony({"deploy", "sdktest", "web", "--set", p.port(), "--timeout", "1s"});
+  auto second = p.harmony({"deploy", "sdktest", "web", "--set", p.web(), "--timeout", "1s"});
   CHECK(second.exit_code == harmony::base::exit_status::lock_held);
   CHECK_THAT(second.err, Catch::Contains("another deploy or destroy of sdktest on local is running"));
   CHECK_THAT(second.err, Catch::Contains("holds it"));
-  auto patient = p.harmony({"deploy", "sdktest", "web", "--set", p.port(), "--set", "web.delay=3", "-v"});
+  auto patient = p.harmony({"deploy", "sdktest", "web", "--set", p.web(), "--set", "web.delay=3", "-v"});
   CHECK(patient.exit_code == 0);
 }
 
 TEST_CASE("Ctrl-C during a deploy stops waiting, exits 130, leaves it consistent, and a rerun converges") {
-  Plugin p;
+  Stack p;
   harmony::base::ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c",
-               "harmony deploy sdktest web --set " + p.port() +
+               "harmony deploy sdktest web --set " + p.web() +
                    " --set web.delay=2 & pid=$!; sleep 0.7; kill -INT $pid; wait $pid; echo exit=$?"};
   spec.env = p.box.environment();
   spec.timeout = 30s;
@@ -152,14 +125,14 @@ TEST_CASE("Ctrl-C during a deploy stops waiting, exits 130, leaves it consistent
   // The process it started is tracked, not orphaned.
   json status = json_of(p.harmony({"sdktest", "status", "-o", "json", "--check-timeout", "5s"}));
   CHECK(status["components"][0]["resources"][0]["state"] == "running");
-  auto rerun = p.harmony({"deploy", "sdktest", "web", "--set", p.port(), "--set", "web.delay=2"});
+  auto rerun = p.harmony({"deploy", "sdktest", "web", "--set", p.web(), "--set", "web.delay=2"});
   CHECK(rerun.exit_code == 0);
   CHECK_THAT(rerun.out, Catch::Contains("unchanged"));
 }
 
 TEST_CASE("on a terminal, progress is one live line per component") {
-  Plugin p;
-  auto r = p.box.run({"/usr/bin/script", "-qec", "harmony deploy sdktest web --set " + p.port(), "/dev/null"});
+  Stack p;
+  auto r = p.box.run({"/usr/bin/script", "-qec", "harmony deploy sdktest web --set " + p.web(), "/dev/null"});
   if (!r.ok() && r.err.find("pseudo-terminal") != std::string::npos) {
     WARN("SKIPPED: this machine cannot allocate a pseudo-terminal: " << r.err);
     return;
@@ -168,13 +141,13 @@ TEST_CASE("on a terminal, progress is one live line per component") {
   CHECK_THAT(r.out, Catch::Contains("\033[1A"));         // lines are redrawn in place
   CHECK_THAT(r.out, Catch::Contains("\033[32mready"));   // in color
   CHECK_THAT(r.out, Catch::Contains("deployed 1 component of sdktest on local"));
-  auto plain = p.box.run({"/usr/bin/script", "-qec", "NO_COLOR=1 harmony deploy sdktest web --set " + p.port(), "/dev/null"});
+  auto plain = p.box.run({"/usr/bin/script", "-qec", "NO_COLOR=1 harmony deploy sdktest web --set " + p.web(), "/dev/null"});
   CHECK(plain.out.find("\033[32m") == std::string::npos);
   CHECK_THAT(plain.out, Catch::Contains("\033[1A"));
 }
 
 TEST_CASE("a plugin's own commands get their flags, -o json, and return their status") {
-  Plugin p;
+  Stack p;
   CHECK(p.harmony({"sdktest", "hello"}).out == "hello, world\n");
   auto shout = p.harmony({"sdktest", "hello", "--name", "ada", "--shout"});
   CHECK(shout.out == "HELLO, ADA\n");

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <harmony/base/text.hpp>
+
 namespace harmony::e2e {
 
 std::string harmony_binary() { return HARMONY_E2E_HARMONY; }
@@ -41,16 +43,6 @@ nlohmann::json json_of(const base::ProcessResult& result) {
   return doc;
 }
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
+std::vector<std::string> lines(const std::string& text) { return base::split_lines(text); }
 
 }  // namespace harmony::e2e

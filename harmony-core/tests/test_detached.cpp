@@ -11,22 +11,17 @@
 #include <harmony/base/lock.hpp>
 #include <harmony/base/process.hpp>
 
+#include "eventually.hpp"
 #include "temp_dir.hpp"
 
 using namespace harmony::base;
 using namespace std::chrono_literals;
+using harmony::testing::eventually;
 using harmony::testing::TempDir;
 
 namespace {
 auto record_nothing = [](const ProcessIdentity&) -> expected<void> { return {}; };
 
-bool eventually(const std::function<bool()>& condition) {
-  for (int i = 0; i < 300; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
 }  // namespace
 
 TEST_CASE("a detached process runs on its own, logs to its file, and is known by its identity") {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include <harmony/base/process.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/plugin/naming.hpp>
 
 #include "args.hpp"
@@ -118,13 +119,7 @@ void ask_plugin(const Context& ctx, const CatalogEntry& plugin, const std::vecto
   spec.output_limit = plugin_output_limit;
   auto result = base::run_process(spec);
   if (!result || !result->ok()) return;
-  std::size_t start = 0;
-  const std::string& text = result->out;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
+  for (const auto& line : base::split_lines(result->out)) {
     if (line.empty()) continue;
     if (line.front() == ':') {
       out.directive(base::printable(line));

@@ -1,5 +1,7 @@
 #include "filesystem.hpp"
 
+#include <harmony/base/files.hpp>
+
 #include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
@@ -65,19 +67,7 @@ class PosixFileSystem final : public FileSystem {
     return out;
   }
   base::expected<std::string> read_head(const std::string& path, std::size_t max) const override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return base::fail(base::os_error(errno, "cannot read '" + base::printable(path) + "'"));
-    std::string out(max, '\0');
-    std::size_t done = 0;
-    while (done < max) {
-      ssize_t n = ::read(fd, out.data() + done, max - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    out.resize(done);
-    return out;
+    return base::read_file_head(path, max);
   }
   base::expected<base::ElfSectionResult> read_section(const std::string& path, std::string_view name,
                                                       std::size_t max) const override {

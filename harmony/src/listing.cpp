@@ -7,6 +7,7 @@
 
 #include <harmony/base/names.hpp>
 #include <harmony/base/suggest.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/plugin/descriptor.hpp>
 #include <harmony/plugin/naming.hpp>
 #include <harmony/version.hpp>
@@ -36,11 +37,6 @@ constexpr BuiltinInfo verbs[] = {
 
 // Paths and file names may be any bytes; JSON output replaces what is not UTF-8.
 std::string dump(const json& doc) { return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
-
-std::string pad(std::string text, std::size_t width) {
-  if (text.size() < width) text.append(width - text.size(), ' ');
-  return text;
-}
 
 std::string command_of(const Candidate& c) {
   return c.words.empty() ? printable(c.file_name) : plugin::command_for_words(c.words);
@@ -111,23 +107,6 @@ json search_path_json(const Catalog& catalog) {
   return {{"search_path", catalog.search_path.dirs}, {"skipped_path_entries", std::move(skipped)}};
 }
 
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths;
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) line += i + 1 == row.size() ? row[i] : pad(row[i], widths[i] + 2);
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out;
-}
-
 // Files named like a built-in (harmony-<builtin>...), for `which <builtin>`.
 std::vector<const CatalogEntry*> clashes_with(const Catalog& catalog, std::string_view builtin) {
   std::vector<const CatalogEntry*> out;
@@ -139,12 +118,9 @@ std::vector<const CatalogEntry*> clashes_with(const Catalog& catalog, std::strin
 }  // namespace
 
 std::string join(const std::vector<std::string>& items, std::string_view separator, std::string_view quote) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += separator;
-    out.append(quote).append(items[i]).append(quote);
-  }
-  return out;
+  std::vector<std::string> quoted;
+  for (const auto& item : items) quoted.push_back(std::string(quote) + item + std::string(quote));
+  return base::join(quoted, separator);
 }
 
 std::span<const BuiltinInfo> builtin_infos() { return builtins; }
@@ -193,7 +169,7 @@ int plugin_list(const Context& ctx, bool name_only) {
                     e.metadata.description.empty() ? "-" : printable(e.metadata.description),
                     printable(e.candidate.path)});
   }
-  if (rows.size() > (name_only ? 0u : 1u)) print(table(rows));
+  if (rows.size() > (name_only ? 0u : 1u)) print(base::format_table(rows));
   print_warnings(catalog);
   if (rows.size() == (name_only ? 0u : 1u))
     std::fprintf(stderr, "harmony: no plugins found in the %zu directories of HARMONY_PLUGIN_PATH and PATH\n",
@@ -259,7 +235,7 @@ int plugin_info(const Context& ctx, std::span<const std::string> words_in) {
       if (const Issue* i = e->candidate.first_blocking()) line += " (skipped: " + i->message + ")";
       rows.push_back({e->candidate.runnable() ? "shadows:" : "skipped:", line});
     }
-    print(table(rows));
+    print(base::format_table(rows));
   }
   if (!shown.candidate.runnable()) {
     const Issue& issue = *shown.candidate.first_blocking();
@@ -288,7 +264,7 @@ int which(const Context& ctx, std::span<const std::string> args) {
       rows.push_back({"ignored:", printable(e->candidate.path) + " (built-ins cannot be replaced)"});
     }
     doc["ignored"] = std::move(ignored);
-    print(ctx.json() ? dump(doc) : table(rows));
+    print(ctx.json() ? dump(doc) : base::format_table(rows));
     return 0;
   }
 
@@ -350,7 +326,7 @@ int which(const Context& ctx, std::span<const std::string> args) {
   if (ctx.json())
     print(dump(doc));
   else if (!rows.empty())
-    print(table(rows));
+    print(base::format_table(rows));
   if (!r.chosen) explain_unresolved(ctx, lookup, lifecycle);
   return 0;
 }
@@ -394,16 +370,16 @@ int help_overview(const Context& ctx) {
       "built-in commands:\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& b : builtins) rows.push_back({"  " + std::string(b.name), std::string(b.summary)});
-  out += table(rows);
+  out += base::format_table(rows);
   out += "\nlifecycle verbs (harmony <verb> <plugin> runs harmony-<plugin> <verb>):\n";
   rows.clear();
   for (const auto& v : verbs) rows.push_back({"  " + std::string(v.name), std::string(v.summary)});
-  out += table(rows);
+  out += base::format_table(rows);
   out += "\nplugins:\n";
   rows.clear();
   for (const auto* e : plugins)
     rows.push_back({"  " + command_of(e->candidate), e->metadata.description.empty() ? "-" : printable(e->metadata.description)});
-  out += rows.empty() ? "  (none found; see 'harmony plugin list')\n" : table(rows);
+  out += rows.empty() ? "  (none found; see 'harmony plugin list')\n" : base::format_table(rows);
   out += "\nrun 'harmony help <command>' for a command's help, 'harmony plugin list' for details.\n";
   print(out);
   return 0;

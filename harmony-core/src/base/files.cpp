@@ -9,6 +9,22 @@
 
 namespace harmony::base {
 
+expected<std::string> read_file_head(const std::string& path, std::size_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
+  std::string out(max, '\0');
+  std::size_t done = 0;
+  while (done < max) {
+    ssize_t n = ::read(fd, out.data() + done, max - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.resize(done);
+  return out;
+}
+
 expected<std::string> read_file(const std::string& path, std::size_t max) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));

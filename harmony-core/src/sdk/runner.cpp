@@ -19,6 +19,7 @@
 #include <harmony/base/interrupt.hpp>
 #include <harmony/base/paths.hpp>
 #include <harmony/base/suggest.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 #include <harmony/errors.hpp>
 #include <harmony/plugin/descriptor.hpp>
@@ -80,33 +81,7 @@ void out(std::string_view text) {
 
 std::string dump(const json& doc) { return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string s;
-  for (std::size_t i = 0; i < items.size(); ++i) s += (i ? std::string(separator) : "") + items[i];
-  return s;
-}
-
-std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s;
-}
-
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths;
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  std::string s;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) line += i + 1 == row.size() ? row[i] : pad(row[i], widths[i] + 2);
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    s += line + "\n";
-  }
-  return s;
-}
+using base::join;
 
 // Options every verb takes.
 struct Common {
@@ -747,7 +722,7 @@ int Runtime::State::list_components() {
     out(dump(doc));
     return 0;
   }
-  std::string text = components.empty() ? "harmony-" + info.name + " has no components\n" : table(rows);
+  std::string text = components.empty() ? "harmony-" + info.name + " has no components\n" : base::format_table(rows);
   if (!groups.empty()) {
     text += "\ngroups:\n";
     for (const auto& g : groups) text += "  " + g.name + " = " + join(g.members, ", ") + "  (" + g.description + ")\n";

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <harmony/base/files.hpp>
+#include <harmony/base/text.hpp>
 
 namespace harmony::testing {
 
@@ -121,15 +122,8 @@ nlohmann::json parse_json(const std::string& text) {
 
 std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
-    out.push_back(parse_json(line));
-  }
+  for (const auto& line : base::split_lines(text))
+    if (!line.empty()) out.push_back(parse_json(line));
   return out;
 }
 

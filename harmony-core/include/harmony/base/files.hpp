@@ -23,6 +23,9 @@ expected<void> write_file_atomically(const std::string& path, std::string_view c
 // Appends to a file, creating it with `mode`.
 expected<void> append_file(const std::string& path, std::string_view text, mode_t mode = 0644);
 
+// The first `max` bytes of a file (all of it when shorter).
+expected<std::string> read_file_head(const std::string& path, std::size_t max);
+
 // The last `max` bytes of a file (all of it when shorter).
 expected<std::string> read_file_tail(const std::string& path, std::size_t max);
 

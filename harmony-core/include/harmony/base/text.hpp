@@ -1,0 +1,19 @@
+#pragma once
+// Small text helpers every program's output uses.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace harmony::base {
+
+// "a\nb\n" -> {"a", "b"}; a last line without a newline counts.
+std::vector<std::string> split_lines(std::string_view text);
+
+std::string join(const std::vector<std::string>& items, std::string_view separator);
+
+// Columns padded to the widest cell plus two spaces; trailing spaces dropped;
+// one line per row.
+std::string format_table(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace harmony::base
