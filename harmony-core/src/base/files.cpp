@@ -1,6 +1,8 @@
 #include <harmony/base/files.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,45 +11,49 @@
 
 namespace harmony::base {
 
-expected<std::string> read_file_head(const std::string& path, std::size_t max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
-  std::string out(max, '\0');
-  std::size_t done = 0;
-  while (done < max) {
-    ssize_t n = ::read(fd, out.data() + done, max - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  out.resize(done);
-  return out;
-}
+namespace {
 
-expected<std::string> read_file(const std::string& path, std::size_t max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+// Reads the file's bytes [offset, offset + max) into a string; a shorter file
+// gives fewer bytes. With `must_fit`, a file that has more is an error.
+expected<std::string> read_range(const std::string& path, std::uint64_t offset, std::size_t max, bool must_fit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
   std::string out;
   char buffer[65536];
   while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    const std::size_t want = must_fit ? sizeof buffer : std::min(sizeof buffer, max - out.size());
+    if (want == 0) break;
+    ssize_t n = ::pread(fd, buffer, want, static_cast<off_t>(offset + out.size()));
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;  // a FIFO or the like: nothing more to read now
+    if (n < 0 && errno == ESPIPE) n = ::read(fd, buffer, want);
     if (n < 0) {
       int err = errno;
       ::close(fd);
       return fail(os_error(err, "cannot read '" + printable(path) + "'"));
     }
     if (n == 0) break;
-    if (out.size() + static_cast<std::size_t>(n) > max) {
+    if (must_fit && out.size() + static_cast<std::size_t>(n) > max) {
       ::close(fd);
-      return fail(make_error("cannot read '" + printable(path) + "'",
-                             "it is larger than " + std::to_string(max) + " bytes"));
+      return fail(make_error("cannot read '" + printable(path) + "'", "it is larger than " + std::to_string(max) + " bytes"));
     }
     out.append(buffer, static_cast<std::size_t>(n));
   }
   ::close(fd);
   return out;
+}
+
+}  // namespace
+
+expected<std::string> read_file_head(const std::string& path, std::size_t max) { return read_range(path, 0, max, false); }
+
+expected<std::string> read_file(const std::string& path, std::size_t max) { return read_range(path, 0, max, true); }
+
+expected<std::string> read_file_tail(const std::string& path, std::size_t max) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  return read_range(path, size > max ? size - max : 0, max, false);
 }
 
 expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode,
@@ -99,26 +105,6 @@ expected<void> append_file(const std::string& path, std::string_view text, mode_
   }
   ::close(fd);
   return {};
-}
-
-expected<std::string> read_file_tail(const std::string& path, std::size_t max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
-  struct stat st {};
-  ::fstat(fd, &st);
-  const auto size = static_cast<std::size_t>(st.st_size);
-  const std::size_t start = size > max ? size - max : 0;
-  std::string out(size - start, '\0');
-  std::size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(start + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  out.resize(done);
-  return out;
 }
 
 expected<void> make_directories(const std::string& path, mode_t mode) {
