@@ -293,8 +293,8 @@ TEST_CASE("logs prints a component's log, and follows it") {
   // Follow: what the server logs later shows up, until Ctrl-C.
   harmony::base::ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c",
-               "harmony sdktest logs web -f & pid=$!; sleep 0.5; curl -s --noproxy '*' http://127.0.0.1:" +
-                   std::to_string(s.web_port) + "/followed >/dev/null; sleep 0.5; kill -INT $pid; wait $pid; echo exit=$?"};
+               "harmony sdktest logs web -f & pid=$!; sleep 1; curl -s --noproxy '*' http://127.0.0.1:" +
+                   std::to_string(s.web_port) + "/followed >/dev/null; sleep 1; kill -INT $pid; wait $pid; echo exit=$?"};
   spec.env = s.box.environment();
   spec.timeout = 20s;
   auto follow = harmony::base::run_process(spec);

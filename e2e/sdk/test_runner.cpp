@@ -6,9 +6,11 @@
 #include <csignal>
 #include <thread>
 
+#include <harmony/base/files.hpp>
 #include <harmony/base/process.hpp>
 #include <harmony/version.hpp>
 
+#include "eventually.hpp"
 #include "sandbox.hpp"
 #include "stack.hpp"
 
@@ -100,7 +102,10 @@ TEST_CASE("concurrent deploys of the same stack: the second waits, or fails clea
   first.env = p.box.environment();
   auto started = harmony::base::run_process(first);
   REQUIRE(started);
-  std::this_thread::sleep_for(700ms);  // the first deploy holds the lock while it waits for web
+  // The first deploy holds the lock (its pid is in the lock file) while it
+  // waits for web, which listens only after 3 seconds.
+  const std::string lock = p.box.path("state/harmony/sdktest/local/lock");
+  REQUIRE(harmony::testing::eventually([&] { return harmony::base::read_file(lock).value_or("").size() > 1; }));
   auto second = p.harmony({"deploy", "sdktest", "web", "--set", p.web(), "--timeout", "1s"});
   CHECK(second.exit_code == harmony::base::exit_status::lock_held);
   CHECK_THAT(second.err, Catch::Contains("another deploy or destroy of sdktest on local is running"));
@@ -111,10 +116,13 @@ TEST_CASE("concurrent deploys of the same stack: the second waits, or fails clea
 
 TEST_CASE("Ctrl-C during a deploy stops waiting, exits 130, leaves it consistent, and a rerun converges") {
   Stack p;
+  // Ctrl-C once the deploy has started web (its record exists) and waits for it.
+  const std::string record = p.box.path("state/harmony/sdktest/local/components/web/processes/web.json");
   harmony::base::ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c",
-               "harmony deploy sdktest web --set " + p.web() +
-                   " --set web.delay=2 & pid=$!; sleep 0.7; kill -INT $pid; wait $pid; echo exit=$?"};
+               "harmony deploy sdktest web --set " + p.web() + " --set web.delay=3 & pid=$!; " +
+                   "for i in $(seq 100); do [ -s " + record + " ] && break; sleep 0.05; done; sleep 0.2; " +
+                   "kill -INT $pid; wait $pid; echo exit=$?"};
   spec.env = p.box.environment();
   spec.timeout = 30s;
   auto r = harmony::base::run_process(spec);
@@ -125,7 +133,7 @@ TEST_CASE("Ctrl-C during a deploy stops waiting, exits 130, leaves it consistent
   // The process it started is tracked, not orphaned.
   json status = json_of(p.harmony({"sdktest", "status", "-o", "json", "--check-timeout", "5s"}));
   CHECK(status["components"][0]["resources"][0]["state"] == "running");
-  auto rerun = p.harmony({"deploy", "sdktest", "web", "--set", p.web(), "--set", "web.delay=2"});
+  auto rerun = p.harmony({"deploy", "sdktest", "web", "--set", p.web(), "--set", "web.delay=3"});
   CHECK(rerun.exit_code == 0);
   CHECK_THAT(rerun.out, Catch::Contains("unchanged"));
 }
