@@ -148,7 +148,7 @@ TEST_CASE("on a terminal, progress is one live line per component") {
   REQUIRE(r.ok());
   CHECK_THAT(r.out, Catch::Contains("\033[1A"));         // lines are redrawn in place
   CHECK_THAT(r.out, Catch::Contains("\033[32mready"));   // in color
-  CHECK_THAT(r.out, Catch::Contains("deployed 1 component of sdktest on local"));
+  CHECK_THAT(r.out, Catch::Contains("deployed 1 component of sdktest on local (1 changed)"));
   auto plain = p.box.run({"/usr/bin/script", "-qec", "NO_COLOR=1 harmony deploy sdktest web --set " + p.web(), "/dev/null"});
   CHECK(plain.out.find("\033[32m") == std::string::npos);
   CHECK_THAT(plain.out, Catch::Contains("\033[1A"));

@@ -384,7 +384,7 @@ int Runtime::State::deploy() {
   else if (ready->failed())
     failure = ready->error;
 
-  std::size_t done = 0;
+  std::size_t done = 0, changed = 0;
   for (std::size_t k = 0; k < selection.run.size() && !failure; ++k) {
     const ComponentEntry& c = components[selection.run[k]];
     const auto& r = c.realisations[topology];
@@ -419,6 +419,7 @@ int Runtime::State::deploy() {
     }
     report->phase(c.name, Phase::ready, outcome.changed() ? outcome.message : "unchanged");
     ++done;
+    if (outcome.changed()) ++changed;
   }
   if (failure)
     for (std::size_t k = done + 1; k < selection.run.size(); ++k)
@@ -430,8 +431,14 @@ int Runtime::State::deploy() {
   summary.exit_status = failure ? failure->status : 0;
   const std::string where = " of " + info.name + " on " + topologies[topology].name;
   if (!failure) {
-    summary.message = "deployed " + std::to_string(done) + " component" + (done == 1 ? "" : "s") + where +
-                      (selection.skipped.empty() ? "" : " (" + std::to_string(selection.skipped.size()) + " skipped)");
+    const std::string skipped = std::to_string(selection.skipped.size()) + " skipped";
+    if (changed == 0)
+      summary.message = "no change: " + std::to_string(done) + " component" + (done == 1 ? "" : "s") + where +
+                        (done == 1 ? " is" : " are") + " up to date and passed " + (done == 1 ? "its" : "their") +
+                        " smoke test" + (done == 1 ? "" : "s") + (selection.skipped.empty() ? "" : " (" + skipped + ")");
+    else
+      summary.message = "deployed " + std::to_string(done) + " component" + (done == 1 ? "" : "s") + where + " (" +
+                        std::to_string(changed) + " changed" + (selection.skipped.empty() ? "" : ", " + skipped) + ")";
     summary.next_steps = {"harmony " + info.name + " status" + topology_flag(topology),
                           "harmony " + info.name + " logs <component>" + topology_flag(topology),
                           "harmony destroy " + info.name + topology_flag(topology)};
@@ -542,6 +549,7 @@ int Runtime::State::status() {
       entry["state"] = "not-deployed";
       doc["components"].push_back(entry);
       text += name + ": not deployed\n";
+      all_up = false;  // asked about by name: not up
       continue;
     }
     entry["deployed_at"] = record->deployed_at;
