@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <harmony/base/text.hpp>
+#include <harmony/base/time.hpp>
 
 using namespace harmony::base;
 
@@ -11,4 +12,22 @@ TEST_CASE("text helpers") {
   CHECK(join({"a", "b", "c"}, ", ") == "a, b, c");
   CHECK(join({}, ", ").empty());
   CHECK(format_table({{"NAME", "VERSION"}, {"fleet", "0.1.0"}, {"x", ""}}) == "NAME   VERSION\nfleet  0.1.0\nx\n");
+}
+
+TEST_CASE("time: RFC 3339 both ways, and durations") {
+  auto t = parse_rfc3339("2026-11-26T22:14:59Z");
+  REQUIRE(t);
+  CHECK(rfc3339(*t) == "2026-11-26T22:14:59Z");
+  CHECK(parse_rfc3339("2026-11-26T22:14:59.123Z") == t);
+  for (const char* bad : {"", "2026-11-26", "2026-11-26T22:14:59", "2026-11-26T22:14:59+01:00", "yesterday"})
+    CHECK_FALSE(parse_rfc3339(bad));
+  CHECK(parse_duration("30s") == std::chrono::seconds(30));
+  CHECK(parse_duration("500ms") == std::chrono::milliseconds(500));
+  CHECK(parse_duration("2m") == std::chrono::minutes(2));
+  CHECK(parse_duration("1h") == std::chrono::hours(1));
+  CHECK(parse_duration("7") == std::chrono::seconds(7));
+  for (const char* bad : {"", "s", "5x", "-5s", "5 s"}) CHECK_FALSE(parse_duration(bad));
+  CHECK(format_duration(std::chrono::seconds(90)) == "90s");
+  CHECK(format_duration(std::chrono::minutes(2)) == "2m");
+  CHECK(format_duration(std::chrono::milliseconds(1500)) == "1500ms");
 }

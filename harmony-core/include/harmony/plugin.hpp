@@ -157,10 +157,10 @@ class Command {
 
 template <Topology... Ts>
 class Plugin {
-  static_assert(sizeof...(Ts) > 0, "a plugin needs at least one topology");
   static_assert((TracksDeployments<Ts> && ...), "every topology of a plugin must track what it deploys");
 
  public:
+  // Plugin<> (no topologies) is a plugin of commands only, like harmony-agent.
   explicit Plugin(PluginInfo info) : runtime_(std::move(info)) { (add_topology<Ts>(), ...); }
 
   // A component realised by Score S, built from S::Settings (its defaults,
@@ -169,6 +169,7 @@ class Plugin {
     requires std::constructible_from<S, typename S::Settings>
   Plugin& component(std::string name, std::string description, typename S::Settings defaults = {},
                     std::vector<std::string> after = {}) {
+    static_assert(sizeof...(Ts) > 0, "a plugin with components needs at least one topology");
     // The Score's capability list must say what its constraint says.
     static_assert(((RunsOn<S, Ts> == S::capabilities::template satisfied_by<Ts>) && ...),
                   "the Score's `capabilities` list disagrees with its create_interpret constraint "

@@ -56,7 +56,6 @@ Command& Command::positional(const std::string& name, std::string& target, const
 }
 Command& Command::rest(const std::string& name, std::vector<std::string>& target, const std::string& help) {
   app_.add_option(name, target, help);
-  app_.positionals_at_end();
   return *this;
 }
 Command& Command::action(std::function<int(const CommandContext&)> action) {
@@ -352,6 +351,7 @@ struct Runtime::State {
   int show_logs();
   int list_components();
   int descriptor(const std::string& file) const;
+  void add_lifecycle();
   int complete(const std::vector<std::string>& words);
 };
 
@@ -694,7 +694,9 @@ int Runtime::State::show_logs() {
 }
 
 int Runtime::State::list_components() {
-  json doc = {{"plugin", info.name}, {"version", info.version}, {"default_topology", topologies.front().name}};
+  json doc = {{"plugin", info.name},
+              {"version", info.version},
+              {"default_topology", topologies.empty() ? json(nullptr) : json(topologies.front().name)}};
   json ts = json::array();
   for (const auto& t : topologies)
     ts.push_back({{"name", t.name}, {"description", t.description}, {"capabilities", t.capabilities}});
@@ -757,7 +759,7 @@ int Runtime::State::descriptor(const std::string& file) const {
     d.components.emplace_back("all");
   }
   for (const auto& t : topologies) d.topologies.push_back(t.name);
-  d.default_topology = topologies.front().name;
+  if (!topologies.empty()) d.default_topology = topologies.front().name;
   d.completion = true;
   const std::string text = plugin::descriptor_to_json(d) + "\n";
   if (file.empty()) {
@@ -871,42 +873,58 @@ Runtime::Runtime(PluginInfo info) : state_(std::make_unique<State>(std::move(inf
   State& s = *state_;
   s.app.set_help_all_flag();
   s.app.require_subcommand(0, 1);
-  auto common = [&s](CLI::App* app) {
-    app->add_option("-o,--output", s.common.output, "text or json (default: $HARMONY_OUTPUT, else text)")
+  // Also before the command: harmony-myapp -o json status.
+  s.app.add_option("-o,--output", s.common.output, "text or json (default: $HARMONY_OUTPUT, else text)")
+      ->check(CLI::IsMember({"text", "json"}));
+  s.app.add_flag("-v,--verbose", s.common.verbose, "more output; repeat for more");
+  s.app.add_flag("--no-color", s.common.no_color, "no colors (NO_COLOR is honoured too)");
+}
+
+// The lifecycle verbs exist only for plugins with components; a plugin of
+// commands only (harmony-agent) may use their names for its own commands.
+void Runtime::State::add_lifecycle() {
+  State& s = *this;
+  for (const auto& cmd : commands)
+    for (const char* verb : {"deploy", "plan", "status", "destroy", "logs", "components"})
+      if (cmd.name == verb)
+        throw std::logic_error("harmony-" + info.name + ": the command '" + cmd.name +
+                               "' clashes with a lifecycle verb of a plugin with components");
+  auto common_flags = [&s](CLI::App* sub) {
+    sub->add_option("-o,--output", s.common.output, "text or json (default: $HARMONY_OUTPUT, else text)")
         ->check(CLI::IsMember({"text", "json"}));
-    app->add_flag("-v,--verbose", s.common.verbose, "more output; repeat for more");
-    app->add_flag("--no-color", s.common.no_color, "no colors (NO_COLOR is honoured too)");
+    sub->add_flag("-v,--verbose", s.common.verbose, "more output; repeat for more");
+    sub->add_flag("--no-color", s.common.no_color, "no colors (NO_COLOR is honoured too)");
   };
-  auto lifecycle = [&s, common](CLI::App* app, bool settings_flags) {
-    common(app);
-    app->add_option("components", s.lifecycle.components, "components or groups (default: all)");
-    app->add_option("--topology", s.lifecycle.topology, "where (default: $HARMONY_TOPOLOGY, else the plugin's default)");
+  auto lifecycle_flags = [&s, common_flags](CLI::App* sub, bool settings_flags) {
+    common_flags(sub);
+    sub->add_option("components", s.lifecycle.components, "components or groups (default: all)");
+    sub->add_option("--topology", s.lifecycle.topology, "where (default: $HARMONY_TOPOLOGY, else the plugin's default)");
     if (settings_flags) {
-      app->add_option("--set", s.lifecycle.sets, "a setting: component.key=value (repeatable)");
-      app->add_option("-f,--values", s.lifecycle.values, "a YAML file of settings (repeatable)");
+      sub->add_option("--set", s.lifecycle.sets, "a setting: component.key=value (repeatable)");
+      sub->add_option("-f,--values", s.lifecycle.values, "a YAML file of settings (repeatable)");
     }
   };
   auto* deploy = s.app.add_subcommand("deploy", "deploy components and wait until their smoke tests pass");
-  lifecycle(deploy, true);
+  lifecycle_flags(deploy, true);
   deploy->add_option("--timeout", s.lifecycle.timeout, "how long to wait for everything (default 5m)");
   auto* plan = s.app.add_subcommand("plan", "show what a deploy would change (secrets redacted)");
-  lifecycle(plan, true);
+  lifecycle_flags(plan, true);
   auto* status = s.app.add_subcommand("status", "show the state of what was deployed; checks health");
-  lifecycle(status, false);
+  lifecycle_flags(status, false);
   status->add_option("--check-timeout", s.lifecycle.check_timeout, "how long each smoke test may take (default 2s)");
   auto* destroy = s.app.add_subcommand("destroy", "undo a deploy (keeps credentials and data unless --purge)");
-  lifecycle(destroy, false);
+  lifecycle_flags(destroy, false);
   destroy->add_flag("-y,--yes", s.lifecycle.yes, "do not ask for confirmation");
   destroy->add_flag("--purge", s.lifecycle.purge, "also remove credentials and data");
   destroy->add_option("--timeout", s.lifecycle.timeout, "how long to wait (default 5m)");
-  auto* logs = s.app.add_subcommand("logs", "print a component's log");
-  common(logs);
-  logs->add_option("component", s.logs.component, "the component")->required();
-  logs->add_flag("-f,--follow", s.logs.follow, "keep printing what is added, until Ctrl-C");
-  logs->add_option("--tail", s.logs.tail, "only the last N lines");
-  logs->add_option("--topology", s.lifecycle.topology, "where it runs");
-  auto* components = s.app.add_subcommand("components", "list components, topologies and settings");
-  common(components);
+  auto* logs_cmd = s.app.add_subcommand("logs", "print a component's log");
+  common_flags(logs_cmd);
+  logs_cmd->add_option("component", s.logs.component, "the component")->required();
+  logs_cmd->add_flag("-f,--follow", s.logs.follow, "keep printing what is added, until Ctrl-C");
+  logs_cmd->add_option("--tail", s.logs.tail, "only the last N lines");
+  logs_cmd->add_option("--topology", s.lifecycle.topology, "where it runs");
+  auto* components_cmd = s.app.add_subcommand("components", "list components, topologies and settings");
+  common_flags(components_cmd);
 }
 
 Runtime::~Runtime() = default;
@@ -942,9 +960,7 @@ int Runtime::run(int argc, char** argv) {
   try {
     if (!args.empty() && args.front() == "__descriptor") return s.descriptor(args.size() > 1 ? args[1] : "");
     if (!args.empty() && args.front() == "__complete") return s.complete({args.begin() + 1, args.end()});
-    if (s.components.empty())
-      for (const char* verb : {"deploy", "plan", "status", "destroy", "logs", "components"})
-        s.app.remove_subcommand(s.app.get_subcommand(verb));
+    if (!s.components.empty()) s.add_lifecycle();
 
     // An unknown command gets a suggestion, not CLI11's "not expected".
     if (!args.empty() && !args.front().starts_with("-")) {
@@ -971,12 +987,14 @@ int Runtime::run(int argc, char** argv) {
     // The global flags' parsing may have found a bad HARMONY_OUTPUT.
     (void)s.json_output();
 
-    if (s.app.got_subcommand("deploy")) return s.deploy();
-    if (s.app.got_subcommand("destroy")) return s.destroy();
-    if (s.app.got_subcommand("status")) return s.status();
-    if (s.app.got_subcommand("plan")) return s.plan();
-    if (s.app.got_subcommand("logs")) return s.show_logs();
-    if (s.app.got_subcommand("components")) return s.list_components();
+    if (!s.components.empty()) {
+      if (s.app.got_subcommand("deploy")) return s.deploy();
+      if (s.app.got_subcommand("destroy")) return s.destroy();
+      if (s.app.got_subcommand("status")) return s.status();
+      if (s.app.got_subcommand("plan")) return s.plan();
+      if (s.app.got_subcommand("logs")) return s.show_logs();
+      if (s.app.got_subcommand("components")) return s.list_components();
+    }
     for (const auto& cmd : s.commands) {
       if (!cmd.app->parsed()) continue;
       if (!cmd.action) throw std::logic_error("command '" + cmd.name + "' has no action");

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <harmony/base/suggest.hpp>
+#include <harmony/base/time.hpp>
 
 namespace harmony::settings {
 
@@ -344,29 +345,12 @@ std::string_view type_name(const Secret*) { return "secret"; }
 
 std::optional<std::string> load(const Node& node, Duration& out, const Range*) {
   const std::string text = node.scalar();
-  const std::string problem = "'" + base::printable(text) + "' is not a duration such as 30s, 500ms, 2m or 1h";
-  if (!node.is_scalar() || text.empty()) return problem;
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  auto number = parse_integer(text.substr(0, digits));
-  if (!number) return problem;
-  const std::string unit = text.substr(digits);
-  long long ms;
-  if (unit.empty() || unit == "s") ms = *number * 1000;
-  else if (unit == "ms") ms = *number;
-  else if (unit == "m") ms = *number * 60'000;
-  else if (unit == "h") ms = *number * 3'600'000;
-  else return problem;
-  out.value = std::chrono::milliseconds(ms);
+  auto parsed = node.is_scalar() ? base::parse_duration(text) : std::nullopt;
+  if (!parsed) return "'" + base::printable(text) + "' is not a duration such as 30s, 500ms, 2m or 1h";
+  out.value = *parsed;
   return std::nullopt;
 }
-std::string show(const Duration& value) {
-  auto ms = value.value.count();
-  if (ms % 3'600'000 == 0 && ms != 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0 && ms != 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
+std::string show(const Duration& value) { return base::format_duration(value.value); }
 Node dump(const Duration& value) { return Node::scalar_node(show(value)); }
 std::string_view type_name(const Duration*) { return "duration"; }
 
