@@ -6,7 +6,12 @@ find_package(nlohmann_json 3.11 CONFIG REQUIRED) # nlohmann_json::nlohmann_json 
 find_package(CLI11 CONFIG REQUIRED)              # CLI11::CLI11 (header-only)
 find_package(Threads REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)            # target `yaml-cpp` (0.7 has no namespace)
-find_package(CURL REQUIRED)                       # CURL::libcurl
+find_package(CURL REQUIRED)                       # CURL::libcurl (headers; the library is dlopen()ed)
+find_package(spdlog CONFIG REQUIRED)              # spdlog::spdlog (compiled; pulls fmt::fmt)
+find_package(PkgConfig REQUIRED)
+# cnats' own CMake config is broken on Debian 12 (it names a static library
+# the package does not ship): use pkg-config.
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)  # PkgConfig::NATS
 
 if(HARMONY_BUILD_TESTS)
   find_package(Catch2 2.13 CONFIG REQUIRED)      # Catch2::Catch2WithMain: never compile the Catch main

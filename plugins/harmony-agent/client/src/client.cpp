@@ -1,0 +1,200 @@
+#include <harmony/agent/client.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include <nats/nats.h>
+
+#include <harmony/base/exit_status.hpp>
+
+namespace harmony::agent {
+namespace {
+
+base::Error with_status(int status, std::string message, std::string reason = {}, std::string hint = {}) {
+  base::Error e = base::make_error(std::move(message), std::move(reason), std::move(hint));
+  e.status = status;
+  return e;
+}
+
+template <class T>
+base::expected<T> typed(std::string_view id, const base::expected<std::string>& raw,
+                        base::expected<T, Failure> (*decode)(std::string_view)) {
+  if (!raw) return base::fail(raw.error());
+  auto decoded = decode(*raw);
+  if (!decoded) return base::fail(remote_failure(id, decoded.error()));
+  return std::move(*decoded);
+}
+
+}  // namespace
+
+struct Client::Impl {
+  natsOptions* options = nullptr;
+  natsConnection* connection = nullptr;
+  ~Impl() {
+    if (connection) {
+      natsConnection_Close(connection);
+      natsConnection_Destroy(connection);
+    }
+    if (options) natsOptions_Destroy(options);
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+base::Error remote_failure(std::string_view id, const Failure& failure) {
+  if (failure.kind == ErrorKind::bad_reply)
+    return with_status(base::exit_status::remote_error, "agent " + std::string(id) + " sent a reply harmony cannot read",
+                       failure.message, "the agent may speak another protocol version; check it with 'harmony agent list'");
+  return with_status(base::exit_status::remote_error, "agent " + std::string(id) + " refused the request",
+                     std::string(error_kind_name(failure.kind)) + ": " + base::printable(failure.message));
+}
+
+base::expected<Client> Client::connect(const Connection& connection, std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<Impl>();
+  if (natsOptions_Create(&impl->options) != NATS_OK) return base::fail(base::make_error("cannot set up a NATS client"));
+  std::vector<const char*> servers;
+  for (const auto& s : connection.servers) servers.push_back(s.c_str());
+  natsOptions_SetServers(impl->options, servers.data(), static_cast<int>(servers.size()));
+  if (!connection.user.empty()) natsOptions_SetUserInfo(impl->options, connection.user.c_str(), connection.password.c_str());
+  natsOptions_SetTimeout(impl->options, static_cast<int64_t>(timeout.count()));
+  natsOptions_SetMaxReconnect(impl->options, 0);
+  natsOptions_SetName(impl->options, "harmony agent");
+  natsStatus s = natsConnection_Connect(&impl->connection, impl->options);
+  if (s == NATS_OK) return Client(std::move(impl));
+  const std::string where = servers.size() == 1 ? connection.servers.front() : std::to_string(servers.size()) + " servers";
+  std::string detail = nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(s);
+  std::string lower = detail;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.find("authorization") != std::string::npos || lower.find("authentication") != std::string::npos)
+    return base::fail(with_status(base::exit_status::failure,
+                                  "NATS at " + where + " refused the user '" + connection.user + "'", detail,
+                                  "check the user and its password file (" + connection.source + ")"));
+  return base::fail(with_status(base::exit_status::unreachable, "cannot reach NATS at " + where, detail,
+                                "is the fleet deployed? harmony fleet status; or pass --server"));
+}
+
+std::string Client::server() const {
+  char url[256] = {};
+  natsConnection_GetConnectedUrl(impl_->connection, url, sizeof url);
+  return url;
+}
+
+base::expected<std::string> Client::request(std::string_view id, Verb verb, const std::string& body,
+                                            std::chrono::milliseconds timeout) {
+  if (auto valid = validate_device_id(id); !valid) {
+    base::Error e = valid.error();
+    e.status = base::exit_status::usage;
+    return base::fail(std::move(e));
+  }
+  const std::string subject = command_subject(id, verb);
+  natsMsg* reply = nullptr;
+  natsStatus s = natsConnection_Request(&reply, impl_->connection, subject.c_str(), body.data(),
+                                        static_cast<int>(body.size()), static_cast<int64_t>(timeout.count()));
+  if (s == NATS_NO_RESPONDERS)
+    return base::fail(with_status(base::exit_status::unreachable, "agent " + std::string(id) + " is offline",
+                                  "nothing answers on " + subject,
+                                  "check that fleet-agent runs on the device and reaches NATS; "
+                                  "'harmony agent list' shows when it was last seen"));
+  if (s == NATS_TIMEOUT)
+    return base::fail(with_status(base::exit_status::timed_out,
+                                  "agent " + std::string(id) + " did not answer within " + std::to_string(timeout.count()) + "ms",
+                                  "the request was sent on " + subject, "try again, or allow more with --timeout"));
+  if (s != NATS_OK)
+    return base::fail(with_status(base::exit_status::unreachable, "cannot ask agent " + std::string(id),
+                                  nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(s)));
+  std::string payload(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+  natsMsg_Destroy(reply);
+  return payload;
+}
+
+base::expected<PingReply> Client::ping(std::string_view id, std::chrono::milliseconds timeout) {
+  return typed<PingReply>(id, request(id, Verb::ping, "", timeout), decode_ping_reply);
+}
+base::expected<StatusReply> Client::status(std::string_view id, std::chrono::milliseconds timeout) {
+  return typed<StatusReply>(id, request(id, Verb::status, "", timeout), decode_status_reply);
+}
+base::expected<ExecReply> Client::exec(std::string_view id, const ExecRequest& r, std::chrono::milliseconds timeout) {
+  return typed<ExecReply>(id, request(id, Verb::exec, encode_request(r), timeout), decode_exec_reply);
+}
+base::expected<LogsReply> Client::logs(std::string_view id, const LogsRequest& r, std::chrono::milliseconds timeout) {
+  return typed<LogsReply>(id, request(id, Verb::logs, encode_request(r), timeout), decode_logs_reply);
+}
+
+base::expected<void> Client::ensure_status_bucket() {
+  jsCtx* js = nullptr;
+  if (natsConnection_JetStream(&js, impl_->connection, nullptr) != NATS_OK)
+    return base::fail(base::make_error("cannot use JetStream", "the NATS connection refused a JetStream context"));
+  kvStore* kv = nullptr;
+  natsStatus s = js_KeyValue(&kv, js, std::string(status_bucket).c_str());
+  if (s != NATS_OK) {
+    kvConfig config;
+    kvConfig_Init(&config);
+    config.Bucket = status_bucket.data();
+    config.History = 1;
+    config.Description = "fleet agents' heartbeats, one key per device id";
+    s = js_CreateKeyValue(&kv, js, &config);
+  }
+  if (kv) kvStore_Destroy(kv);
+  jsCtx_Destroy(js);
+  if (s != NATS_OK)
+    return base::fail(base::make_error("cannot create the KV bucket " + std::string(status_bucket),
+                                       nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(s),
+                                       "JetStream must be on in the NATS server, and the user allowed to create streams"));
+  return {};
+}
+
+base::expected<std::vector<Heartbeat>> Client::heartbeats(std::chrono::milliseconds wait) {
+  std::map<std::string, Heartbeat> latest;
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;
+  bool from_kv = false;
+  if (natsConnection_JetStream(&js, impl_->connection, nullptr) == NATS_OK &&
+      js_KeyValue(&kv, js, std::string(status_bucket).c_str()) == NATS_OK) {
+    kvKeysList keys{};
+    if (kvStore_Keys(&keys, kv, nullptr) == NATS_OK) {
+      from_kv = true;
+      for (int i = 0; i < keys.Count; ++i) {
+        kvEntry* entry = nullptr;
+        if (kvStore_Get(&entry, kv, keys.Keys[i]) != NATS_OK) continue;
+        std::string value(static_cast<const char*>(kvEntry_Value(entry)), static_cast<std::size_t>(kvEntry_ValueLen(entry)));
+        kvEntry_Destroy(entry);
+        if (auto h = decode_heartbeat(value)) latest[h->id] = *h;
+      }
+      kvKeysList_Destroy(&keys);
+    } else {
+      from_kv = true;  // an empty bucket has no keys
+    }
+  }
+  if (kv) kvStore_Destroy(kv);
+  if (js) jsCtx_Destroy(js);
+  if (from_kv) {
+    std::vector<Heartbeat> out;
+    for (auto& [id, h] : latest) out.push_back(std::move(h));
+    return out;
+  }
+  // No bucket: listen to the plain subject for one heartbeat interval.
+  natsSubscription* sub = nullptr;
+  const std::string subject = std::string(heartbeat_prefix) + ".*";
+  if (natsConnection_SubscribeSync(&sub, impl_->connection, subject.c_str()) != NATS_OK)
+    return base::fail(base::make_error("cannot subscribe to " + subject));
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    natsMsg* msg = nullptr;
+    if (natsSubscription_NextMsg(&msg, sub, left) != NATS_OK) break;
+    std::string value(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    natsMsg_Destroy(msg);
+    if (auto h = decode_heartbeat(value)) latest[h->id] = *h;
+  }
+  natsSubscription_Destroy(sub);
+  std::vector<Heartbeat> out;
+  for (auto& [id, h] : latest) out.push_back(std::move(h));
+  return out;
+}
+
+}  // namespace harmony::agent

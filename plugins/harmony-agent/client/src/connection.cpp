@@ -1,0 +1,117 @@
+#include <harmony/agent/connection.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include <harmony/base/files.hpp>
+#include <harmony/base/paths.hpp>
+
+namespace harmony::agent {
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && v[0] != '\0' ? v : nullptr;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+base::expected<std::string> read_secret(const std::string& path, const std::string& source) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return base::fail(base::os_error(errno, "cannot read the NATS password file '" + base::printable(path) + "'",
+                                     "check " + source));
+  if (st.st_mode & S_IROTH) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    return base::fail(base::make_error("refusing to use the NATS password file '" + base::printable(path) + "'",
+                                       std::string("any user can read it (mode ") + mode + ")",
+                                       "chmod 600 '" + base::printable(path) + "'"));
+  }
+  auto text = base::read_file(path, 4096);
+  if (!text) return base::fail(text.error());
+  std::string password = *text;
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+  return password;
+}
+
+}  // namespace
+
+std::optional<std::string> default_connection_file() {
+  auto state = base::xdg_home(base::XdgDir::state);
+  if (!state) return std::nullopt;
+  return *state + "/harmony/fleet/local/connection.json";
+}
+
+base::expected<void> write_connection_file(const std::string& path, const std::vector<std::string>& servers,
+                                           const std::string& user, const std::string& password_file) {
+  nlohmann::json doc = {{"format", 1}, {"servers", servers}, {"user", user}, {"password_file", password_file}};
+  return base::write_file_atomically(path, doc.dump(2) + "\n", 0600);
+}
+
+base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
+  Connection c;
+  std::string password_file;
+  // Flags first, then variables, then the connection file: each field on its own.
+  if (!flags.servers.empty()) {
+    for (const auto& s : flags.servers)
+      for (auto& part : split(s)) c.servers.push_back(part);
+    c.source = "--server";
+  } else if (const char* v = env("HARMONY_NATS_URL")) {
+    c.servers = split(v);
+    c.source = "HARMONY_NATS_URL";
+  }
+  c.user = !flags.user.empty() ? flags.user : (env("HARMONY_NATS_USER") ? env("HARMONY_NATS_USER") : "");
+  password_file = !flags.password_file.empty() ? flags.password_file
+                                                : (env("HARMONY_NATS_PASSWORD_FILE") ? env("HARMONY_NATS_PASSWORD_FILE") : "");
+
+  if (c.servers.empty()) {
+    std::string file = flags.connection_file;
+    if (file.empty() && env("HARMONY_NATS_CONNECTION")) file = env("HARMONY_NATS_CONNECTION");
+    const bool explicit_file = !file.empty();
+    if (!explicit_file) file = default_connection_file().value_or("");
+    auto text = file.empty() ? base::expected<std::string>(base::fail(base::make_error("no home")))
+                             : base::read_file(file, 1 << 20);
+    if (!text) {
+      if (explicit_file) return base::fail(text.error());
+      return base::fail(base::make_error(
+          "no NATS connection configured",
+          "no --server, no HARMONY_NATS_URL, and no connection file at " + (file.empty() ? std::string("(no home directory)") : file),
+          "deploy the fleet first (harmony deploy fleet --topology local), or pass --server nats://HOST:PORT"));
+    }
+    auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("servers") || !doc["servers"].is_array())
+      return base::fail(base::make_error("invalid connection file " + file, "it is not the JSON object described in docs/agent-protocol.md",
+                                         "deploy the fleet again to rewrite it"));
+    for (const auto& s : doc["servers"])
+      if (s.is_string()) c.servers.push_back(s.get<std::string>());
+    if (c.user.empty() && doc.contains("user") && doc["user"].is_string()) c.user = doc["user"].get<std::string>();
+    if (password_file.empty() && doc.contains("password_file") && doc["password_file"].is_string())
+      password_file = doc["password_file"].get<std::string>();
+    c.source = file;
+  }
+  if (c.servers.empty()) return base::fail(base::make_error("no NATS server to connect to", "checked " + c.source));
+  if (!password_file.empty()) {
+    auto password = read_secret(password_file, c.source);
+    if (!password) return base::fail(password.error());
+    c.password = *password;
+  }
+  return c;
+}
+
+}  // namespace harmony::agent

@@ -1,0 +1,42 @@
+#pragma once
+// The agent's configuration: a YAML file, then environment overrides
+// (FLEET_AGENT_*). Every problem names the key it is about.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <harmony/agent/protocol.hpp>
+#include <harmony/base/expected.hpp>
+
+namespace harmony::agent::daemon {
+
+struct Config {
+  std::string device_id;
+  std::vector<std::string> nats_urls{"nats://127.0.0.1:4222"};
+  std::string nats_user;
+  std::string password_file;
+  Labels labels;
+  std::vector<std::string> exec_allow;                // absolute paths; no PATH lookup
+  std::chrono::milliseconds exec_timeout{25'000};     // the default, and the longest allowed
+  std::size_t exec_output_limit = 256 * 1024;         // bytes kept per stream
+  int exec_max_concurrent = 4;
+  std::chrono::milliseconds heartbeat_interval{5'000};
+  std::size_t log_lines = 1000;                       // kept in memory for the logs verb
+  std::string log_level = "info";
+};
+
+// Reads the environment; tests give their own.
+using Getenv = std::function<std::optional<std::string>(const char* name)>;
+Getenv process_environment();
+
+// `path` may be empty: then the environment alone configures the agent.
+base::expected<Config> load_config(const std::string& path, const Getenv& getenv);
+
+// The password, read from config.password_file: refused when others may read
+// it (the agent's own user and group may).
+base::expected<std::string> read_password(const Config& config);
+
+}  // namespace harmony::agent::daemon

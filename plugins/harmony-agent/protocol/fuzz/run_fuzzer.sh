@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the request decoder's libFuzzer target with clang (AddressSanitizer
+# and UBSan) and runs it for a fixed number of inputs, starting from the
+# committed seed corpus. A crash, a leak or a sanitizer report fails.
+#   run_fuzzer.sh <source-root> <generated-include-dir> [runs]
+set -euo pipefail
+root=$1
+generated=$2
+runs=${3:-50000}
+command -v clang++ >/dev/null || { echo "run_fuzzer.sh: clang++ is missing (scripts/install-deps installs it)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+here=$root/plugins/harmony-agent/protocol
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -I"$here/include" -I"$root/harmony-core/include" -I"$generated" \
+  "$here/fuzz/request_fuzzer.cpp" "$here/src/protocol.cpp" \
+  "$root/harmony-core/src/base/error.cpp" "$root/harmony-core/src/base/names.cpp" \
+  -o "$work/request_fuzzer"
+mkdir -p "$work/corpus"
+cp "$here/fuzz/corpus/"* "$work/corpus/"
+"$work/request_fuzzer" -runs="$runs" -max_len=4096 -seed=1 "$work/corpus" 2>"$work/log" || { tail -40 "$work/log" >&2; exit 1; }
+tail -1 "$work/log"

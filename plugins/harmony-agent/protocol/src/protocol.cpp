@@ -1,0 +1,399 @@
+#include <harmony/agent/protocol.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <harmony/base/names.hpp>
+
+namespace harmony::agent {
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+using Result = base::expected<T, Failure>;
+
+base::unexpected<Failure> failed(ErrorKind kind, std::string message) {
+  return base::unexpected<Failure>(Failure{kind, std::move(message)});
+}
+
+// Bytes that are not UTF-8 (a program's output) are replaced, not refused.
+std::string dump(const json& doc) { return doc.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json labels_json(const Labels& labels) {
+  json out = json::object();
+  for (const auto& [k, v] : labels) out[k] = v;
+  return out;
+}
+
+// Typed field access on a parsed object; a wrong type is a Failure.
+class Fields {
+ public:
+  Fields(const json& doc, ErrorKind kind) : doc_(doc), kind_(kind) {}
+
+  Result<std::string> string(const char* key, bool required) const {
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) {
+      if (required) return failed(kind_, std::string("the field '") + key + "' is missing");
+      return std::string();
+    }
+    if (!it->is_string()) return failed(kind_, std::string("the field '") + key + "' must be a string");
+    return it->get<std::string>();
+  }
+  Result<std::int64_t> integer(const char* key, std::int64_t fallback) const {
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) return fallback;
+    if (!it->is_number_integer()) return failed(kind_, std::string("the field '") + key + "' must be a whole number");
+    return it->get<std::int64_t>();
+  }
+  Result<std::optional<std::int64_t>> optional_integer(const char* key) const {
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) return std::optional<std::int64_t>();
+    if (!it->is_number_integer()) return failed(kind_, std::string("the field '") + key + "' must be a whole number");
+    return std::optional<std::int64_t>(it->get<std::int64_t>());
+  }
+  Result<bool> boolean(const char* key) const {
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) return false;
+    if (!it->is_boolean()) return failed(kind_, std::string("the field '") + key + "' must be true or false");
+    return it->get<bool>();
+  }
+  Result<std::vector<std::string>> strings(const char* key) const {
+    std::vector<std::string> out;
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) return out;
+    if (!it->is_array()) return failed(kind_, std::string("the field '") + key + "' must be a list of strings");
+    for (const auto& item : *it) {
+      if (!item.is_string()) return failed(kind_, std::string("the field '") + key + "' must be a list of strings");
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+  Result<Labels> labels(const char* key) const {
+    Labels out;
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) return out;
+    if (!it->is_object()) return failed(kind_, std::string("the field '") + key + "' must be an object of strings");
+    for (const auto& [k, v] : it->items()) {
+      if (!v.is_string()) return failed(kind_, std::string("the field '") + key + "' must be an object of strings");
+      out[k] = v.get<std::string>();
+    }
+    return out;
+  }
+
+ private:
+  const json& doc_;
+  ErrorKind kind_;
+};
+
+// Parses a reply: an error object becomes the agent's Failure; anything that
+// is not a JSON object is a bad reply.
+Result<json> parse_reply(std::string_view payload) {
+  json doc = json::parse(payload, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return failed(ErrorKind::bad_reply, "the reply is not a JSON object");
+  if (auto it = doc.find("error"); it != doc.end()) {
+    if (!it->is_object()) return failed(ErrorKind::bad_reply, "the reply's error is not an object");
+    Fields f(*it, ErrorKind::bad_reply);
+    auto kind_name = f.string("kind", true);
+    if (!kind_name) return base::unexpected<Failure>(kind_name.error());
+    auto message = f.string("message", false);
+    if (!message) return base::unexpected<Failure>(message.error());
+    auto kind = parse_error_kind(*kind_name);
+    return failed(kind.value_or(ErrorKind::internal), *message);
+  }
+  return doc;
+}
+
+#define HARMONY_TRY(var, expr)                                  \
+  auto var = (expr);                                            \
+  if (!var) return base::unexpected<Failure>(var.error())
+
+}  // namespace
+
+std::string_view verb_name(Verb verb) {
+  switch (verb) {
+    case Verb::ping: return "ping";
+    case Verb::status: return "status";
+    case Verb::exec: return "exec";
+    case Verb::logs: return "logs";
+  }
+  return "ping";
+}
+
+std::optional<Verb> parse_verb(std::string_view token) {
+  for (Verb v : {Verb::ping, Verb::status, Verb::exec, Verb::logs})
+    if (verb_name(v) == token) return v;
+  return std::nullopt;
+}
+
+bool valid_device_id(std::string_view id) { return base::is_dns_label(id); }
+
+base::expected<void> validate_device_id(std::string_view id) { return base::validate_dns_label(id, "device id"); }
+
+std::string command_subject(std::string_view id, Verb verb) {
+  return std::string(command_prefix) + "." + std::string(id) + "." + std::string(verb_name(verb));
+}
+std::string command_subscription(std::string_view id) { return std::string(command_prefix) + "." + std::string(id) + ".>"; }
+std::string heartbeat_subject(std::string_view id) { return std::string(heartbeat_prefix) + "." + std::string(id); }
+std::string status_key(std::string_view id) { return std::string(id); }
+
+std::optional<std::string> verb_token(std::string_view subject, std::string_view id) {
+  const std::string prefix = std::string(command_prefix) + "." + std::string(id) + ".";
+  if (!subject.starts_with(prefix)) return std::nullopt;
+  std::string_view rest = subject.substr(prefix.size());
+  if (rest.empty()) return std::nullopt;
+  return std::string(rest);
+}
+
+std::string_view error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::malformed_request: return "malformed_request";
+    case ErrorKind::unknown_verb: return "unknown_verb";
+    case ErrorKind::payload_too_large: return "payload_too_large";
+    case ErrorKind::not_allowed: return "not_allowed";
+    case ErrorKind::timed_out: return "timed_out";
+    case ErrorKind::exec_failed: return "exec_failed";
+    case ErrorKind::busy: return "busy";
+    case ErrorKind::internal: return "internal";
+    case ErrorKind::bad_reply: return "bad_reply";
+  }
+  return "internal";
+}
+
+std::optional<ErrorKind> parse_error_kind(std::string_view name) {
+  for (ErrorKind k : {ErrorKind::malformed_request, ErrorKind::unknown_verb, ErrorKind::payload_too_large,
+                      ErrorKind::not_allowed, ErrorKind::timed_out, ErrorKind::exec_failed, ErrorKind::busy,
+                      ErrorKind::internal, ErrorKind::bad_reply})
+    if (error_kind_name(k) == name) return k;
+  return std::nullopt;
+}
+
+base::expected<Request, Failure> decode_request(std::string_view verb_token, std::string_view payload) {
+  if (payload.size() > max_request_size)
+    return failed(ErrorKind::payload_too_large, "the request is " + std::to_string(payload.size()) +
+                                                    " bytes; the limit is " + std::to_string(max_request_size));
+  auto verb = parse_verb(verb_token);
+  if (!verb) {
+    std::string shown = base::printable(verb_token.substr(0, 64));
+    return failed(ErrorKind::unknown_verb, "'" + shown + "' is not a verb; the verbs are ping, status, exec and logs");
+  }
+  Request request;
+  request.verb = *verb;
+  json doc = json::object();
+  std::size_t start = payload.find_first_not_of(" \t\r\n");
+  if (start != std::string_view::npos) {
+    doc = json::parse(payload, nullptr, false);
+    if (doc.is_discarded()) return failed(ErrorKind::malformed_request, "the request is not valid JSON");
+    if (!doc.is_object()) return failed(ErrorKind::malformed_request, "the request must be a JSON object");
+  }
+  Fields f(doc, ErrorKind::malformed_request);
+  switch (*verb) {
+    case Verb::ping:
+    case Verb::status: break;
+    case Verb::exec: {
+      ExecRequest exec;
+      HARMONY_TRY(argv, f.strings("argv"));
+      if (argv->empty()) return failed(ErrorKind::malformed_request, "the field 'argv' is missing or empty");
+      exec.argv = std::move(*argv);
+      HARMONY_TRY(timeout, f.optional_integer("timeout_ms"));
+      if (*timeout) {
+        if (**timeout <= 0) return failed(ErrorKind::malformed_request, "the field 'timeout_ms' must be positive");
+        exec.timeout = std::chrono::milliseconds(**timeout);
+      }
+      request.body = std::move(exec);
+      break;
+    }
+    case Verb::logs: {
+      LogsRequest logs;
+      HARMONY_TRY(lines, f.optional_integer("lines"));
+      if (*lines) {
+        if (**lines < 0) return failed(ErrorKind::malformed_request, "the field 'lines' must not be negative");
+        logs.lines = static_cast<std::size_t>(**lines);
+      }
+      request.body = logs;
+      break;
+    }
+  }
+  return request;
+}
+
+std::string encode_request(const ExecRequest& request) {
+  json doc = {{"argv", request.argv}};
+  if (request.timeout) doc["timeout_ms"] = request.timeout->count();
+  return dump(doc);
+}
+
+std::string encode_request(const LogsRequest& request) {
+  json doc = json::object();
+  if (request.lines) doc["lines"] = *request.lines;
+  return dump(doc);
+}
+
+std::string encode(const PingReply& r) {
+  return dump({{"id", r.id},
+               {"version", r.version},
+               {"protocol", r.protocol},
+               {"uptime_ms", r.uptime_ms},
+               {"labels", labels_json(r.labels)},
+               {"time", r.time}});
+}
+
+std::string encode(const StatusReply& r) {
+  return dump({{"id", r.id},
+               {"version", r.version},
+               {"protocol", r.protocol},
+               {"started_at", r.started_at},
+               {"uptime_ms", r.uptime_ms},
+               {"labels", labels_json(r.labels)},
+               {"nats", {{"server", r.nats_server}, {"reconnects", r.reconnects}}},
+               {"heartbeat", {{"mode", r.heartbeat_mode}, {"last", r.last_heartbeat}, {"interval_ms", r.heartbeat_interval_ms}}},
+               {"exec", {{"allowed", r.exec_allowed}, {"running", r.exec_running}}},
+               {"time", r.time}});
+}
+
+std::string encode(const ExecReply& r) {
+  json doc = {{"exit_code", r.exit_code ? json(*r.exit_code) : json(nullptr)},
+              {"signal", r.signal ? json(*r.signal) : json(nullptr)},
+              {"stdout", r.stdout_text},
+              {"stderr", r.stderr_text},
+              {"stdout_truncated", r.stdout_truncated},
+              {"stderr_truncated", r.stderr_truncated},
+              {"duration_ms", r.duration_ms}};
+  if (r.signal) doc["signal_name"] = r.signal_name;
+  return dump(doc);
+}
+
+std::string encode(const LogsReply& r) { return dump({{"lines", r.lines}, {"truncated", r.truncated}}); }
+
+std::string encode(const Heartbeat& h) {
+  return dump({{"id", h.id},
+               {"version", h.version},
+               {"protocol", h.protocol},
+               {"labels", labels_json(h.labels)},
+               {"status", h.status},
+               {"time", h.time},
+               {"started_at", h.started_at},
+               {"interval_ms", h.interval_ms}});
+}
+
+std::string encode(const Failure& f) {
+  return dump({{"error", {{"kind", error_kind_name(f.kind)}, {"message", f.message}}}});
+}
+
+base::expected<PingReply, Failure> decode_ping_reply(std::string_view payload) {
+  HARMONY_TRY(doc, parse_reply(payload));
+  Fields f(*doc, ErrorKind::bad_reply);
+  PingReply r;
+  HARMONY_TRY(id, f.string("id", true));
+  HARMONY_TRY(version, f.string("version", false));
+  HARMONY_TRY(protocol, f.integer("protocol", 1));
+  HARMONY_TRY(uptime, f.integer("uptime_ms", 0));
+  HARMONY_TRY(labels, f.labels("labels"));
+  HARMONY_TRY(time, f.string("time", false));
+  r.id = *id;
+  r.version = *version;
+  r.protocol = static_cast<int>(*protocol);
+  r.uptime_ms = *uptime;
+  r.labels = *labels;
+  r.time = *time;
+  return r;
+}
+
+base::expected<StatusReply, Failure> decode_status_reply(std::string_view payload) {
+  HARMONY_TRY(doc, parse_reply(payload));
+  Fields f(*doc, ErrorKind::bad_reply);
+  StatusReply r;
+  HARMONY_TRY(id, f.string("id", true));
+  HARMONY_TRY(version, f.string("version", false));
+  HARMONY_TRY(protocol, f.integer("protocol", 1));
+  HARMONY_TRY(started, f.string("started_at", false));
+  HARMONY_TRY(uptime, f.integer("uptime_ms", 0));
+  HARMONY_TRY(labels, f.labels("labels"));
+  HARMONY_TRY(time, f.string("time", false));
+  r.id = *id;
+  r.version = *version;
+  r.protocol = static_cast<int>(*protocol);
+  r.started_at = *started;
+  r.uptime_ms = *uptime;
+  r.labels = *labels;
+  r.time = *time;
+  const json empty = json::object();
+  const json& nats = doc->contains("nats") && (*doc)["nats"].is_object() ? (*doc)["nats"] : empty;
+  const json& hb = doc->contains("heartbeat") && (*doc)["heartbeat"].is_object() ? (*doc)["heartbeat"] : empty;
+  const json& exec = doc->contains("exec") && (*doc)["exec"].is_object() ? (*doc)["exec"] : empty;
+  Fields n(nats, ErrorKind::bad_reply), h(hb, ErrorKind::bad_reply), e(exec, ErrorKind::bad_reply);
+  HARMONY_TRY(server, n.string("server", false));
+  HARMONY_TRY(reconnects, n.integer("reconnects", 0));
+  HARMONY_TRY(mode, h.string("mode", false));
+  HARMONY_TRY(last, h.string("last", false));
+  HARMONY_TRY(interval, h.integer("interval_ms", 0));
+  HARMONY_TRY(allowed, e.strings("allowed"));
+  HARMONY_TRY(running, e.integer("running", 0));
+  r.nats_server = *server;
+  r.reconnects = *reconnects;
+  r.heartbeat_mode = *mode;
+  r.last_heartbeat = *last;
+  r.heartbeat_interval_ms = *interval;
+  r.exec_allowed = *allowed;
+  r.exec_running = static_cast<int>(*running);
+  return r;
+}
+
+base::expected<ExecReply, Failure> decode_exec_reply(std::string_view payload) {
+  HARMONY_TRY(doc, parse_reply(payload));
+  Fields f(*doc, ErrorKind::bad_reply);
+  ExecReply r;
+  HARMONY_TRY(exit_code, f.optional_integer("exit_code"));
+  HARMONY_TRY(signal, f.optional_integer("signal"));
+  HARMONY_TRY(signal_name, f.string("signal_name", false));
+  HARMONY_TRY(out, f.string("stdout", false));
+  HARMONY_TRY(err, f.string("stderr", false));
+  HARMONY_TRY(out_truncated, f.boolean("stdout_truncated"));
+  HARMONY_TRY(err_truncated, f.boolean("stderr_truncated"));
+  HARMONY_TRY(duration, f.integer("duration_ms", 0));
+  if (!*exit_code && !*signal) return failed(ErrorKind::bad_reply, "the reply has neither 'exit_code' nor 'signal'");
+  if (*exit_code) r.exit_code = static_cast<int>(**exit_code);
+  if (*signal) r.signal = static_cast<int>(**signal);
+  r.signal_name = *signal_name;
+  r.stdout_text = *out;
+  r.stderr_text = *err;
+  r.stdout_truncated = *out_truncated;
+  r.stderr_truncated = *err_truncated;
+  r.duration_ms = *duration;
+  return r;
+}
+
+base::expected<LogsReply, Failure> decode_logs_reply(std::string_view payload) {
+  HARMONY_TRY(doc, parse_reply(payload));
+  Fields f(*doc, ErrorKind::bad_reply);
+  LogsReply r;
+  HARMONY_TRY(lines, f.strings("lines"));
+  HARMONY_TRY(truncated, f.boolean("truncated"));
+  r.lines = *lines;
+  r.truncated = *truncated;
+  return r;
+}
+
+base::expected<Heartbeat, Failure> decode_heartbeat(std::string_view payload) {
+  HARMONY_TRY(doc, parse_reply(payload));
+  Fields f(*doc, ErrorKind::bad_reply);
+  Heartbeat h;
+  HARMONY_TRY(id, f.string("id", true));
+  HARMONY_TRY(version, f.string("version", false));
+  HARMONY_TRY(protocol, f.integer("protocol", 1));
+  HARMONY_TRY(labels, f.labels("labels"));
+  HARMONY_TRY(status, f.string("status", false));
+  HARMONY_TRY(time, f.string("time", true));
+  HARMONY_TRY(started, f.string("started_at", false));
+  HARMONY_TRY(interval, f.integer("interval_ms", 0));
+  h.id = *id;
+  h.version = *version;
+  h.protocol = static_cast<int>(*protocol);
+  h.labels = *labels;
+  h.status = status->empty() ? "ok" : *status;
+  h.time = *time;
+  h.started_at = *started;
+  h.interval_ms = *interval;
+  return h;
+}
+
+}  // namespace harmony::agent
