@@ -8,25 +8,24 @@
 #include <spdlog/spdlog.h>
 
 #include <harmony/base/process.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 #include <harmony/version.hpp>
 
 namespace harmony::agent::daemon {
 
-struct Agent::Nats {
-  natsOptions* options = nullptr;
+struct Agent::Link {
   natsConnection* connection = nullptr;
   natsSubscription* subscription = nullptr;
   natsStatistics* stats = nullptr;
   jsCtx* js = nullptr;
   kvStore* kv = nullptr;
 
-  ~Nats() {
+  ~Link() {
     if (kv) kvStore_Destroy(kv);
     if (js) jsCtx_Destroy(js);
     if (subscription) natsSubscription_Destroy(subscription);
     if (connection) natsConnection_Destroy(connection);
-    if (options) natsOptions_Destroy(options);
     if (stats) natsStatistics_Destroy(stats);
   }
 };
@@ -39,13 +38,38 @@ std::int64_t since_ms(std::chrono::steady_clock::time_point t) {
 
 std::string text(natsStatus s) { return natsStatus_GetText(s); }
 
-// Backoff between reconnect attempts: 100 ms doubling to 5 s, with jitter so
+// Backoff between connection attempts: 100 ms doubling to 5 s, with jitter so
 // that a fleet does not reconnect in lockstep after a server restart.
-int64_t reconnect_delay(natsConnection*, int attempts, void*) {
+int64_t reconnect_delay(int attempts) {
   thread_local std::mt19937 random{std::random_device{}()};
   const int64_t base = std::min<int64_t>(5000, int64_t{100} << std::min(attempts, 6));
   return base / 2 + std::uniform_int_distribution<int64_t>(0, base / 2)(random);
 }
+
+// Why the last attempt failed ("Authorization Violation", "Connection
+// refused"), as libnats recorded it.
+std::string last_error(natsConnection* nc, natsStatus fallback) {
+  const char* detail = nullptr;
+  if (nc != nullptr) natsConnection_GetLastError(nc, &detail);
+  if (detail == nullptr || detail[0] == '\0') detail = nats_GetLastError(nullptr);
+  if (detail == nullptr || detail[0] == '\0') detail = natsStatus_GetText(fallback);
+  // libnats prefixes its own source position: "(conn.c:2088): No server...".
+  std::string_view out = detail;
+  if (out.starts_with('(')) {
+    if (auto end = out.find("): "); end != std::string_view::npos) out.remove_prefix(end + 3);
+  }
+  return std::string(out);
+}
+
+std::string connected_url(natsConnection* nc) {
+  char url[256] = {};
+  if (nc != nullptr) natsConnection_GetConnectedUrl(nc, url, sizeof url);
+  return url;
+}
+
+// Said at attempts 1, 2, 4, 8... and then every 64th (about every five
+// minutes at the longest backoff): why it fails, without a line per attempt.
+bool worth_saying(int attempts) { return (attempts & (attempts - 1)) == 0 || attempts % 64 == 0; }
 
 }  // namespace
 
@@ -55,93 +79,146 @@ Agent::Agent(Config config, std::string password, std::shared_ptr<spdlog::logger
       password_(std::move(password)),
       log_(std::move(log)),
       recent_(std::move(recent)),
-      nats_(std::make_unique<Nats>()),
       started_(std::chrono::steady_clock::now()),
       started_at_(base::rfc3339_now()) {}
 
-Agent::~Agent() { stop(); }
+Agent::~Agent() {
+  stop();
+  if (options_) natsOptions_Destroy(options_);
+}
 
 base::expected<void> Agent::start() {
   auto check = [](natsStatus s, const char* what) -> base::expected<void> {
     if (s == NATS_OK) return {};
     return base::fail(base::make_error(std::string("cannot set up NATS: ") + what, text(s)));
   };
-  Nats& n = *nats_;
-  if (auto ok = check(natsOptions_Create(&n.options), "options"); !ok) return ok;
+  if (auto ok = check(natsOptions_Create(&options_), "options"); !ok) return ok;
   std::vector<const char*> servers;
   for (const auto& url : config_.nats_urls) servers.push_back(url.c_str());
-  if (auto ok = check(natsOptions_SetServers(n.options, servers.data(), static_cast<int>(servers.size())), "servers"); !ok)
+  if (auto ok = check(natsOptions_SetServers(options_, servers.data(), static_cast<int>(servers.size())), "nats.urls"); !ok)
     return ok;
   if (!config_.nats_user.empty())
-    if (auto ok = check(natsOptions_SetUserInfo(n.options, config_.nats_user.c_str(), password_.c_str()), "user"); !ok)
+    if (auto ok = check(natsOptions_SetUserInfo(options_, config_.nats_user.c_str(), password_.c_str()), "nats.user"); !ok)
       return ok;
   const std::string name = "fleet-agent " + config_.device_id;
-  natsOptions_SetName(n.options, name.c_str());
-  natsOptions_SetMaxReconnect(n.options, -1);
-  natsOptions_SetCustomReconnectDelay(n.options, reconnect_delay, nullptr);
+  natsOptions_SetName(options_, name.c_str());
+  natsOptions_SetTimeout(options_, 2000);
+  natsOptions_SetMaxReconnect(options_, -1);
+  natsOptions_SetCustomReconnectDelay(
+      options_, [](natsConnection*, int attempts, void*) -> int64_t { return reconnect_delay(attempts); }, nullptr);
   // Replies leave at once: cnats otherwise delays each by about a millisecond.
-  natsOptions_SetSendAsap(n.options, true);
+  natsOptions_SetSendAsap(options_, true);
   // A heartbeat or reply buffered while disconnected would be stale when sent.
-  natsOptions_SetReconnectBufSize(n.options, 0);
+  natsOptions_SetReconnectBufSize(options_, 0);
   natsOptions_SetDisconnectedCB(
-      n.options, [](natsConnection*, void* self) { static_cast<Agent*>(self)->log_->warn("disconnected from NATS; reconnecting"); },
+      options_,
+      [](natsConnection* nc, void* self) {
+        static_cast<Agent*>(self)->log_->warn("disconnected from NATS ({}); reconnecting", last_error(nc, NATS_CONNECTION_DISCONNECTED));
+      },
       this);
   natsOptions_SetReconnectedCB(
-      n.options,
-      [](natsConnection* nc, void* self) {
-        char url[256] = {};
-        natsConnection_GetConnectedUrl(nc, url, sizeof url);
-        static_cast<Agent*>(self)->log_->info("reconnected to NATS at {}", url);
+      options_, [](natsConnection* nc, void* self) { static_cast<Agent*>(self)->log_->info("reconnected to NATS at {}", connected_url(nc)); },
+      this);
+  natsOptions_SetClosedCB(
+      options_,
+      [](natsConnection* nc, void* raw) {
+        auto* self = static_cast<Agent*>(raw);
+        std::lock_guard link(self->link_mutex_);
+        if (!self->link_ || self->link_->connection != nc) return;
+        std::lock_guard lock(self->mutex_);
+        self->link_closed_ = true;
+        self->changed_.notify_all();
       },
       this);
   natsOptions_SetErrorHandler(
-      n.options,
-      [](natsConnection*, natsSubscription*, natsStatus err, void* self) {
-        static_cast<Agent*>(self)->log_->error("NATS error: {}", natsStatus_GetText(err));
+      options_,
+      [](natsConnection* nc, natsSubscription*, natsStatus err, void* self) {
+        static_cast<Agent*>(self)->log_->error("NATS error: {}", last_error(nc, err));
       },
       this);
-  natsOptions_SetRetryOnFailedConnect(
-      n.options, true,
-      [](natsConnection* nc, void* self) {
-        char url[256] = {};
-        natsConnection_GetConnectedUrl(nc, url, sizeof url);
-        static_cast<Agent*>(self)->log_->info("connected to NATS at {}", url);
-      },
-      this);
-  natsStatistics_Create(&n.stats);
-
-  natsStatus s = natsConnection_Connect(&n.connection, n.options);
-  if (s == NATS_NOT_YET_CONNECTED) {
-    log_->warn("NATS at {} is not reachable yet; retrying in the background", config_.nats_urls.front());
-  } else if (s != NATS_OK) {
-    std::string reason = text(s);
-    if (const char* last = nats_GetLastError(nullptr)) reason = last;
-    return base::fail(base::make_error("cannot connect to NATS at " + config_.nats_urls.front(), reason,
-                                       "check nats.urls, nats.user and the password file"));
-  } else {
-    char url[256] = {};
-    natsConnection_GetConnectedUrl(n.connection, url, sizeof url);
-    log_->info("connected to NATS at {}", url);
-  }
 
   const std::string subject = command_subscription(config_.device_id);
+  log_->info("fleet-agent {} {} serving {} (exec allows {} program{})", config_.device_id, harmony::version, subject,
+             config_.exec_allow.size(), config_.exec_allow.size() == 1 ? "" : "s");
+  supervisor_ = std::thread([this] { supervise(); });
+  heartbeat_ = std::thread([this] { heartbeat_loop(); });
+  return {};
+}
+
+bool Agent::wait_stopping(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, delay, [this] { return stopping_; });
+}
+
+// One connection attempt; on success the link is in place.
+bool Agent::connect_once(int& attempts) {
+  auto link = std::make_unique<Link>();
+  natsStatus s = natsConnection_Connect(&link->connection, options_);
+  if (s != NATS_OK) {
+    ++attempts;
+    if (worth_saying(attempts))
+      log_->warn("cannot connect to NATS at {} ({}); attempt {}, retrying with backoff", base::join(config_.nats_urls, ","),
+                 last_error(nullptr, s), attempts);
+    return false;
+  }
+  const std::string subject = command_subscription(config_.device_id);
   s = natsConnection_Subscribe(
-      &n.subscription, n.connection, subject.c_str(),
-      [](natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+      &link->subscription, link->connection, subject.c_str(),
+      [](natsConnection* nc, natsSubscription*, natsMsg* msg, void* self) {
         // Copy out, release the message at once: exec answers from another thread.
         std::string subj = natsMsg_GetSubject(msg);
         std::string reply = natsMsg_GetReply(msg) ? natsMsg_GetReply(msg) : "";
         std::string payload(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
         natsMsg_Destroy(msg);
-        static_cast<Agent*>(self)->serve(subj, reply, payload);
+        static_cast<Agent*>(self)->serve(nc, subj, reply, payload);
       },
       this);
-  if (s != NATS_OK) return base::fail(base::make_error("cannot subscribe to " + subject, text(s)));
-  natsConnection_JetStream(&n.js, n.connection, nullptr);
-  log_->info("fleet-agent {} serving {} (exec allows {} program{})", config_.device_id, subject, config_.exec_allow.size(),
-             config_.exec_allow.size() == 1 ? "" : "s");
-  heartbeat_ = std::thread([this] { heartbeat_loop(); });
-  return {};
+  if (s == NATS_OK) s = natsConnection_Flush(link->connection);  // the subscription is in place when we say so
+  if (s != NATS_OK) {
+    ++attempts;
+    log_->error("cannot subscribe to {}: {}", subject, last_error(link->connection, s));
+    natsConnection_Close(link->connection);
+    std::lock_guard lock(link_mutex_);
+    retired_.push_back(std::move(link));
+    return false;
+  }
+  natsConnection_JetStream(&link->js, link->connection, nullptr);
+  natsStatistics_Create(&link->stats);
+  log_->info("connected to NATS at {}", connected_url(link->connection));
+  {
+    std::lock_guard guard(link_mutex_);
+    std::lock_guard lock(mutex_);
+    if (link_) ++reconnects_;
+    link_ = std::move(link);
+    link_closed_ = false;
+    beat_now_ = true;
+  }
+  changed_.notify_all();  // the first heartbeat on this connection goes now
+  attempts = 0;
+  return true;
+}
+
+void Agent::supervise() {
+  int attempts = 0;
+  bool connected = false;
+  while (true) {
+    if (!connected) {
+      connected = connect_once(attempts);
+      if (!connected) {
+        if (wait_stopping(std::chrono::milliseconds(reconnect_delay(attempts)))) return;
+        continue;
+      }
+    }
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return stopping_ || link_closed_; });
+    if (stopping_) return;
+    lock.unlock();
+    // libnats gave this connection up: start over with a new one.
+    std::lock_guard guard(link_mutex_);
+    log_->warn("NATS closed the connection ({}); connecting again", last_error(link_->connection, NATS_CONNECTION_CLOSED));
+    retired_.push_back(std::move(link_));
+    connected = false;
+  }
 }
 
 void Agent::stop() {
@@ -152,39 +229,62 @@ void Agent::stop() {
   }
   changed_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
-  if (nats_->connection && natsConnection_Status(nats_->connection) == NATS_CONN_STATUS_CONNECTED) {
-    // Drain: no new requests; those already delivered are answered.
-    if (natsConnection_DrainTimeout(nats_->connection, 5000) == NATS_OK) {
-      for (int i = 0; i < 60 && natsConnection_Status(nats_->connection) != NATS_CONN_STATUS_CLOSED; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (supervisor_.joinable()) supervisor_.join();
+  natsConnection* connection = nullptr;
+  natsSubscription* subscription = nullptr;
+  {
+    std::lock_guard guard(link_mutex_);
+    if (link_) {
+      connection = link_->connection;
+      subscription = link_->subscription;
     }
   }
+  // Drain: no new requests; those already taken are answered, execs included.
+  if (subscription && natsSubscription_Drain(subscription) == NATS_OK)
+    natsSubscription_WaitForDrainCompletion(subscription, 5000);
   {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, config_.exec_timeout + std::chrono::seconds(2), [this] { return exec_running_ == 0; });
   }
-  if (nats_->connection) natsConnection_Close(nats_->connection);
+  if (connection) {
+    natsConnection_FlushTimeout(connection, 2000);
+    natsConnection_Close(connection);
+  }
+  std::unique_ptr<Link> last;
+  std::vector<std::unique_ptr<Link>> retired;
+  {
+    std::lock_guard guard(link_mutex_);
+    last = std::move(link_);
+    retired = std::move(retired_);
+  }
   log_->info("stopped");
 }
 
-void Agent::send(const std::string& reply, const std::string& payload) {
-  if (reply.empty()) return;  // a publish, not a request: nobody to answer
-  natsStatus s = natsConnection_Publish(nats_->connection, reply.c_str(), payload.data(), static_cast<int>(payload.size()));
+void Agent::send(natsConnection* nc, const std::string& reply, const std::string& payload) {
+  if (reply.empty() || nc == nullptr) return;  // a publish, not a request: nobody to answer
+  natsStatus s = natsConnection_Publish(nc, reply.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (s != NATS_OK) log_->warn("could not reply: {}", text(s));
 }
 
-void Agent::serve(const std::string& subject, const std::string& reply, const std::string& payload) {
+// Execs answer on whatever connection is current: a reply subject is reached
+// from any connection to the same account.
+void Agent::send_current(const std::string& reply, const std::string& payload) {
+  std::lock_guard guard(link_mutex_);
+  send(link_ ? link_->connection : nullptr, reply, payload);
+}
+
+void Agent::serve(natsConnection* nc, const std::string& subject, const std::string& reply, const std::string& payload) {
   auto token = verb_token(subject, config_.device_id);
   auto request = decode_request(token.value_or(""), payload);
   if (!request) {
     log_->warn("refused a request on {}: {}: {}", subject, error_kind_name(request.error().kind), request.error().message);
-    send(reply, encode(request.error()));
+    send(nc, reply, encode(request.error()));
     return;
   }
   switch (request->verb) {
     case Verb::ping: {
       PingReply r{config_.device_id, harmony::version, protocol_version, since_ms(started_), config_.labels, base::rfc3339_now()};
-      send(reply, encode(r));
+      send(nc, reply, encode(r));
       return;
     }
     case Verb::status: {
@@ -194,15 +294,15 @@ void Agent::serve(const std::string& subject, const std::string& reply, const st
       r.started_at = started_at_;
       r.uptime_ms = since_ms(started_);
       r.labels = config_.labels;
-      char url[256] = {};
-      natsConnection_GetConnectedUrl(nats_->connection, url, sizeof url);
-      r.nats_server = url;
+      r.nats_server = connected_url(nc);
       uint64_t reconnects = 0;
-      if (natsConnection_GetStats(nats_->connection, nats_->stats) == NATS_OK)
-        natsStatistics_GetCounts(nats_->stats, nullptr, nullptr, nullptr, nullptr, &reconnects);
-      r.reconnects = static_cast<std::int64_t>(reconnects);
       {
+        // libnats's reconnects of this connection, and ours of new ones.
+        std::lock_guard guard(link_mutex_);
+        if (link_ && link_->connection == nc && natsConnection_GetStats(nc, link_->stats) == NATS_OK)
+          natsStatistics_GetCounts(link_->stats, nullptr, nullptr, nullptr, nullptr, &reconnects);
         std::lock_guard lock(mutex_);
+        r.reconnects = static_cast<std::int64_t>(reconnects) + reconnects_;
         r.heartbeat_mode = heartbeat_mode_;
         r.last_heartbeat = last_heartbeat_;
         r.exec_running = exec_running_;
@@ -210,7 +310,7 @@ void Agent::serve(const std::string& subject, const std::string& reply, const st
       r.heartbeat_interval_ms = config_.heartbeat_interval.count();
       r.exec_allowed = config_.exec_allow;
       r.time = base::rfc3339_now();
-      send(reply, encode(r));
+      send(nc, reply, encode(r));
       return;
     }
     case Verb::logs: {
@@ -224,7 +324,7 @@ void Agent::serve(const std::string& subject, const std::string& reply, const st
         while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
         r.lines.push_back(std::move(line));
       }
-      send(reply, encode(r));
+      send(nc, reply, encode(r));
       return;
     }
     case Verb::exec: {
@@ -232,18 +332,18 @@ void Agent::serve(const std::string& subject, const std::string& reply, const st
       const std::string& program = exec.argv.front();
       if (std::find(config_.exec_allow.begin(), config_.exec_allow.end(), program) == config_.exec_allow.end()) {
         log_->warn("refused exec of {}: not on the allowlist", base::printable(program));
-        send(reply, encode(Failure{ErrorKind::not_allowed, "'" + base::printable(program) +
+        send(nc, reply, encode(Failure{ErrorKind::not_allowed, "'" + base::printable(program) +
                                                                 "' is not on this agent's exec allowlist"}));
         return;
       }
       {
         std::lock_guard lock(mutex_);
         if (stopping_) {
-          send(reply, encode(Failure{ErrorKind::busy, "the agent is stopping"}));
+          send(nc, reply, encode(Failure{ErrorKind::busy, "the agent is stopping"}));
           return;
         }
         if (exec_running_ >= config_.exec_max_concurrent) {
-          send(reply, encode(Failure{ErrorKind::busy, std::to_string(exec_running_) + " execs are running; the limit is " +
+          send(nc, reply, encode(Failure{ErrorKind::busy, std::to_string(exec_running_) + " execs are running; the limit is " +
                                                           std::to_string(config_.exec_max_concurrent)}));
           return;
         }
@@ -286,7 +386,7 @@ void Agent::run_exec(std::string reply, ExecRequest request) {
     r.duration_ms = result->elapsed.count();
     payload = encode(r);
   }
-  send(reply, payload);
+  send_current(reply, payload);
   {
     std::lock_guard lock(mutex_);
     --exec_running_;
@@ -295,8 +395,6 @@ void Agent::run_exec(std::string reply, ExecRequest request) {
 }
 
 void Agent::publish_heartbeat() {
-  Nats& n = *nats_;
-  if (natsConnection_Status(n.connection) != NATS_CONN_STATUS_CONNECTED) return;
   Heartbeat h;
   h.id = config_.device_id;
   h.version = harmony::version;
@@ -305,31 +403,36 @@ void Agent::publish_heartbeat() {
   h.started_at = started_at_;
   h.interval_ms = config_.heartbeat_interval.count();
   const std::string payload = encode(h);
+
+  std::lock_guard guard(link_mutex_);
+  if (!link_ || natsConnection_Status(link_->connection) != NATS_CONN_STATUS_CONNECTED) return;
+  Link& link = *link_;
   // The KV bucket is created by the fleet's deploy; until it exists (or
   // without JetStream), heartbeats go to a plain subject.
-  if (n.kv == nullptr && n.js != nullptr) js_KeyValue(&n.kv, n.js, std::string(status_bucket).c_str());
+  if (link.kv == nullptr && link.js != nullptr) js_KeyValue(&link.kv, link.js, std::string(status_bucket).c_str());
   std::string mode = "subject";
   natsStatus s = NATS_ERR;
-  if (n.kv != nullptr) {
+  if (link.kv != nullptr) {
     uint64_t revision = 0;
-    s = kvStore_PutString(&revision, n.kv, status_key(config_.device_id).c_str(), payload.c_str());
+    s = kvStore_PutString(&revision, link.kv, status_key(config_.device_id).c_str(), payload.c_str());
     if (s == NATS_OK) {
       mode = "kv";
     } else {
-      log_->warn("heartbeat into KV bucket {} failed ({}); using subject {}", status_bucket, text(s),
+      log_->warn("heartbeat into KV bucket {} failed ({}); using subject {}", status_bucket, last_error(link.connection, s),
                  heartbeat_subject(config_.device_id));
-      kvStore_Destroy(n.kv);
-      n.kv = nullptr;
+      kvStore_Destroy(link.kv);
+      link.kv = nullptr;
     }
   }
   if (mode == "subject") {
     const std::string subject = heartbeat_subject(config_.device_id);
-    s = natsConnection_Publish(n.connection, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+    s = natsConnection_Publish(link.connection, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   }
   std::lock_guard lock(mutex_);
   if (s == NATS_OK) {
     last_heartbeat_ = h.time;
-    if (heartbeat_mode_ != mode) log_->info("heartbeats go to {}", mode == "kv" ? "the KV bucket " + std::string(status_bucket) : heartbeat_subject(config_.device_id));
+    if (heartbeat_mode_ != mode)
+      log_->info("heartbeats go to {}", mode == "kv" ? "the KV bucket " + std::string(status_bucket) : heartbeat_subject(config_.device_id));
     heartbeat_mode_ = mode;
   }
 }
@@ -338,7 +441,8 @@ void Agent::heartbeat_loop() {
   while (true) {
     publish_heartbeat();
     std::unique_lock lock(mutex_);
-    if (changed_.wait_for(lock, config_.heartbeat_interval, [this] { return stopping_; })) return;
+    if (changed_.wait_for(lock, config_.heartbeat_interval, [this] { return stopping_ || beat_now_; }) && stopping_) return;
+    beat_now_ = false;
   }
 }
 

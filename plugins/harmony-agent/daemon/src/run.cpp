@@ -75,9 +75,14 @@ int run(int argc, char** argv) {
 
   // Signals are taken by this thread with sigwait; every other thread
   // (libnats's, exec workers) inherits them blocked.
+  // A parent may have left them ignored (a shell's background job ignores
+  // SIGINT), and an ignored signal is dropped, not queued for sigwait.
   sigset_t signals;
   sigemptyset(&signals);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) {
+    std::signal(s, SIG_DFL);
+    sigaddset(&signals, s);
+  }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 

@@ -193,6 +193,10 @@ base::expected<Request, Failure> decode_request(std::string_view verb_token, std
       ExecRequest exec;
       HARMONY_TRY(argv, f.strings("argv"));
       if (argv->empty()) return failed(ErrorKind::malformed_request, "the field 'argv' is missing or empty");
+      // execve would cut an argument at a NUL and run something else than asked.
+      for (const auto& arg : *argv)
+        if (arg.find('\0') != std::string::npos)
+          return failed(ErrorKind::malformed_request, "the field 'argv' must not hold NUL characters");
       exec.argv = std::move(*argv);
       HARMONY_TRY(timeout, f.optional_integer("timeout_ms"));
       if (*timeout) {

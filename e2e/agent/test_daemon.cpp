@@ -1,0 +1,226 @@
+// The daemon's life: NATS going away and coming back, wrong credentials,
+// SIGTERM, bad configuration, and what its binary links.
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include <harmony/base/exit_status.hpp>
+#include <harmony/base/time.hpp>
+
+#include "agent_stack.hpp"
+
+using namespace harmony::e2e;
+using namespace std::chrono_literals;
+namespace exit_status = harmony::base::exit_status;
+
+namespace {
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+}  // namespace
+
+TEST_CASE("after nats-server restarts the agent reconnects and its heartbeats resume") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  REQUIRE(stack.client().ensure_status_bucket());
+  auto& agent = stack.start_agent();
+
+  stack.nats.kill();
+  // During the outage: an error at once, not a hang.
+  auto during = stack.agent({"ping", "edge-1", "--timeout", "2s"});
+  CHECK(during.exit_code == exit_status::unreachable);
+  CHECK_THAT(during.err, Catch::Contains("cannot reach NATS"));
+  CHECK(during.elapsed < 5s);
+  std::this_thread::sleep_for(500ms);
+  CHECK(agent.running());
+
+  const auto restarted = std::chrono::system_clock::now();
+  stack.nats.start();
+  REQUIRE(stack.wait_for_ping("edge-1", 20s));
+
+  auto status = json_of(stack.agent({"status", "edge-1", "-o", "json"}));
+  CHECK(status["nats"]["reconnects"].get<int>() >= 1);
+  // A heartbeat newer than the restart lands in the KV bucket.
+  CHECK(eventually(
+      [&] {
+        auto beats = stack.client().heartbeats(0ms);
+        if (!beats || beats->empty()) return false;
+        auto seen = harmony::base::parse_rfc3339(beats->front().time);
+        return seen && *seen >= std::chrono::time_point_cast<std::chrono::seconds>(restarted);
+      },
+      5s));
+  CHECK_THAT(agent.log(), Catch::Contains("disconnected from NATS") && Catch::Contains("reconnected to NATS"));
+}
+
+TEST_CASE("a request in flight when nats-server dies fails fast") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  stack.start_agent();
+  auto exec = std::async(std::launch::async, [&] { return stack.agent({"exec", "edge-1", "--", "/bin/sleep", "5"}); });
+  // Let the request reach the agent.
+  REQUIRE(eventually(
+      [&] {
+        auto s = stack.raw_request("device-commands.edge-1.status", "");
+        return s && nlohmann::json::parse(*s)["exec"]["running"] == 1;
+      },
+      5s));
+  const auto killed = std::chrono::steady_clock::now();
+  stack.nats.kill();
+  auto r = exec.get();
+  CHECK(std::chrono::steady_clock::now() - killed < 3s);
+  CHECK(r.exit_code == exit_status::unreachable);
+  CHECK_THAT(r.err, Catch::Contains("cannot ask agent edge-1"));
+}
+
+TEST_CASE("an agent started before nats-server connects once it is up") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  stack.nats.kill();
+  auto& agent = stack.start_agent({}, false);
+  std::this_thread::sleep_for(700ms);
+  REQUIRE(agent.running());
+  CHECK_THAT(agent.log(), Catch::Contains("cannot connect to NATS at " + stack.nats.url() + " (No server available for connection); attempt 1, retrying"));
+  stack.nats.start();
+  CHECK(stack.wait_for_ping("edge-1", 20s));
+}
+
+TEST_CASE("with a wrong password the agent keeps retrying and says why, and the plugin says the user was refused") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  AgentSetup setup;
+  setup.password_file = stack.box.write("agents", "wrong.password", "not-the-password\n", fs::perms(0600));
+  auto& agent = stack.start_agent(setup, false);
+  CHECK(eventually([&] { return agent.log().find("Authorization Violation") != std::string::npos; }, 5s));
+  CHECK(agent.running());
+  CHECK(agent.log().find("not-the-password") == std::string::npos);
+
+  auto r = stack.harmony({"agent", "ping", "edge-1", "--server", stack.nats.url(), "--user", "operator", "--password-file",
+                          setup.password_file});
+  CHECK(r.exit_code == exit_status::failure);
+  CHECK_THAT(r.err, Catch::Contains("refused the user 'operator'"));
+  CHECK(r.err.find("not-the-password") == std::string::npos);
+}
+
+TEST_CASE("SIGTERM drains: an exec in flight is answered, then the agent exits 0") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  auto& agent = stack.start_agent();
+  auto exec = std::async(std::launch::async, [&] {
+    return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "1"]})", 10s);
+  });
+  REQUIRE(eventually(
+      [&] {
+        auto s = stack.raw_request("device-commands.edge-1.status", "");
+        return s && nlohmann::json::parse(*s)["exec"]["running"] == 1;
+      },
+      5s));
+  agent.signal(SIGTERM);
+  auto reply = exec.get();
+  REQUIRE(reply);
+  CHECK(nlohmann::json::parse(*reply)["exit_code"] == 0);
+  CHECK(agent.exit_status(10s) == 0);
+  CHECK_THAT(agent.log(), Catch::Contains("SIGTERM: draining") && Catch::Contains("stopped"));
+  CHECK(stack.agent({"ping", "edge-1"}).exit_code == exit_status::unreachable);  // it left NATS
+}
+
+TEST_CASE("SIGINT also stops the agent cleanly, SIGHUP does not") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  auto& agent = stack.start_agent();
+  agent.signal(SIGHUP);
+  CHECK(eventually([&] { return agent.log().find("SIGHUP") != std::string::npos; }, 5s));
+  CHECK(stack.agent({"ping", "edge-1"}).exit_code == 0);
+  agent.signal(SIGINT);
+  CHECK(agent.exit_status(10s) == 0);
+}
+
+TEST_CASE("environment variables override the configuration file") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  AgentSetup setup;
+  setup.env = {{"FLEET_AGENT_DEVICE_ID", "edge-env"}, {"FLEET_AGENT_LABELS", "site=elsewhere"}};
+  auto& agent = stack.start_agent(setup, false);
+  REQUIRE(stack.wait_for_ping("edge-env"));
+  auto doc = json_of(stack.agent({"ping", "edge-env", "-o", "json"}));
+  CHECK(doc["labels"]["site"] == "elsewhere");
+  CHECK(agent.running());
+}
+
+TEST_CASE("a bad configuration stops the daemon at once, naming the key") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  auto run = [&](const std::string& yaml) {
+    auto path = stack.box.write("conf", "agent.yaml", yaml, fs::perms(0600));
+    return stack.box.run({fleet_agent_binary(), "--config", path});
+  };
+  auto bad_id = run("device_id: Edge_1\n");
+  CHECK(bad_id.exit_code == exit_status::invalid_settings);
+  CHECK_THAT(bad_id.err, Catch::Contains("device_id") && Catch::Contains("RFC 1123"));
+
+  auto typo = run("device_id: edge-1\nexec:\n  alow: [/bin/true]\n");
+  CHECK(typo.exit_code == exit_status::invalid_settings);
+  CHECK_THAT(typo.err, Catch::Contains("exec.alow") && Catch::Contains("did you mean 'exec.allow'"));
+
+  auto open_password = stack.box.write("conf", "password", "agent-secret-1\n", fs::perms(0604));
+  auto readable = run("device_id: edge-1\nnats:\n  user: agent\n  password_file: " + open_password + "\n");
+  CHECK(readable.exit_code == exit_status::invalid_settings);
+  CHECK_THAT(readable.err, Catch::Contains("nats.password_file") && Catch::Contains("readable by any user"));
+  CHECK(readable.err.find("agent-secret-1") == std::string::npos);
+
+  auto missing = stack.box.run({fleet_agent_binary(), "--config", stack.box.path("conf/none.yaml")});
+  CHECK(missing.exit_code == exit_status::invalid_settings);
+
+  auto usage = stack.box.run({fleet_agent_binary(), "--frobnicate"});
+  CHECK(usage.exit_code == exit_status::usage);
+  CHECK_THAT(usage.err, Catch::Contains("--frobnicate"));
+
+  auto version = stack.box.run({fleet_agent_binary(), "--version"});
+  CHECK(version.exit_code == 0);
+  CHECK_THAT(version.out, Catch::StartsWith("fleet-agent ") && Catch::Contains("agent protocol 1"));
+}
+
+TEST_CASE("the daemon links only the base, the wire contract, libnats and the JSON, YAML and log libraries") {
+  Sandbox box;
+  box.path_dirs = {"/usr/bin", "/bin"};
+  auto dynamic = box.run({"readelf", "--dynamic", "--wide", fleet_agent_binary()});
+  REQUIRE(dynamic.ok());
+  std::vector<std::string> needed;
+  for (const auto& line : lines(dynamic.out)) {
+    auto open = line.find("Shared library: [");
+    if (open == std::string::npos) continue;
+    auto start = open + 17;
+    needed.push_back(line.substr(start, line.find(']', start) - start));
+  }
+  CHECK_FALSE(needed.empty());
+  const std::vector<std::string> allowed{"libnats.so", "libyaml-cpp.so", "libspdlog.so", "libfmt.so", "libstdc++.so",
+                                         "libm.so",    "libgcc_s.so",    "libc.so",      "ld-linux"};
+  for (const auto& lib : needed) {
+    INFO("fleet-agent needs " << lib);
+    CHECK(std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return lib.starts_with(a); }));
+  }
+
+  auto symbols = box.run({"nm", "--defined-only", "--demangle", fleet_agent_binary()});
+  REQUIRE(symbols.ok());
+  CHECK(symbols.out.find("harmony::agent::daemon::Agent::serve(") != std::string::npos);  // nm can see symbols at all
+  CHECK(symbols.out.find("CLI::") == std::string::npos);
+  CHECK(symbols.out.find("curl_") == std::string::npos);
+  for (const auto& line : lines(symbols.out)) {
+    auto at = line.find("harmony::");
+    if (at == std::string::npos) continue;
+    INFO(line);
+    CHECK((line.compare(at, 16, "harmony::agent::") == 0 || line.compare(at, 15, "harmony::base::") == 0 ||
+           line.compare(at, 16, "harmony::version") == 0));
+  }
+}

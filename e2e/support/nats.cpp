@@ -1,0 +1,72 @@
+#include "nats.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <thread>
+
+#include <harmony/base/files.hpp>
+
+namespace harmony::e2e {
+
+std::optional<std::string> NatsServer::program() {
+  return base::find_program("nats-server", "/usr/bin:/usr/sbin:/usr/local/bin:/bin");
+}
+
+NatsServer::NatsServer(testing::Sandbox& box, Options options)
+    : box_(box), options_(std::move(options)), port_(testing::Sandbox::free_port()) {
+  box_.make_dir("nats", 0700);
+  std::string conf = "listen: 127.0.0.1:" + std::to_string(port_) + "\n";
+  if (options_.jetstream) conf += "jetstream { store_dir: \"" + box_.path("nats/js") + "\" }\n";
+  if (!options_.users.empty()) {
+    conf += "authorization {\n  users = [\n";
+    for (const auto& u : options_.users) {
+      conf += "    { user: \"" + u.name + "\", password: \"" + u.password + "\" }\n";
+      box_.write("nats", u.name + ".password", u.password + "\n", 0600);
+    }
+    conf += "  ]\n}\n";
+  }
+  config_ = box_.write("nats", "nats.conf", conf, 0600);
+}
+
+NatsServer::~NatsServer() {
+  if (process_) (void)base::terminate_process(*process_, std::chrono::seconds(2));
+}
+
+std::string NatsServer::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+
+std::string NatsServer::password_file(const std::string& user) const { return box_.path("nats/" + user + ".password"); }
+
+std::string NatsServer::log() const { return base::read_file(box_.path("nats/nats.log"), 1 << 22).value_or(""); }
+
+void NatsServer::start() {
+  auto server = program();
+  REQUIRE(server);
+  REQUIRE_FALSE(process_);
+  const std::size_t before = log().size();
+  base::DetachedSpec spec;
+  spec.argv = {*server, "-c", config_};
+  spec.log_path = box_.path("nats/nats.log");
+  auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
+  REQUIRE(started);
+  process_ = *started;
+  // Port reuse right after a kill can take a moment; the log says when it is up.
+  for (int i = 0; i < 500; ++i) {
+    const std::string text = log();
+    if (text.find("Server is ready", before) != std::string::npos) return;
+    if (base::check_process(*process_) != base::Liveness::running) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL("nats-server did not start on port " << port_ << ":\n" << log().substr(before));
+}
+
+void NatsServer::kill() {
+  REQUIRE(process_);
+  ::kill(process_->pid, SIGKILL);
+  for (int i = 0; i < 250 && base::check_process(*process_) == base::Liveness::running; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(base::check_process(*process_) != base::Liveness::running);
+  process_.reset();
+}
+
+}  // namespace harmony::e2e

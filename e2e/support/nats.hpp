@@ -1,0 +1,58 @@
+#pragma once
+// A real nats-server (the Debian package) for end-to-end tests: its own
+// config, port, JetStream store and log inside a test sandbox, users with
+// passwords, and stop/start on the same port to stage outages.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <harmony/base/process.hpp>
+#include <harmony/testing.hpp>
+
+namespace harmony::e2e {
+
+struct NatsUser {
+  std::string name;
+  std::string password;
+};
+
+class NatsServer {
+ public:
+  struct Options {
+    bool jetstream = true;
+    std::vector<NatsUser> users{{"operator", "operator-secret-1"}, {"agent", "agent-secret-1"}};
+  };
+
+  // Writes the configuration under <sandbox>/nats/; does not start.
+  explicit NatsServer(testing::Sandbox& box, Options options);
+  explicit NatsServer(testing::Sandbox& box) : NatsServer(box, Options{}) {}
+  ~NatsServer();
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
+
+  // Starts (or starts again, on the same port and store) and waits until it
+  // says it is ready. Fails the test when it does not.
+  void start();
+  // SIGKILL: an outage, as a crash or a pulled cable looks to clients.
+  void kill();
+
+  [[nodiscard]] std::string url() const;
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  // A 0600 file holding the user's password.
+  [[nodiscard]] std::string password_file(const std::string& user) const;
+  [[nodiscard]] std::string log() const;
+
+  // Where nats-server is; nullopt (and the tests skip, saying why) if absent.
+  static std::optional<std::string> program();
+
+ private:
+  testing::Sandbox& box_;
+  Options options_;
+  std::uint16_t port_;
+  std::string config_;
+  std::optional<base::ProcessIdentity> process_;
+};
+
+}  // namespace harmony::e2e

@@ -1,0 +1,199 @@
+// The wire contract's codec, against the JSON shapes of docs/agent-protocol.md.
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <harmony/agent/protocol.hpp>
+
+using namespace harmony::agent;
+using nlohmann::json;
+
+namespace {
+
+ErrorKind refusal(std::string_view verb, std::string_view payload) {
+  auto r = decode_request(verb, payload);
+  REQUIRE_FALSE(r);
+  return r.error().kind;
+}
+
+}  // namespace
+
+TEST_CASE("subjects follow device-commands.<id>.<verb> and heartbeat.<id>") {
+  CHECK(command_subject("edge-7", Verb::exec) == "device-commands.edge-7.exec");
+  CHECK(command_subscription("edge-7") == "device-commands.edge-7.>");
+  CHECK(heartbeat_subject("edge-7") == "heartbeat.edge-7");
+  CHECK(status_key("edge-7") == "edge-7");
+  CHECK(verb_token("device-commands.edge-7.ping", "edge-7") == "ping");
+  CHECK(verb_token("device-commands.edge-7.a.b", "edge-7") == "a.b");
+  CHECK_FALSE(verb_token("device-commands.edge-70.ping", "edge-7"));
+  CHECK_FALSE(verb_token("device-commands.edge-7.", "edge-7"));
+}
+
+TEST_CASE("device ids are RFC 1123 labels") {
+  CHECK(valid_device_id("edge-7"));
+  CHECK(valid_device_id("a"));
+  CHECK(valid_device_id(std::string(63, 'a')));
+  CHECK_FALSE(valid_device_id(std::string(64, 'a')));
+  CHECK_FALSE(valid_device_id("Edge"));
+  CHECK_FALSE(valid_device_id("-edge"));
+  CHECK_FALSE(valid_device_id("edge-"));
+  CHECK_FALSE(valid_device_id("edge.7"));  // a dot would split the NATS subject
+  CHECK_FALSE(valid_device_id("edge*"));
+  CHECK_FALSE(valid_device_id(""));
+  auto refused = validate_device_id("Edge_7");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("device id") != std::string::npos);
+}
+
+TEST_CASE("an empty body is a valid ping, status and logs request") {
+  for (auto verb : {"ping", "status", "logs"}) {
+    INFO(verb);
+    auto r = decode_request(verb, "");
+    REQUIRE(r);
+    CHECK(verb_name(r->verb) == verb);
+  }
+  auto blank = decode_request("ping", " \r\n");
+  REQUIRE(blank);
+  CHECK(blank->verb == Verb::ping);
+  CHECK(decode_request("ping", "{}"));
+  CHECK(decode_request("ping", R"({"future_field": [1, 2]})"));  // unknown fields are ignored
+}
+
+TEST_CASE("exec requests carry argv and an optional deadline") {
+  auto r = decode_request("exec", R"({"argv": ["/bin/echo", "hi there"], "timeout_ms": 1500})");
+  REQUIRE(r);
+  const auto& exec = std::get<ExecRequest>(r->body);
+  CHECK(exec.argv == std::vector<std::string>{"/bin/echo", "hi there"});
+  REQUIRE(exec.timeout);
+  CHECK(exec.timeout->count() == 1500);
+
+  auto round = decode_request("exec", encode_request(exec));
+  REQUIRE(round);
+  CHECK(std::get<ExecRequest>(round->body).argv == exec.argv);
+  CHECK(json::parse(encode_request(ExecRequest{{"/bin/true"}, std::nullopt})) == json{{"argv", {"/bin/true"}}});
+}
+
+TEST_CASE("each malformed request is refused as malformed_request") {
+  CHECK(refusal("exec", "{") == ErrorKind::malformed_request);
+  CHECK(refusal("ping", "[1]") == ErrorKind::malformed_request);
+  CHECK(refusal("ping", "\"ping\"") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", "{}") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", R"({"argv": []})") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", R"({"argv": "/bin/ls"})") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", R"({"argv": ["/bin/ls", 3]})") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", R"({"argv": ["/bin/ls"], "timeout_ms": "5s"})") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", R"({"argv": ["/bin/ls"], "timeout_ms": 0})") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", R"({"argv": ["/bin/ls"], "timeout_ms": 1.5})") == ErrorKind::malformed_request);
+  CHECK(refusal("exec", R"({"argv": ["/bin/ls\u0000 -la"]})") == ErrorKind::malformed_request);
+  CHECK(refusal("logs", R"({"lines": -1})") == ErrorKind::malformed_request);
+  CHECK(refusal("logs", "{\"lines\": 5") == ErrorKind::malformed_request);
+  CHECK(refusal("ping", std::string("{\"a\": \"\xff\xfe\"}")) == ErrorKind::malformed_request);
+}
+
+TEST_CASE("unknown verbs and oversized payloads have their own kinds") {
+  CHECK(refusal("reboot", "") == ErrorKind::unknown_verb);
+  CHECK(refusal("", "") == ErrorKind::unknown_verb);
+  CHECK(refusal("PING", "") == ErrorKind::unknown_verb);
+  auto r = decode_request(std::string(5000, 'x') + "\x01", "");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.size() < 200);  // the token is cut and made printable
+  CHECK(r.error().message.find('\x01') == std::string::npos);
+
+  const std::string big(max_request_size + 1, ' ');
+  CHECK(refusal("ping", big) == ErrorKind::payload_too_large);
+  CHECK(decode_request("ping", std::string(max_request_size, ' ')));
+}
+
+TEST_CASE("error replies have the shape {error: {kind, message}}") {
+  auto doc = json::parse(encode(Failure{ErrorKind::not_allowed, "no"}));
+  CHECK(doc == json{{"error", {{"kind", "not_allowed"}, {"message", "no"}}}});
+  for (auto kind : {ErrorKind::malformed_request, ErrorKind::unknown_verb, ErrorKind::payload_too_large,
+                    ErrorKind::not_allowed, ErrorKind::timed_out, ErrorKind::exec_failed, ErrorKind::busy,
+                    ErrorKind::internal}) {
+    auto decoded = decode_ping_reply(encode(Failure{kind, "why"}));
+    REQUIRE_FALSE(decoded);
+    CHECK(decoded.error().kind == kind);
+    CHECK(decoded.error().message == "why");
+    CHECK(parse_error_kind(error_kind_name(kind)) == kind);
+  }
+  // A kind from a newer agent is still an error, not a success.
+  auto newer = decode_exec_reply(R"({"error": {"kind": "quota_exceeded", "message": "later"}})");
+  REQUIRE_FALSE(newer);
+  CHECK(newer.error().kind == ErrorKind::internal);
+  CHECK(newer.error().message == "later");
+}
+
+TEST_CASE("replies round-trip through their codec") {
+  PingReply ping{"edge-7", "0.1.0", protocol_version, 1234, {{"site", "lyon"}}, "2026-11-26T10:00:00Z"};
+  auto p = decode_ping_reply(encode(ping));
+  REQUIRE(p);
+  CHECK(p->id == "edge-7");
+  CHECK(p->uptime_ms == 1234);
+  CHECK(p->labels == Labels{{"site", "lyon"}});
+  CHECK(p->time == "2026-11-26T10:00:00Z");
+
+  ExecReply exec;
+  exec.signal = 9;
+  exec.signal_name = "SIGKILL";
+  exec.stdout_text = "out";
+  exec.stderr_truncated = true;
+  auto doc = json::parse(encode(exec));
+  CHECK(doc["exit_code"].is_null());
+  CHECK(doc["signal"] == 9);
+  CHECK(doc["signal_name"] == "SIGKILL");
+  auto e = decode_exec_reply(encode(exec));
+  REQUIRE(e);
+  CHECK_FALSE(e->exit_code);
+  CHECK(e->signal == 9);
+  CHECK(e->stderr_truncated);
+  CHECK(e->stdout_text == "out");
+
+  StatusReply status;
+  status.id = "edge-7";
+  status.nats_server = "nats://127.0.0.1:4222";
+  status.heartbeat_mode = "kv";
+  status.exec_allowed = {"/usr/bin/uptime"};
+  auto s = decode_status_reply(encode(status));
+  REQUIRE(s);
+  CHECK(s->nats_server == status.nats_server);
+  CHECK(s->heartbeat_mode == "kv");
+  CHECK(s->exec_allowed == status.exec_allowed);
+
+  LogsReply logs{{"one", "two"}, true};
+  auto l = decode_logs_reply(encode(logs));
+  REQUIRE(l);
+  CHECK(l->lines == logs.lines);
+  CHECK(l->truncated);
+
+  Heartbeat beat;
+  beat.id = "edge-7";
+  beat.time = "2026-11-26T10:00:00Z";
+  beat.interval_ms = 5000;
+  auto h = decode_heartbeat(encode(beat));
+  REQUIRE(h);
+  CHECK(h->id == "edge-7");
+  CHECK(h->status == "ok");
+  CHECK(h->interval_ms == 5000);
+}
+
+TEST_CASE("output that is not UTF-8 is replaced, not refused") {
+  ExecReply exec;
+  exec.exit_code = 0;
+  exec.stdout_text = "caf\xe9\n";
+  auto e = decode_exec_reply(encode(exec));
+  REQUIRE(e);
+  CHECK(e->stdout_text.starts_with("caf"));
+  CHECK(e->stdout_text.ends_with("\n"));
+}
+
+TEST_CASE("replies that cannot be read are bad_reply") {
+  CHECK(decode_ping_reply("").error().kind == ErrorKind::bad_reply);
+  CHECK(decode_ping_reply("null").error().kind == ErrorKind::bad_reply);
+  CHECK(decode_ping_reply("{}").error().kind == ErrorKind::bad_reply);  // no id
+  CHECK(decode_ping_reply(R"({"id": 7})").error().kind == ErrorKind::bad_reply);
+  CHECK(decode_ping_reply(R"({"error": "no"})").error().kind == ErrorKind::bad_reply);
+  CHECK(decode_exec_reply(R"({"stdout": ""})").error().kind == ErrorKind::bad_reply);  // neither exit code nor signal
+  CHECK(decode_logs_reply(R"({"lines": [1]})").error().kind == ErrorKind::bad_reply);
+  CHECK(decode_heartbeat(R"({"id": "a"})").error().kind == ErrorKind::bad_reply);  // no time
+}
