@@ -1,5 +1,7 @@
 #include "agent.hpp"
 
+#include "memory.hpp"
+
 #include <algorithm>
 #include <random>
 
@@ -394,7 +396,7 @@ void Agent::run_exec(std::string reply, ExecRequest request) {
   changed_.notify_all();
 }
 
-void Agent::publish_heartbeat() {
+bool Agent::publish_heartbeat() {
   Heartbeat h;
   h.id = config_.device_id;
   h.version = harmony::version;
@@ -405,7 +407,7 @@ void Agent::publish_heartbeat() {
   const std::string payload = encode(h);
 
   std::lock_guard guard(link_mutex_);
-  if (!link_ || natsConnection_Status(link_->connection) != NATS_CONN_STATUS_CONNECTED) return;
+  if (!link_ || natsConnection_Status(link_->connection) != NATS_CONN_STATUS_CONNECTED) return false;
   Link& link = *link_;
   // The KV bucket is created by the fleet's deploy; until it exists (or
   // without JetStream), heartbeats go to a plain subject.
@@ -435,11 +437,18 @@ void Agent::publish_heartbeat() {
       log_->info("heartbeats go to {}", mode == "kv" ? "the KV bucket " + std::string(status_bucket) : heartbeat_subject(config_.device_id));
     heartbeat_mode_ = mode;
   }
+  return s == NATS_OK;
 }
 
 void Agent::heartbeat_loop() {
+  bool started = false;
   while (true) {
-    publish_heartbeat();
+    // Once the first heartbeat is out, start-up is over: connecting, the
+    // JetStream lookup, OpenSSL's and the configuration's code ran once.
+    if (publish_heartbeat() && !started) {
+      started = true;
+      release_startup_memory();
+    }
     std::unique_lock lock(mutex_);
     if (changed_.wait_for(lock, config_.heartbeat_interval, [this] { return stopping_ || beat_now_; }) && stopping_) return;
     beat_now_ = false;

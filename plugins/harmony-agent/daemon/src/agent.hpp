@@ -56,7 +56,7 @@ class Agent {
   void send(__natsConnection* nc, const std::string& reply, const std::string& payload);
   void send_current(const std::string& reply, const std::string& payload);
   void heartbeat_loop();
-  void publish_heartbeat();
+  bool publish_heartbeat();
   bool wait_stopping(std::chrono::milliseconds delay);
 
   Config config_;
