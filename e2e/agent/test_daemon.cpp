@@ -96,7 +96,7 @@ TEST_CASE("an agent started before nats-server connects once it is up") {
   CHECK(stack.wait_for_ping("edge-1", 20s));
 }
 
-TEST_CASE("with a wrong password the agent keeps retrying and says why, and the plugin says the user was refused") {
+TEST_CASE("with a wrong password the agent keeps retrying until the server accepts it, and the plugin says the user was refused") {
   HARMONY_REQUIRE_NATS();
   AgentStack stack;
   AgentSetup setup;
@@ -111,6 +111,15 @@ TEST_CASE("with a wrong password the agent keeps retrying and says why, and the 
   CHECK(r.exit_code == exit_status::failure);
   CHECK_THAT(r.err, Catch::Contains("refused the user 'operator'"));
   CHECK(r.err.find("not-the-password") == std::string::npos);
+
+  // The server learns the agent's password: the agent gets in without a restart.
+  auto options = stack.nats.options();
+  options.users[1].password = "not-the-password";
+  stack.nats.reconfigure(options);
+  stack.nats.kill();
+  stack.nats.start();
+  CHECK(stack.wait_for_ping("edge-1", 20s));
+  CHECK(agent.running());
 }
 
 TEST_CASE("SIGTERM drains: an exec in flight is answered, then the agent exits 0") {
@@ -192,17 +201,7 @@ TEST_CASE("a bad configuration stops the daemon at once, naming the key") {
 }
 
 TEST_CASE("the daemon links only the base, the wire contract, libnats and the JSON, YAML and log libraries") {
-  Sandbox box;
-  box.path_dirs = {"/usr/bin", "/bin"};
-  auto dynamic = box.run({"readelf", "--dynamic", "--wide", fleet_agent_binary()});
-  REQUIRE(dynamic.ok());
-  std::vector<std::string> needed;
-  for (const auto& line : lines(dynamic.out)) {
-    auto open = line.find("Shared library: [");
-    if (open == std::string::npos) continue;
-    auto start = open + 17;
-    needed.push_back(line.substr(start, line.find(']', start) - start));
-  }
+  const auto needed = needed_libraries(fleet_agent_binary());
   CHECK_FALSE(needed.empty());
   const std::vector<std::string> allowed{"libnats.so", "libyaml-cpp.so", "libspdlog.so", "libfmt.so", "libstdc++.so",
                                          "libm.so",    "libgcc_s.so",    "libc.so",      "ld-linux"};
@@ -211,6 +210,8 @@ TEST_CASE("the daemon links only the base, the wire contract, libnats and the JS
     CHECK(std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return lib.starts_with(a); }));
   }
 
+  Sandbox box;
+  box.path_dirs = {"/usr/bin", "/bin"};
   auto symbols = box.run({"nm", "--defined-only", "--demangle", fleet_agent_binary()});
   REQUIRE(symbols.ok());
   CHECK(symbols.out.find("harmony::agent::daemon::Agent::serve(") != std::string::npos);  // nm can see symbols at all

@@ -8,18 +8,7 @@
 using namespace harmony::e2e;
 
 TEST_CASE("the dispatcher needs no shared library but libc") {
-  Sandbox box;
-  box.path_dirs = {"/usr/bin", "/bin"};
-  auto r = box.run({"readelf", "--dynamic", "--wide", harmony_binary()});
-  REQUIRE(r.ok());
-  std::vector<std::string> needed;
-  for (const auto& line : lines(r.out)) {
-    auto open = line.find("Shared library: [");
-    if (open == std::string::npos) continue;
-    auto start = open + 17;
-    needed.push_back(line.substr(start, line.find(']', start) - start));
-  }
-  CHECK(needed == std::vector<std::string>{"libc.so.6", "ld-linux-x86-64.so.2"});
+  CHECK(needed_libraries(harmony_binary()) == std::vector<std::string>{"libc.so.6", "ld-linux-x86-64.so.2"});
 }
 
 TEST_CASE("the dispatcher carries no iostream initialiser and no SDK code") {

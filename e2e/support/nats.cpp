@@ -16,6 +16,15 @@ std::optional<std::string> NatsServer::program() {
 NatsServer::NatsServer(testing::Sandbox& box, Options options)
     : box_(box), options_(std::move(options)), port_(testing::Sandbox::free_port()) {
   box_.make_dir("nats", 0700);
+  write_config();
+}
+
+void NatsServer::reconfigure(Options options) {
+  options_ = std::move(options);
+  write_config();
+}
+
+void NatsServer::write_config() {
   std::string conf = "listen: 127.0.0.1:" + std::to_string(port_) + "\n";
   if (options_.jetstream) conf += "jetstream { store_dir: \"" + box_.path("nats/js") + "\" }\n";
   if (!options_.users.empty()) {

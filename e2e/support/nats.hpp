@@ -37,6 +37,9 @@ class NatsServer {
   void start();
   // SIGKILL: an outage, as a crash or a pulled cable looks to clients.
   void kill();
+  // New users or JetStream setting, for the next start().
+  void reconfigure(Options options);
+  [[nodiscard]] const Options& options() const { return options_; }
 
   [[nodiscard]] std::string url() const;
   [[nodiscard]] std::uint16_t port() const { return port_; }
@@ -48,6 +51,8 @@ class NatsServer {
   static std::optional<std::string> program();
 
  private:
+  void write_config();
+
   testing::Sandbox& box_;
   Options options_;
   std::uint16_t port_;

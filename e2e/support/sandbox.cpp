@@ -45,4 +45,19 @@ nlohmann::json json_of(const base::ProcessResult& result) {
 
 std::vector<std::string> lines(const std::string& text) { return base::split_lines(text); }
 
+std::vector<std::string> needed_libraries(const std::string& binary) {
+  Sandbox box;
+  box.path_dirs = {"/usr/bin", "/bin"};
+  auto r = box.run({"readelf", "--dynamic", "--wide", binary});
+  REQUIRE(r.ok());
+  std::vector<std::string> needed;
+  for (const auto& line : lines(r.out)) {
+    auto open = line.find("Shared library: [");
+    if (open == std::string::npos) continue;
+    auto start = open + 17;
+    needed.push_back(line.substr(start, line.find(']', start) - start));
+  }
+  return needed;
+}
+
 }  // namespace harmony::e2e

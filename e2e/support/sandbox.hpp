@@ -46,6 +46,9 @@ class Sandbox : public testing::Sandbox {
   base::ProcessResult run(const std::vector<std::string>& argv, std::string_view stdin_data = {}) const;
 };
 
+// The shared libraries a binary needs (its DT_NEEDED entries, via readelf).
+std::vector<std::string> needed_libraries(const std::string& binary);
+
 // The one JSON document on stdout; fails the test if it is not one.
 nlohmann::json json_of(const base::ProcessResult& result);
 std::vector<std::string> lines(const std::string& text);

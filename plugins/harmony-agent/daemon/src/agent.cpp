@@ -119,7 +119,14 @@ base::expected<void> Agent::start() {
       },
       this);
   natsOptions_SetReconnectedCB(
-      options_, [](natsConnection* nc, void* self) { static_cast<Agent*>(self)->log_->info("reconnected to NATS at {}", connected_url(nc)); },
+      options_,
+      [](natsConnection* nc, void* raw) {
+        auto* self = static_cast<Agent*>(raw);
+        self->log_->info("reconnected to NATS at {}", connected_url(nc));
+        std::lock_guard lock(self->mutex_);
+        self->beat_now_ = true;  // say so at once, not at the next interval
+        self->changed_.notify_all();
+      },
       this);
   natsOptions_SetClosedCB(
       options_,

@@ -124,13 +124,10 @@ int ping(const CommandContext& ctx, const Options& o) {
   auto reply = must(client.ping(o.id, duration_of(o.timeout, "--timeout")));
   const double rtt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count();
   if (ctx.json) {
-    ctx.print(dump({{"id", reply.id},
-                    {"version", reply.version},
-                    {"protocol", reply.protocol},
-                    {"uptime_ms", reply.uptime_ms},
-                    {"labels", labels_json(reply.labels)},
-                    {"time", reply.time},
-                    {"rtt_ms", rtt}}));
+    // The wire reply as the agent sent it, plus what only we know.
+    json doc = json::parse(encode(reply));
+    doc["rtt_ms"] = rtt;
+    ctx.print(dump(doc));
   } else {
     char line[512];
     std::snprintf(line, sizeof line, "agent %s answered in %.1f ms: version %s, up %s, labels %s\n", reply.id.c_str(), rtt,
@@ -144,16 +141,7 @@ int status(const CommandContext& ctx, const Options& o) {
   Client client = connect(o);
   auto r = must(client.status(o.id, duration_of(o.timeout, "--timeout")));
   if (ctx.json) {
-    ctx.print(dump({{"id", r.id},
-                    {"version", r.version},
-                    {"protocol", r.protocol},
-                    {"started_at", r.started_at},
-                    {"uptime_ms", r.uptime_ms},
-                    {"labels", labels_json(r.labels)},
-                    {"nats", {{"server", r.nats_server}, {"reconnects", r.reconnects}}},
-                    {"heartbeat", {{"mode", r.heartbeat_mode}, {"last", r.last_heartbeat}, {"interval_ms", r.heartbeat_interval_ms}}},
-                    {"exec", {{"allowed", r.exec_allowed}, {"running", r.exec_running}}},
-                    {"time", r.time}}));
+    ctx.print(dump(json::parse(encode(r))));
     return 0;
   }
   ctx.print(base::format_table({{"id:", r.id},
@@ -176,14 +164,7 @@ int exec(const CommandContext& ctx, const Options& o) {
   // The agent applies its own deadline; leave room for it to answer.
   auto r = must(client.exec(o.id, request, duration_of(o.timeout, "--timeout") + 30s));
   if (ctx.json) {
-    ctx.print(dump({{"exit_code", r.exit_code ? json(*r.exit_code) : json(nullptr)},
-                    {"signal", r.signal ? json(*r.signal) : json(nullptr)},
-                    {"signal_name", r.signal_name},
-                    {"stdout", r.stdout_text},
-                    {"stderr", r.stderr_text},
-                    {"stdout_truncated", r.stdout_truncated},
-                    {"stderr_truncated", r.stderr_truncated},
-                    {"duration_ms", r.duration_ms}}));
+    ctx.print(dump(json::parse(encode(r))));
   } else {
     ctx.print(r.stdout_text);
     std::fwrite(r.stderr_text.data(), 1, r.stderr_text.size(), stderr);
@@ -204,7 +185,7 @@ int logs(const CommandContext& ctx, const Options& o) {
   Client client = connect(o);
   auto r = must(client.logs(o.id, LogsRequest{static_cast<std::size_t>(o.lines)}, duration_of(o.timeout, "--timeout")));
   if (ctx.json) {
-    ctx.print(dump({{"lines", r.lines}, {"truncated", r.truncated}}));
+    ctx.print(dump(json::parse(encode(r))));
     return 0;
   }
   std::string text;

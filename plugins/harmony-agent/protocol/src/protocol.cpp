@@ -103,6 +103,69 @@ Result<json> parse_reply(std::string_view payload) {
   return doc;
 }
 
+// Reads a reply's fields into a struct, keeping the first problem: decoders
+// list their fields once, in the order of the specification. A field that
+// is absent or null keeps the struct's default.
+class Reader {
+ public:
+  explicit Reader(const json& doc) : doc_(&doc) {}
+
+  Reader& text(const char* key, std::string& out, bool required = false) {
+    return take(fields().string(key, required), out);
+  }
+  template <class Int>
+  Reader& number(const char* key, Int& out) {
+    std::optional<std::int64_t> value;
+    take(fields().optional_integer(key), value);
+    if (value) out = static_cast<Int>(*value);
+    return *this;
+  }
+  Reader& optional_number(const char* key, std::optional<int>& out) {
+    std::optional<std::int64_t> value;
+    take(fields().optional_integer(key), value);
+    if (value) out = static_cast<int>(*value);
+    return *this;
+  }
+  Reader& flag(const char* key, bool& out) { return take(fields().boolean(key), out); }
+  Reader& strings(const char* key, std::vector<std::string>& out) { return take(fields().strings(key), out); }
+  Reader& labels(const char* key, Labels& out) { return take(fields().labels(key), out); }
+  // A nested object: the reads that follow are inside it (absent: empty).
+  Reader& object(const char* key) {
+    auto it = root_().find(key);
+    doc_ = it != root_().end() && it->is_object() ? &*it : &empty();
+    return *this;
+  }
+
+  [[nodiscard]] bool ok() const { return !failure_; }
+  template <class T>
+  base::expected<T, Failure> result(T value) const {
+    if (failure_) return base::unexpected<Failure>(*failure_);
+    return value;
+  }
+
+ private:
+  Fields fields() const { return Fields(*doc_, ErrorKind::bad_reply); }
+  template <class T, class Out>
+  Reader& take(Result<T> value, Out& out) {
+    if (failure_) return *this;
+    if (!value) {
+      failure_ = value.error();
+    } else {
+      out = std::move(*value);
+    }
+    return *this;
+  }
+  const json& root_() const { return *root_doc_; }
+  static const json& empty() {
+    static const json value = json::object();
+    return value;
+  }
+
+  const json* doc_;
+  const json* root_doc_ = doc_;
+  std::optional<Failure> failure_;
+};
+
 #define HARMONY_TRY(var, expr)                                  \
   auto var = (expr);                                            \
   if (!var) return base::unexpected<Failure>(var.error())
@@ -285,119 +348,53 @@ std::string encode(const Failure& f) {
 
 base::expected<PingReply, Failure> decode_ping_reply(std::string_view payload) {
   HARMONY_TRY(doc, parse_reply(payload));
-  Fields f(*doc, ErrorKind::bad_reply);
   PingReply r;
-  HARMONY_TRY(id, f.string("id", true));
-  HARMONY_TRY(version, f.string("version", false));
-  HARMONY_TRY(protocol, f.integer("protocol", 1));
-  HARMONY_TRY(uptime, f.integer("uptime_ms", 0));
-  HARMONY_TRY(labels, f.labels("labels"));
-  HARMONY_TRY(time, f.string("time", false));
-  r.id = *id;
-  r.version = *version;
-  r.protocol = static_cast<int>(*protocol);
-  r.uptime_ms = *uptime;
-  r.labels = *labels;
-  r.time = *time;
-  return r;
+  Reader in(*doc);
+  in.text("id", r.id, true).text("version", r.version).number("protocol", r.protocol).number("uptime_ms", r.uptime_ms);
+  in.labels("labels", r.labels).text("time", r.time);
+  return in.result(std::move(r));
 }
 
 base::expected<StatusReply, Failure> decode_status_reply(std::string_view payload) {
   HARMONY_TRY(doc, parse_reply(payload));
-  Fields f(*doc, ErrorKind::bad_reply);
   StatusReply r;
-  HARMONY_TRY(id, f.string("id", true));
-  HARMONY_TRY(version, f.string("version", false));
-  HARMONY_TRY(protocol, f.integer("protocol", 1));
-  HARMONY_TRY(started, f.string("started_at", false));
-  HARMONY_TRY(uptime, f.integer("uptime_ms", 0));
-  HARMONY_TRY(labels, f.labels("labels"));
-  HARMONY_TRY(time, f.string("time", false));
-  r.id = *id;
-  r.version = *version;
-  r.protocol = static_cast<int>(*protocol);
-  r.started_at = *started;
-  r.uptime_ms = *uptime;
-  r.labels = *labels;
-  r.time = *time;
-  const json empty = json::object();
-  const json& nats = doc->contains("nats") && (*doc)["nats"].is_object() ? (*doc)["nats"] : empty;
-  const json& hb = doc->contains("heartbeat") && (*doc)["heartbeat"].is_object() ? (*doc)["heartbeat"] : empty;
-  const json& exec = doc->contains("exec") && (*doc)["exec"].is_object() ? (*doc)["exec"] : empty;
-  Fields n(nats, ErrorKind::bad_reply), h(hb, ErrorKind::bad_reply), e(exec, ErrorKind::bad_reply);
-  HARMONY_TRY(server, n.string("server", false));
-  HARMONY_TRY(reconnects, n.integer("reconnects", 0));
-  HARMONY_TRY(mode, h.string("mode", false));
-  HARMONY_TRY(last, h.string("last", false));
-  HARMONY_TRY(interval, h.integer("interval_ms", 0));
-  HARMONY_TRY(allowed, e.strings("allowed"));
-  HARMONY_TRY(running, e.integer("running", 0));
-  r.nats_server = *server;
-  r.reconnects = *reconnects;
-  r.heartbeat_mode = *mode;
-  r.last_heartbeat = *last;
-  r.heartbeat_interval_ms = *interval;
-  r.exec_allowed = *allowed;
-  r.exec_running = static_cast<int>(*running);
-  return r;
+  Reader in(*doc);
+  in.text("id", r.id, true).text("version", r.version).number("protocol", r.protocol).text("started_at", r.started_at);
+  in.number("uptime_ms", r.uptime_ms).labels("labels", r.labels).text("time", r.time);
+  in.object("nats").text("server", r.nats_server).number("reconnects", r.reconnects);
+  in.object("heartbeat").text("mode", r.heartbeat_mode).text("last", r.last_heartbeat).number("interval_ms", r.heartbeat_interval_ms);
+  in.object("exec").strings("allowed", r.exec_allowed).number("running", r.exec_running);
+  return in.result(std::move(r));
 }
 
 base::expected<ExecReply, Failure> decode_exec_reply(std::string_view payload) {
   HARMONY_TRY(doc, parse_reply(payload));
-  Fields f(*doc, ErrorKind::bad_reply);
   ExecReply r;
-  HARMONY_TRY(exit_code, f.optional_integer("exit_code"));
-  HARMONY_TRY(signal, f.optional_integer("signal"));
-  HARMONY_TRY(signal_name, f.string("signal_name", false));
-  HARMONY_TRY(out, f.string("stdout", false));
-  HARMONY_TRY(err, f.string("stderr", false));
-  HARMONY_TRY(out_truncated, f.boolean("stdout_truncated"));
-  HARMONY_TRY(err_truncated, f.boolean("stderr_truncated"));
-  HARMONY_TRY(duration, f.integer("duration_ms", 0));
-  if (!*exit_code && !*signal) return failed(ErrorKind::bad_reply, "the reply has neither 'exit_code' nor 'signal'");
-  if (*exit_code) r.exit_code = static_cast<int>(**exit_code);
-  if (*signal) r.signal = static_cast<int>(**signal);
-  r.signal_name = *signal_name;
-  r.stdout_text = *out;
-  r.stderr_text = *err;
-  r.stdout_truncated = *out_truncated;
-  r.stderr_truncated = *err_truncated;
-  r.duration_ms = *duration;
-  return r;
+  Reader in(*doc);
+  in.optional_number("exit_code", r.exit_code).optional_number("signal", r.signal).text("signal_name", r.signal_name);
+  in.text("stdout", r.stdout_text).text("stderr", r.stderr_text);
+  in.flag("stdout_truncated", r.stdout_truncated).flag("stderr_truncated", r.stderr_truncated);
+  in.number("duration_ms", r.duration_ms);
+  if (in.ok() && !r.exit_code && !r.signal) return failed(ErrorKind::bad_reply, "the reply has neither 'exit_code' nor 'signal'");
+  return in.result(std::move(r));
 }
 
 base::expected<LogsReply, Failure> decode_logs_reply(std::string_view payload) {
   HARMONY_TRY(doc, parse_reply(payload));
-  Fields f(*doc, ErrorKind::bad_reply);
   LogsReply r;
-  HARMONY_TRY(lines, f.strings("lines"));
-  HARMONY_TRY(truncated, f.boolean("truncated"));
-  r.lines = *lines;
-  r.truncated = *truncated;
-  return r;
+  Reader in(*doc);
+  in.strings("lines", r.lines).flag("truncated", r.truncated);
+  return in.result(std::move(r));
 }
 
 base::expected<Heartbeat, Failure> decode_heartbeat(std::string_view payload) {
   HARMONY_TRY(doc, parse_reply(payload));
-  Fields f(*doc, ErrorKind::bad_reply);
   Heartbeat h;
-  HARMONY_TRY(id, f.string("id", true));
-  HARMONY_TRY(version, f.string("version", false));
-  HARMONY_TRY(protocol, f.integer("protocol", 1));
-  HARMONY_TRY(labels, f.labels("labels"));
-  HARMONY_TRY(status, f.string("status", false));
-  HARMONY_TRY(time, f.string("time", true));
-  HARMONY_TRY(started, f.string("started_at", false));
-  HARMONY_TRY(interval, f.integer("interval_ms", 0));
-  h.id = *id;
-  h.version = *version;
-  h.protocol = static_cast<int>(*protocol);
-  h.labels = *labels;
-  h.status = status->empty() ? "ok" : *status;
-  h.time = *time;
-  h.started_at = *started;
-  h.interval_ms = *interval;
-  return h;
+  Reader in(*doc);
+  in.text("id", h.id, true).text("version", h.version).number("protocol", h.protocol).labels("labels", h.labels);
+  in.text("status", h.status).text("time", h.time, true).text("started_at", h.started_at).number("interval_ms", h.interval_ms);
+  if (h.status.empty()) h.status = "ok";
+  return in.result(std::move(h));
 }
 
 }  // namespace harmony::agent
