@@ -53,6 +53,11 @@ class ProcessSupervisor {
   [[nodiscard]] virtual bool processes_running(std::string_view component) const = 0;
   // The last lines of a component's process logs, for diagnostics.
   [[nodiscard]] virtual std::string log_tail(std::string_view component, std::size_t lines) const = 0;
+  // Asks a running process of any component to re-read its configuration
+  // (SIGHUP), without restarting it: one component may change what another's
+  // process reads (the fleet's agents add their NATS users). no_change when
+  // it is not running: it reads the configuration when it starts.
+  virtual Outcome reload_process(RunContext& ctx, std::string_view component, std::string_view process) = 0;
 };
 
 // ---- files -------------------------------------------------------------------
@@ -60,6 +65,8 @@ class ProcessSupervisor {
 enum class FileKind {
   config,      // rewritten on every deploy, removed by destroy
   credential,  // secret; mode 0600; kept by destroy unless --purge
+  published,   // at a documented place in the topology's state, for other
+               // programs (a connection file); removed by destroy
 };
 
 struct FileDefinition {
@@ -98,6 +105,28 @@ struct Endpoint {
   [[nodiscard]] std::string str() const { return host + ":" + std::to_string(port); }
 };
 
+// ---- Kubernetes ----------------------------------------------------------------
+
+// A Helm release to install or upgrade.
+struct HelmRelease {
+  std::string name;
+  std::string namespace_name;
+  std::string chart;        // a chart directory, an archive, or oci://...
+  std::string version;      // empty: the chart's own
+  std::string values_yaml;  // values, as a YAML document
+};
+
+// A Kubernetes cluster a topology deploys to (the k3d and remote-cluster
+// topologies). Scores of the control plane (operator, identity, callout)
+// need it; the `local` topology does not have one.
+class KubernetesCluster {
+ public:
+  virtual ~KubernetesCluster() = default;
+  // Applies manifests (server-side), creating or updating each object.
+  virtual Outcome apply(RunContext& ctx, std::string_view manifests_yaml) = 0;
+  virtual Outcome install_chart(RunContext& ctx, const HelmRelease& release) = 0;
+};
+
 // ---- the concepts ------------------------------------------------------------
 
 template <class T>
@@ -114,6 +143,11 @@ concept StoresFiles = Topology<T> && requires(T& t) {
 template <class T>
 concept ReachesEndpoints = Topology<T> && requires(const T& t, std::string_view component, std::uint16_t port) {
   { t.endpoint(component, port) } -> std::same_as<Endpoint>;
+};
+
+template <class T>
+concept ManagesKubernetes = Topology<T> && requires(T& t) {
+  { t.kubernetes() } -> std::same_as<KubernetesCluster&>;
 };
 
 // ---- tags for the run time ---------------------------------------------------
@@ -134,6 +168,11 @@ struct EndpointReach {
   static constexpr std::string_view name = "ReachesEndpoints";
   template <class T>
   static constexpr bool provided_by = ReachesEndpoints<T>;
+};
+struct Kubernetes {
+  static constexpr std::string_view name = "ManagesKubernetes";
+  template <class T>
+  static constexpr bool provided_by = ManagesKubernetes<T>;
 };
 
 }  // namespace capability

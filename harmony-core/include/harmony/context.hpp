@@ -23,6 +23,9 @@ struct RunContext {
 
   // A step worth telling at -v ("writing nats.conf").
   void note(std::string_view text) const;
+  // Something the user should know even without -v ("NATS listens on all
+  // interfaces, unencrypted").
+  void warn(std::string_view text) const;
   [[nodiscard]] bool interrupted() const;
   [[nodiscard]] std::chrono::milliseconds remaining() const;
   [[nodiscard]] bool expired() const { return Clock::now() >= deadline; }

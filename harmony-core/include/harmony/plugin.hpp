@@ -39,7 +39,8 @@ struct PluginInfo {
 };
 
 // Every capability the SDK knows, for listing what a topology provides.
-using known_capabilities = needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach>;
+using known_capabilities =
+    needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach, capability::Kubernetes>;
 
 // What a plugin's own command gets when it runs.
 struct CommandContext {
@@ -181,7 +182,12 @@ class Plugin {
     for (auto capability : S::capabilities::names()) entry.capabilities.emplace_back(capability);
     entry.validate = [defaults, name](const settings::Node& node) {
       typename S::Settings s = defaults;
-      return settings::load(node, name, s);
+      auto problems = settings::load(node, name, s);
+      // Rules across fields (settings.hpp, "check"), once each field is valid.
+      if constexpr (settings::Checked<typename S::Settings>)
+        if (problems.empty())
+          for (auto& p : s.check()) problems.push_back({settings::detail::join_key(name, p.key), std::move(p.message)});
+      return problems;
     };
     entry.fields = [defaults, name](const settings::Node& node) {
       typename S::Settings s = defaults;

@@ -29,6 +29,8 @@ class Reporter {
   virtual void start(std::string_view operation, const std::vector<std::string>& components) = 0;
   virtual void phase(std::string_view component, Phase phase, std::string_view message) = 0;
   virtual void note(std::string_view component, std::string_view text) = 0;
+  // Something the user should know even without -v (stderr; a "warning" event in JSON).
+  virtual void warn(std::string_view component, std::string_view text) = 0;
   virtual void finish(const Summary& summary) = 0;
 };
 

@@ -27,6 +27,15 @@
 // Field types: std::string, bool, int, long, unsigned, Port, Secret, Duration,
 // std::vector<std::string>, std::map<std::string, std::string>, enums through
 // harmony::choice, and nested structs that have their own `describe`.
+//
+// Rules that involve several fields go in an optional `check`, run once every
+// field loaded; each problem's key is relative to the component:
+//
+//     std::vector<harmony::settings::Problem> check() const {
+//       if (!ids.empty() && count != 1 && count != int(ids.size()))
+//         return {{"count", "is " + std::to_string(count) + " but ids lists " + ...}};
+//       return {};
+//     }
 
 #include <chrono>
 #include <cstdint>
@@ -165,6 +174,16 @@ HARMONY_SETTINGS_TYPE(StringMap)
 
 template <class T>
 concept Nested = requires(T& t, int& visitor) { t.template describe<int>(visitor); };
+
+}  // namespace detail
+
+// Settings with a `check` for rules across fields.
+template <class S>
+concept Checked = requires(const S& s) {
+  { s.check() } -> std::same_as<std::vector<Problem>>;
+};
+
+namespace detail {
 
 std::string join_key(std::string_view prefix, std::string_view key);
 std::vector<std::string> unknown_keys(const Node& node, const std::vector<std::string>& known);

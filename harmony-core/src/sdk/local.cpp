@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <csignal>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <harmony/base/interrupt.hpp>
 #include <harmony/base/paths.hpp>
 #include <harmony/base/process.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 #include <harmony/errors.hpp>
 
@@ -304,6 +306,23 @@ std::string Local::log_tail(std::string_view component, std::size_t lines) const
   return out.empty() ? "    (the log is empty)" : base::printable_lines(out);
 }
 
+Outcome Local::reload_process(RunContext& ctx, std::string_view component, std::string_view process) {
+  if (!safe_name(component)) return Outcome::failure(bad_name("component", component));
+  if (!safe_name(process)) return Outcome::failure(bad_name("process", process));
+  const std::string record_path =
+      base::join_path(base::join_path(component_dir(component), "processes"), std::string(process) + ".json");
+  auto record = read_json(record_path);
+  if (!record) return Outcome::no_change(std::string(process) + " is not deployed; it reads its configuration when it starts");
+  const auto identity = identity_of(*record);
+  if (base::check_process(identity) != base::Liveness::running)
+    return Outcome::no_change(std::string(process) + " is not running; it reads its configuration when it starts");
+  // Only the process we started (same pid, start time and boot) gets the signal.
+  if (::kill(identity.pid, SIGHUP) != 0)
+    return Outcome::failure(base::os_error(errno, "cannot ask " + std::string(process) + " to reload"));
+  ctx.note("asked " + std::string(process) + " (pid " + std::to_string(identity.pid) + ") to reload its configuration");
+  return Outcome::success("reloaded " + std::string(process) + " (pid " + std::to_string(identity.pid) + ")");
+}
+
 std::vector<std::pair<std::string, std::string>> Local::log_files(std::string_view component) const {
   std::vector<std::pair<std::string, std::string>> out;
   const std::string dir = base::join_path(component_dir(component), "logs");
@@ -315,7 +334,21 @@ base::expected<FileResult> Local::ensure_file(RunContext& ctx, const FileDefinit
   if (!safe_name(ctx.component)) return base::fail(bad_name("component", ctx.component));
   if (!safe_name(file.name)) return base::fail(bad_name("file", file.name));
   const bool secret = file.kind == FileKind::credential;
-  const std::string path = secret ? credential_path(ctx.component, file.name) : file_path(ctx.component, file.name);
+  const bool published = file.kind == FileKind::published;
+  const std::string path = secret      ? credential_path(ctx.component, file.name)
+                           : published ? base::join_path(root_, file.name)
+                                       : file_path(ctx.component, file.name);
+  if (published) {
+    for (const char* own : {"lock", "components", "credentials", "data"})
+      if (file.name == own) return base::fail(bad_name("published file", file.name));
+    // Remembered, so that destroying the component removes it.
+    const std::string list = base::join_path(component_dir(ctx.component), "published");
+    auto names = base::read_file(list, 1 << 20).value_or("");
+    if (("\n" + names).find("\n" + file.name + "\n") == std::string::npos) {
+      if (auto made = base::make_directories(component_dir(ctx.component), 0700); !made) return base::fail(made.error());
+      if (auto added = base::append_file(list, file.name + "\n", 0600); !added) return base::fail(added.error());
+    }
+  }
   if (auto made = base::make_directories(base::parent_dir(path), 0700); !made) return base::fail(made.error());
   const mode_t mode = secret ? 0600 : static_cast<mode_t>(file.mode);
   auto existing = base::read_file(path, 64 * 1024 * 1024);
@@ -445,13 +478,15 @@ base::expected<Outcome> Local::prune(RunContext& ctx) {
 base::expected<Outcome> Local::destroy(RunContext& ctx, const DestroyOptions& options) {
   if (!safe_name(ctx.component)) return base::fail(bad_name("component", ctx.component));
   const std::string dir = component_dir(ctx.component);
+  std::error_code ec;
+  for (const auto& file : base::split_lines(base::read_file(base::join_path(dir, "published"), 1 << 20).value_or("")))
+    if (safe_name(file)) fs::remove(base::join_path(root_, file), ec);
   int stopped = 0;
   for (const auto& item : list_names(base::join_path(dir, "processes"), ".json")) {
     auto what = stop_recorded(base::join_path(base::join_path(dir, "processes"), item + ".json"));
     if (!what) return base::fail(what.error());
     if (what->starts_with("stopped")) ++stopped;
   }
-  std::error_code ec;
   fs::remove_all(dir, ec);
   if (ec) return base::fail(base::os_error(ec.value(), "cannot remove '" + dir + "'"));
   const std::string credentials = base::join_path(base::join_path(root_, "credentials"), ctx.component);

@@ -43,6 +43,10 @@ void RunContext::note(std::string_view text) const {
   if (reporter != nullptr) reporter->note(component, text);
 }
 
+void RunContext::warn(std::string_view text) const {
+  if (reporter != nullptr) reporter->warn(component, text);
+}
+
 bool RunContext::interrupted() const { return base::interrupt_requested(); }
 
 std::chrono::milliseconds RunContext::remaining() const {

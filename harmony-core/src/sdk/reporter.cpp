@@ -22,6 +22,15 @@ void write_out(const std::string& text) {
   std::fflush(stdout);
 }
 
+void write_err(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+std::string warning_line(std::string_view component, std::string_view text) {
+  return "warning: " + std::string(component) + ": " + base::printable(text) + "\n";
+}
+
 std::string seconds(Clock::duration d) {
   auto tenths = std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 100;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + "s";
@@ -111,6 +120,7 @@ class PlainReporter final : public Reporter {
   void note(std::string_view component, std::string_view text) override {
     if (options_.verbose > 0) write_out(std::string(component) + ": " + base::printable(text) + "\n");
   }
+  void warn(std::string_view component, std::string_view text) override { write_err(warning_line(component, text)); }
   void finish(const Summary& summary) override {
     write_out((summary.message.empty() ? "" : summary.message + "\n") + next_steps_text(summary));
   }
@@ -139,6 +149,9 @@ class JsonReporter final : public Reporter {
   }
   void note(std::string_view component, std::string_view text) override {
     if (options_.verbose > 0) emit({{"event", "note"}, {"component", component}, {"message", text}});
+  }
+  void warn(std::string_view component, std::string_view text) override {
+    emit({{"event", "warning"}, {"component", component}, {"message", text}});
   }
   void finish(const Summary& summary) override {
     nlohmann::json components = nlohmann::json::array();
@@ -193,6 +206,13 @@ class LiveReporter final : public Reporter {
     std::lock_guard lock(mutex_);
     clear();
     write_out("  " + std::string(component) + ": " + base::printable(text) + "\n");
+    drawn_ = 0;
+    draw();
+  }
+  void warn(std::string_view component, std::string_view text) override {
+    std::lock_guard lock(mutex_);
+    clear();
+    write_err(warning_line(component, text));
     drawn_ = 0;
     draw();
   }

@@ -385,6 +385,7 @@ int Runtime::State::deploy() {
     failure = ready->error;
 
   std::size_t done = 0, changed = 0;
+  std::vector<std::string> next_steps;
   for (std::size_t k = 0; k < selection.run.size() && !failure; ++k) {
     const ComponentEntry& c = components[selection.run[k]];
     const auto& r = c.realisations[topology];
@@ -417,7 +418,16 @@ int Runtime::State::deploy() {
         break;
       }
     }
-    report->phase(c.name, Phase::ready, outcome.changed() ? outcome.message : "unchanged");
+    // An Interpret may say in one line what runs ("summary") and suggest
+    // what to try next ("next"): shown whether or not anything changed.
+    std::string what_runs;
+    for (const auto& [key, value] : outcome.details) {
+      if (key == "summary") what_runs = value;
+      if (key == "next" && std::find(next_steps.begin(), next_steps.end(), value) == next_steps.end())
+        next_steps.push_back(value);
+    }
+    const std::string status = outcome.changed() ? outcome.message : "unchanged";
+    report->phase(c.name, Phase::ready, what_runs.empty() ? status : what_runs + (outcome.changed() ? "" : " (unchanged)"));
     ++done;
     if (outcome.changed()) ++changed;
   }
@@ -439,9 +449,11 @@ int Runtime::State::deploy() {
     else
       summary.message = "deployed " + std::to_string(done) + " component" + (done == 1 ? "" : "s") + where + " (" +
                         std::to_string(changed) + " changed" + (selection.skipped.empty() ? "" : ", " + skipped) + ")";
-    summary.next_steps = {"harmony " + info.name + " status" + topology_flag(topology),
-                          "harmony " + info.name + " logs <component>" + topology_flag(topology),
-                          "harmony destroy " + info.name + topology_flag(topology)};
+    summary.next_steps = next_steps;
+    for (auto step : {"harmony " + info.name + " status" + topology_flag(topology),
+                      "harmony " + info.name + " logs <component>" + topology_flag(topology),
+                      "harmony destroy " + info.name + topology_flag(topology)})
+      summary.next_steps.push_back(step);
   } else {
     summary.message = "deploy" + where + " failed";
   }

@@ -12,6 +12,8 @@
 //   components/<c>/processes/<p>.json  each process's identity and configuration hash
 //   components/<c>/logs/<p>.log        its stdout and stderr
 //   components/<c>/files/<name>        config files
+//   components/<c>/published           the names of the files it published
+//   <name>                             published files (a connection file)
 //   components/<c>/work/               its working directory
 //   credentials/<c>/<name>             secrets (0600): kept by destroy unless --purge
 //   data/<c>/<name>/                   data: kept by destroy unless --purge
@@ -59,6 +61,7 @@ class Local final : public ProcessSupervisor, public FileStore {
   Outcome ensure_process(RunContext& ctx, const ProcessDefinition& definition) override;
   [[nodiscard]] bool processes_running(std::string_view component) const override;
   [[nodiscard]] std::string log_tail(std::string_view component, std::size_t lines) const override;
+  Outcome reload_process(RunContext& ctx, std::string_view component, std::string_view process) override;
 
   // FileStore
   base::expected<FileResult> ensure_file(RunContext& ctx, const FileDefinition& file) override;

@@ -104,6 +104,10 @@ base::expected<void> Agent::start() {
       return ok;
   const std::string name = "fleet-agent " + config_.device_id;
   natsOptions_SetName(options_, name.c_str());
+  // The agent's own requests (JetStream) get replies under _INBOX.<id>., so
+  // that its NATS user may subscribe there and not to everyone's inboxes.
+  const std::string inbox = std::string(inbox_prefix) + config_.device_id;
+  if (auto ok = check(natsOptions_SetCustomInboxPrefix(options_, inbox.c_str()), "inbox prefix"); !ok) return ok;
   natsOptions_SetTimeout(options_, 2000);
   natsOptions_SetMaxReconnect(options_, -1);
   natsOptions_SetCustomReconnectDelay(

@@ -26,6 +26,8 @@ inline constexpr std::size_t max_logs_lines = 1000;
 inline constexpr std::string_view command_prefix = "device-commands";
 inline constexpr std::string_view heartbeat_prefix = "heartbeat";
 inline constexpr std::string_view status_bucket = "agent-status";
+// An agent's own requests (JetStream) take their replies under _INBOX.<id>.
+inline constexpr std::string_view inbox_prefix = "_INBOX.";
 
 enum class Verb { ping, status, exec, logs };
 std::string_view verb_name(Verb verb);
