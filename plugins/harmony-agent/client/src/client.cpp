@@ -124,13 +124,14 @@ base::expected<LogsReply> Client::logs(std::string_view id, const LogsRequest& r
   return typed<LogsReply>(id, request(id, Verb::logs, encode_request(r), timeout), decode_logs_reply);
 }
 
-base::expected<void> Client::ensure_status_bucket() {
+base::expected<bool> Client::ensure_status_bucket() {
   jsCtx* js = nullptr;
   if (natsConnection_JetStream(&js, impl_->connection, nullptr) != NATS_OK)
     return base::fail(base::make_error("cannot use JetStream", "the NATS connection refused a JetStream context"));
   kvStore* kv = nullptr;
   natsStatus s = js_KeyValue(&kv, js, std::string(status_bucket).c_str());
-  if (s != NATS_OK) {
+  const bool existed = s == NATS_OK;
+  if (!existed) {
     kvConfig config;
     kvConfig_Init(&config);
     config.Bucket = status_bucket.data();
@@ -144,7 +145,7 @@ base::expected<void> Client::ensure_status_bucket() {
     return base::fail(base::make_error("cannot create the KV bucket " + std::string(status_bucket),
                                        nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(s),
                                        "JetStream must be on in the NATS server, and the user allowed to create streams"));
-  return {};
+  return !existed;
 }
 
 base::expected<std::vector<Heartbeat>> Client::heartbeats(std::chrono::milliseconds wait) {

@@ -58,12 +58,17 @@ std::optional<std::string> default_connection_file() {
   return *state + "/harmony/fleet/local/connection.json";
 }
 
+std::string connection_file_text(const std::vector<std::string>& servers, const std::string& user,
+                                 const std::string& password_file) {
+  nlohmann::json doc = {{"format", 1}, {"servers", servers}, {"user", user}, {"password_file", password_file}};
+  return doc.dump(2) + "\n";
+}
+
 base::expected<void> write_connection_file(const std::string& path, const std::vector<std::string>& servers,
                                            const std::string& user, const std::string& password_file) {
-  nlohmann::json doc = {{"format", 1}, {"servers", servers}, {"user", user}, {"password_file", password_file}};
   if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0)
     if (auto made = base::make_directories(path.substr(0, slash), 0700); !made) return made;
-  return base::write_file_atomically(path, doc.dump(2) + "\n", 0600);
+  return base::write_file_atomically(path, connection_file_text(servers, user, password_file), 0600);
 }
 
 base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {

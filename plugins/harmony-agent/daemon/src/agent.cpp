@@ -253,14 +253,17 @@ void Agent::stop() {
     }
   }
   // Drain: no new requests; those already taken are answered, execs included.
-  if (subscription && natsSubscription_Drain(subscription) == NATS_OK)
+  // Disconnected, there is nothing to drain (and draining would wait for a
+  // server that is not there).
+  const bool connected = connection && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
+  if (connected && subscription && natsSubscription_Drain(subscription) == NATS_OK)
     natsSubscription_WaitForDrainCompletion(subscription, 5000);
   {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, config_.exec_timeout + std::chrono::seconds(2), [this] { return exec_running_ == 0; });
   }
   if (connection) {
-    natsConnection_FlushTimeout(connection, 2000);
+    if (natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED) natsConnection_FlushTimeout(connection, 2000);
     natsConnection_Close(connection);
   }
   std::unique_ptr<Link> last;

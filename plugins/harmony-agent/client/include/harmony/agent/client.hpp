@@ -39,8 +39,9 @@ class Client {
   base::expected<std::vector<Heartbeat>> heartbeats(std::chrono::milliseconds wait);
 
   // Creates the agent-status KV bucket if it does not exist (the fleet's
-  // deploy does this, with the operator's user). Needs JetStream.
-  base::expected<void> ensure_status_bucket();
+  // deploy does this, with the operator's user): true when it created it.
+  // Needs JetStream.
+  base::expected<bool> ensure_status_bucket();
 
   [[nodiscard]] std::string server() const;
 

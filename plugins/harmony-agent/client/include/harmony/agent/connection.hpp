@@ -29,7 +29,11 @@ struct Connection {
 // $XDG_STATE_HOME/harmony/fleet/local/connection.json.
 std::optional<std::string> default_connection_file();
 
-// Writes a connection file (mode 0600). The fleet's local deploy uses it.
+// The content of a connection file (docs/agent-protocol.md).
+std::string connection_file_text(const std::vector<std::string>& servers, const std::string& user,
+                                 const std::string& password_file);
+
+// Writes a connection file (mode 0600).
 base::expected<void> write_connection_file(const std::string& path, const std::vector<std::string>& servers,
                                            const std::string& user, const std::string& password_file);
 

@@ -1,0 +1,67 @@
+#pragma once
+// What the fleet's Scores generate, as plain functions: NATS's configuration
+// and accounts, the agents' configurations, passwords, and where programs
+// are. The Scores (scores.hpp) put these through a topology.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <harmony/base/expected.hpp>
+#include <harmony/fleet/settings.hpp>
+
+namespace harmony::fleet {
+
+inline constexpr std::string_view nats_component = "nats";
+inline constexpr std::string_view agent_component = "agent";
+inline constexpr std::string_view nats_process = "nats-server";
+inline constexpr std::string_view operator_user = "operator";
+inline constexpr std::string_view operator_password_file = "operator.password";
+inline constexpr std::string_view accounts_file = "accounts.conf";
+inline constexpr std::string_view connection_file = "connection.json";
+
+// A random password of 32 letters and digits (190 bits), from the kernel's
+// random source. Strong enough that the server may keep it in the clear:
+// no bcrypt cost on every connect (docs/adr/0012-fleet-accounts.md).
+std::string generate_password();
+
+// The NATS user of an agent, and the credential file holding its password.
+std::string agent_user(std::string_view device_id);
+std::string agent_password_file(std::string_view device_id);
+// The device id of an agent password file's name, or nullopt.
+std::optional<std::string> device_of_password_file(std::string_view file_name);
+
+struct NatsUser {
+  std::string name;
+  std::string password;
+  std::string device_id;  // empty: the operator, who may do anything
+};
+
+// The `users` block of nats-server's authorization: the operator, then one
+// user per agent allowed only its own subjects.
+std::string render_accounts(const std::vector<NatsUser>& users);
+
+// nats-server's configuration. `accounts_include` is the accounts file's
+// path relative to the configuration's directory (nats-server resolves
+// includes there).
+std::string render_nats_config(const NatsSettings& settings, const std::string& store_dir,
+                               const std::string& accounts_include);
+
+// How harmony and the agents reach NATS: the listen address, or loopback
+// when it listens on every interface.
+std::string client_url(const NatsSettings& settings);
+bool is_loopback(std::string_view address);
+
+// fleet-agent's configuration (docs/agent.md) for one device.
+std::string render_agent_config(const AgentSettings& settings, const std::string& device_id, const std::string& nats_url,
+                                 const std::string& password_file);
+
+// The program to run for a setting: a path is used as is; a bare name is
+// looked for next to the running executable first (an installed or built
+// harmony keeps its programs together), then in PATH. `install_hint` says
+// how to get it.
+base::expected<std::string> find_program(const std::string& configured, std::string_view setting,
+                                         std::string_view install_hint);
+
+}  // namespace harmony::fleet

@@ -1,0 +1,134 @@
+#pragma once
+// The settings of the fleet's Scores: what `--set <component>.<key>=...` and
+// `-f values.yaml` fill, with their defaults, checks and help. One struct
+// per Score; FleetServerScore nests the four it is made of.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <harmony/settings.hpp>
+
+namespace harmony::fleet {
+
+using namespace std::chrono_literals;
+
+enum class NatsAuth { user_password, callout };
+
+struct NatsSettings {
+  Port client_port{4222};
+  Port monitor_port{8222};
+  std::string listen = "127.0.0.1";
+  Port node_port{30423};
+  NatsAuth auth = NatsAuth::user_password;
+  std::string program = "nats-server";
+
+  template <class V>
+  void describe(V& v) {
+    v("client_port", client_port, "the port clients and agents connect to");
+    v("monitor_port", monitor_port, "the HTTP monitoring port (/healthz, /varz), on 127.0.0.1");
+    v("listen", listen,
+      "the address the client port listens on; anything but loopback is reachable from the network, unencrypted "
+      "until TLS exists");
+    v("node_port", node_port, "Kubernetes: the NodePort that exposes the client port (30000-32767)");
+    v("auth", auth, "how clients authenticate: user_password (a user per agent, and an operator)",
+      choice<NatsAuth>({{"user_password", NatsAuth::user_password}, {"callout", NatsAuth::callout}}));
+    v("program", program, "the nats-server program: a path, or a name looked up in PATH");
+  }
+  [[nodiscard]] std::vector<settings::Problem> check() const;
+};
+
+struct AgentSettings {
+  int count = 1;
+  std::vector<std::string> ids;
+  std::string id_prefix = "edge";
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> exec_allow{"/usr/bin/uptime", "/usr/bin/df", "/usr/bin/hostname"};
+  Duration exec_timeout{25s};
+  Duration heartbeat{5s};
+  std::string program = "fleet-agent";
+
+  template <class V>
+  void describe(V& v) {
+    v("count", count, "how many agents (ids <id_prefix>-1 ... <id_prefix>-<count>)", range(1, 500));
+    v("ids", ids, "the device ids, instead of deriving them from count (RFC 1123 labels)");
+    v("id_prefix", id_prefix, "the prefix of derived ids");
+    v("labels", labels, "labels every agent reports (ping, heartbeats)");
+    v("exec_allow", exec_allow, "programs `harmony agent exec` may run: absolute paths");
+    v("exec_timeout", exec_timeout, "the longest an exec may run");
+    v("heartbeat", heartbeat, "how often agents send a heartbeat");
+    v("program", program, "the fleet-agent program: a path, or a name (found next to harmony-fleet, else in PATH)");
+  }
+  [[nodiscard]] std::vector<settings::Problem> check() const;
+  // The ids, explicit or derived, in order.
+  [[nodiscard]] std::vector<std::string> device_ids() const;
+};
+
+struct OperatorSettings {
+  std::string namespace_name = "fleet-system";
+  std::string image = "harmony-fleet-operator:latest";
+  std::string chart_version;
+  int replicas = 1;
+  bool install_crds = true;
+
+  template <class V>
+  void describe(V& v) {
+    v("namespace", namespace_name, "the Kubernetes namespace of the control plane");
+    v("image", image, "the operator's container image");
+    v("chart_version", chart_version, "a published chart's version; empty: the chart generated from this build");
+    v("replicas", replicas, "operator replicas (one leads)", range(1, 5));
+    v("install_crds", install_crds, "install the Deployment and Device CRDs");
+  }
+};
+
+struct CalloutSettings {
+  std::string namespace_name = "fleet-system";
+  std::string image = "harmony-fleet-callout:latest";
+  std::string issuer_url;
+  std::string audience;
+  std::string device_id_prefix = "device-";
+
+  template <class V>
+  void describe(V& v) {
+    v("namespace", namespace_name, "the Kubernetes namespace of the control plane");
+    v("image", image, "the auth callout service's container image");
+    v("issuer_url", issuer_url, "the OIDC issuer agents' tokens come from (Zitadel's URL by default)");
+    v("audience", audience, "the OIDC audience tokens must carry (the Zitadel project id)");
+    v("device_id_prefix", device_id_prefix, "stripped from a machine user's name to get its device id");
+  }
+};
+
+struct ZitadelSettings {
+  std::string namespace_name = "fleet-system";
+  std::string chart_version;
+  std::string external_domain = "localhost";
+  Port external_port{8080};
+  Secret master_key;
+
+  template <class V>
+  void describe(V& v) {
+    v("namespace", namespace_name, "the Kubernetes namespace of the control plane");
+    v("chart_version", chart_version, "the Zitadel chart's version; empty: the newest");
+    v("external_domain", external_domain, "the domain Zitadel answers on");
+    v("external_port", external_port, "the port Zitadel answers on (k3d maps it to the host)");
+    v("master_key", master_key, "Zitadel's 32-byte master key; empty: generated on first deploy and kept");
+  }
+};
+
+struct ServerSettings {
+  NatsSettings nats;
+  OperatorSettings operator_settings;
+  ZitadelSettings zitadel;
+  CalloutSettings callout;
+
+  template <class V>
+  void describe(V& v) {
+    v("nats", nats, "the fleet's NATS");
+    v("operator", operator_settings, "the fleet operator");
+    v("zitadel", zitadel, "the identity provider");
+    v("callout", callout, "the NATS auth callout service");
+  }
+};
+
+}  // namespace harmony::fleet

@@ -1,0 +1,213 @@
+#include <harmony/fleet/config.hpp>
+
+#include <arpa/inet.h>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <unistd.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <harmony/agent/protocol.hpp>
+#include <harmony/base/exit_status.hpp>
+#include <harmony/base/files.hpp>
+#include <harmony/base/paths.hpp>
+#include <harmony/base/process.hpp>
+
+namespace harmony::fleet {
+namespace {
+
+// A string in nats-server's configuration syntax.
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + quoted(items[i]);
+  return out + "]";
+}
+
+const std::string password_suffix = ".password";
+const std::string agent_prefix = "agent-";
+
+}  // namespace
+
+std::vector<settings::Problem> NatsSettings::check() const {
+  std::vector<settings::Problem> problems;
+  if (auth == NatsAuth::callout)
+    problems.push_back({"auth",
+                        "'callout' is not available yet: it needs the fleet's auth callout service (FleetCalloutScore) "
+                        "and nats-server 2.10 or later (Debian 12 has 2.9); use user_password"});
+  if (client_port == monitor_port) problems.push_back({"monitor_port", "must differ from client_port"});
+  if (node_port.value < 30000 || node_port.value > 32767)
+    problems.push_back({"node_port", std::to_string(node_port.value) + " is outside Kubernetes' NodePort range, 30000-32767"});
+  unsigned char buffer[16];
+  if (listen != "localhost" && ::inet_pton(AF_INET, listen.c_str(), buffer) != 1 && ::inet_pton(AF_INET6, listen.c_str(), buffer) != 1)
+    problems.push_back({"listen", "'" + base::printable(listen) + "' is not an IP address (127.0.0.1, 0.0.0.0, ::1)"});
+  if (program.empty()) problems.push_back({"program", "must name the nats-server program"});
+  return problems;
+}
+
+std::vector<settings::Problem> AgentSettings::check() const {
+  std::vector<settings::Problem> problems;
+  std::set<std::string> seen;
+  for (const auto& id : ids) {
+    if (auto valid = agent::validate_device_id(id); !valid)
+      problems.push_back({"ids", valid.error().message + ": " + valid.error().reason});
+    else if (!seen.insert(id).second)
+      problems.push_back({"ids", "'" + id + "' is listed twice"});
+  }
+  if (!ids.empty() && count != 1 && count != static_cast<int>(ids.size()))
+    problems.push_back({"count", "is " + std::to_string(count) + " but ids lists " + std::to_string(ids.size()) +
+                                     " devices; set one of them"});
+  if (ids.empty()) {
+    const std::string longest = id_prefix + "-" + std::to_string(count);
+    if (auto valid = agent::validate_device_id(longest); !valid)
+      problems.push_back({"id_prefix", "'" + base::printable(id_prefix) + "' makes ids such as '" + base::printable(longest) +
+                                           "', which " + valid.error().reason.substr(3)});
+  }
+  for (const auto& program_path : exec_allow)
+    if (program_path.empty() || program_path.front() != '/')
+      problems.push_back({"exec_allow", "'" + base::printable(program_path) + "' is not an absolute path (agents do no PATH lookup)"});
+  if (heartbeat.value < 100ms) problems.push_back({"heartbeat", "must be at least 100ms"});
+  if (exec_timeout.value < 1s) problems.push_back({"exec_timeout", "must be at least 1s"});
+  if (program.empty()) problems.push_back({"program", "must name the fleet-agent program"});
+  return problems;
+}
+
+std::vector<std::string> AgentSettings::device_ids() const {
+  if (!ids.empty()) return ids;
+  std::vector<std::string> out;
+  for (int i = 1; i <= count; ++i) out.push_back(id_prefix + "-" + std::to_string(i));
+  return out;
+}
+
+std::string generate_password() {
+  static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device source;  // the kernel's getrandom() on Linux
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  std::string out;
+  for (int i = 0; i < 32; ++i) out += alphabet[pick(source)];
+  return out;
+}
+
+std::string agent_user(std::string_view device_id) { return agent_prefix + std::string(device_id); }
+std::string agent_password_file(std::string_view device_id) { return agent_user(device_id) + password_suffix; }
+
+std::optional<std::string> device_of_password_file(std::string_view file_name) {
+  if (!file_name.starts_with(agent_prefix) || !file_name.ends_with(password_suffix)) return std::nullopt;
+  std::string id(file_name.substr(agent_prefix.size(), file_name.size() - agent_prefix.size() - password_suffix.size()));
+  if (!agent::valid_device_id(id)) return std::nullopt;
+  return id;
+}
+
+std::string render_accounts(const std::vector<NatsUser>& users) {
+  std::string out =
+      "# Generated by harmony-fleet: the NATS users of the fleet. Do not edit; deploys rewrite it.\n"
+      "# The operator may do anything; each agent only what docs/agent-protocol.md needs for its own id.\n"
+      "users = [\n";
+  for (const auto& u : users) {
+    out += "  { user: " + quoted(u.name) + ", password: " + quoted(u.password);
+    if (u.device_id.empty()) {
+      out += " }\n";
+      continue;
+    }
+    const std::string& id = u.device_id;
+    const std::string bucket(agent::status_bucket);
+    out += ",\n    permissions: {\n";
+    out += "      publish: { allow: " +
+           list({agent::heartbeat_subject(id), "$KV." + bucket + "." + agent::status_key(id),
+                 "$JS.API.STREAM.INFO.KV_" + bucket}) +
+           " }\n";
+    out += "      subscribe: { allow: " + list({agent::command_subscription(id), std::string(agent::inbox_prefix) + id + ".>"}) +
+           " }\n";
+    out += "      allow_responses: true\n";
+    out += "    } }\n";
+  }
+  return out + "]\n";
+}
+
+std::string render_nats_config(const NatsSettings& s, const std::string& store_dir, const std::string& accounts_include) {
+  std::string out =
+      "# Generated by harmony-fleet. Do not edit: the next deploy rewrites it.\n"
+      "# Change it with --set nats.<key>=... (harmony fleet components lists the keys).\n";
+  out += "server_name: \"harmony-fleet\"\n";
+  out += "listen: " + quoted(s.listen + ":" + std::to_string(s.client_port.value)) + "\n";
+  out += "http: " + quoted("127.0.0.1:" + std::to_string(s.monitor_port.value)) + "\n";
+  out += "jetstream {\n  store_dir: " + quoted(store_dir) + "\n}\n";
+  out += "authorization {\n  include " + quoted(accounts_include) + "\n}\n";
+  return out;
+}
+
+bool is_loopback(std::string_view address) {
+  return address == "localhost" || address == "::1" || address.starts_with("127.");
+}
+
+std::string client_url(const NatsSettings& s) {
+  std::string host = s.listen;
+  if (host == "0.0.0.0" || host == "::" || host == "localhost") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "nats://" + host + ":" + std::to_string(s.client_port.value);
+}
+
+std::string render_agent_config(const AgentSettings& s, const std::string& device_id, const std::string& nats_url,
+                                const std::string& password_file) {
+  YAML::Emitter out;
+  out << YAML::Comment("Generated by harmony-fleet for " + device_id + ". Do not edit: the next deploy rewrites it.");
+  out << YAML::BeginMap;
+  out << YAML::Key << "device_id" << YAML::Value << device_id;
+  out << YAML::Key << "nats" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "urls" << YAML::Value << YAML::Flow << std::vector<std::string>{nats_url};
+  out << YAML::Key << "user" << YAML::Value << agent_user(device_id);
+  out << YAML::Key << "password_file" << YAML::Value << password_file;
+  out << YAML::EndMap;
+  out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
+  for (const auto& [k, v] : s.labels) out << YAML::Key << k << YAML::Value << v;
+  out << YAML::EndMap;
+  out << YAML::Key << "exec" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "allow" << YAML::Value << YAML::BeginSeq;
+  for (const auto& p : s.exec_allow) out << p;
+  out << YAML::EndSeq;
+  out << YAML::Key << "timeout" << YAML::Value << std::to_string(s.exec_timeout.value.count()) + "ms";
+  out << YAML::EndMap;
+  out << YAML::Key << "heartbeat" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "interval" << YAML::Value << std::to_string(s.heartbeat.value.count()) + "ms";
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+base::expected<std::string> find_program(const std::string& configured, std::string_view setting,
+                                         std::string_view install_hint) {
+  auto refuse = [&](std::string reason) {
+    base::Error e = base::make_error("cannot find the program for " + std::string(setting), std::move(reason),
+                                     std::string(install_hint) + ", or set " + std::string(setting) + " to its path");
+    e.status = base::exit_status::deploy_failed;
+    return base::fail(std::move(e));
+  };
+  if (configured.find('/') != std::string::npos) {
+    if (::access(configured.c_str(), X_OK) != 0) return refuse("'" + base::printable(configured) + "' is not an executable file");
+    return configured;
+  }
+  char self[4096] = {};
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string here;
+  if (n > 0) {
+    const std::string beside = base::join_path(base::parent_dir(std::string(self, static_cast<std::size_t>(n))), configured);
+    here = base::parent_dir(std::string(self, static_cast<std::size_t>(n)));
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  const char* path = std::getenv("PATH");
+  if (auto found = base::find_program(configured, path ? path : "/usr/bin:/bin")) return *found;
+  // Debian installs servers (nats-server) in /usr/sbin, which a user's PATH often lacks.
+  if (auto found = base::find_program(configured, "/usr/local/sbin:/usr/sbin:/sbin")) return *found;
+  return refuse("'" + base::printable(configured) + "' is neither next to harmony-fleet (" + here + ") nor in PATH or /usr/sbin");
+}
+
+}  // namespace harmony::fleet

@@ -1,0 +1,296 @@
+#include <harmony/fleet/stack.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <harmony/agent/client.hpp>
+#include <harmony/base/exit_status.hpp>
+#include <harmony/base/files.hpp>
+#include <harmony/base/paths.hpp>
+#include <harmony/base/text.hpp>
+#include <harmony/checks.hpp>
+#include <harmony/errors.hpp>
+#include <harmony/fleet/config.hpp>
+
+namespace harmony::fleet {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Readiness is polled often: a cold deploy is a few hundred milliseconds.
+constexpr auto poll = 5ms;
+
+base::Error failed(int status, std::string message, std::string reason = {}, std::string hint = {}) {
+  base::Error e = base::make_error(std::move(message), std::move(reason), std::move(hint));
+  e.status = status;
+  return e;
+}
+
+RunContext for_component(const RunContext& ctx, std::string_view component) {
+  RunContext other = ctx;
+  other.component = std::string(component);
+  return other;
+}
+
+base::expected<std::string> read_password(const std::string& path, std::string_view whose) {
+  auto text = base::read_file(path, 4096);
+  if (!text)
+    return base::fail(failed(base::exit_status::deploy_failed, "cannot read the NATS password of " + std::string(whose),
+                             text.error().reason, "deploy the fleet's NATS again: harmony deploy fleet nats"));
+  std::string password = *text;
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+  return password;
+}
+
+std::string nats_credential(FileStore& files, std::string_view name) {
+  return files.credential_path(nats_component, name);
+}
+
+// The devices that have a NATS user: their password files.
+std::vector<std::string> devices_with_users(FileStore& files) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(base::parent_dir(nats_credential(files, operator_password_file)), ec))
+    if (auto id = device_of_password_file(entry.path().filename().string())) out.push_back(*id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Rewrites the accounts file from the operator's and the agents' password
+// files: true when it changed. `nats_ctx` is a context of the nats component.
+base::expected<bool> write_accounts(FileStore& files, RunContext& nats_ctx) {
+  auto operator_password = files.ensure_secret(nats_ctx, operator_password_file, generate_password);
+  if (!operator_password) return base::fail(operator_password.error());
+  std::vector<NatsUser> users{{std::string(operator_user), *operator_password, ""}};
+  for (const auto& id : devices_with_users(files)) {
+    auto password = read_password(nats_credential(files, agent_password_file(id)), "agent " + id);
+    if (!password) return base::fail(password.error());
+    users.push_back({agent_user(id), *password, id});
+  }
+  auto written = files.ensure_file(nats_ctx, {std::string(accounts_file), render_accounts(users), 0600, FileKind::credential});
+  if (!written) return base::fail(written.error());
+  return written->changed;
+}
+
+agent::Connection login(const NatsSettings& nats, std::string user, std::string password) {
+  return agent::Connection{{client_url(nats)}, std::move(user), std::move(password), "the fleet's local state"};
+}
+
+base::expected<agent::Connection> operator_login(const NatsSettings& nats, FileStore& files) {
+  auto password = read_password(nats_credential(files, operator_password_file), "the operator");
+  if (!password) return base::fail(password.error());
+  return login(nats, std::string(operator_user), *password);
+}
+
+// Gives up waiting when the component's processes are gone, with their log.
+checks::WaitOptions watching(ProcessSupervisor& processes, std::string component) {
+  checks::WaitOptions options;
+  options.interval = poll;
+  options.gave_up = [&processes, component]() -> std::optional<std::string> {
+    if (processes.processes_running(component)) return std::nullopt;
+    return "a process of " + component + " exited; the end of its log:\n" + processes.log_tail(component, 12);
+  };
+  return options;
+}
+
+base::expected<void> nats_answers(const NatsSettings& s, const agent::Connection& operator_connection) {
+  const std::string health = "http://127.0.0.1:" + std::to_string(s.monitor_port.value) + "/healthz";
+  if (auto ok = checks::http_get(health, {200, 299, "ok"}, 1s); !ok) return ok;
+  auto client = agent::Client::connect(operator_connection, 1s);
+  if (!client) return base::fail(client.error());
+  return {};
+}
+
+Outcome merged(std::vector<Outcome> parts, std::string changed_message, std::string unchanged_message) {
+  bool changed = false;
+  for (const auto& o : parts) changed = changed || o.changed();
+  return changed ? Outcome::success(std::move(changed_message)) : Outcome::no_change(std::move(unchanged_message));
+}
+
+}  // namespace
+
+base::expected<NatsSettings> deployed_nats(const std::optional<ComponentRecord>& record) {
+  if (!record)
+    return base::fail(failed(base::exit_status::deploy_failed, "the fleet's NATS is not deployed",
+                             "the agents connect to it", "deploy it first: harmony deploy fleet nats"));
+  auto node = settings::Node::from_json(record->settings_json);
+  NatsSettings s;
+  if (!node || !settings::load(*node, nats_component, s).empty())
+    return base::fail(failed(base::exit_status::deploy_failed, "the fleet's NATS deployment record cannot be read",
+                             "it was written by another version of harmony-fleet", "deploy it again: harmony deploy fleet nats"));
+  return s;
+}
+
+Outcome deploy_nats(const NatsSettings& s, ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
+  if (!is_loopback(s.listen))
+    ctx.warn("NATS listens on " + s.listen + ":" + std::to_string(s.client_port.value) +
+             ": other machines can reach it, and its traffic is unencrypted until TLS exists");
+  auto program = find_program(s.program, "nats.program", "install it (apt-get install nats-server)");
+  if (!program) return Outcome::failure(program.error());
+
+  auto accounts_changed = write_accounts(files, ctx);
+  if (!accounts_changed) return Outcome::failure(accounts_changed.error());
+  auto store = files.data_dir(ctx, "jetstream");
+  if (!store) return Outcome::failure(store.error());
+  // nats-server resolves an include relative to the including file.
+  const std::string config_path = files.file_path(nats_component, "nats.conf");
+  const std::string include =
+      fs::path(nats_credential(files, accounts_file)).lexically_relative(fs::path(config_path).parent_path()).string();
+  auto config = files.ensure_file(ctx, {"nats.conf", render_nats_config(s, *store, include), 0600, FileKind::config});
+  if (!config) return Outcome::failure(config.error());
+
+  ProcessDefinition server;
+  server.name = std::string(nats_process);
+  server.argv = {*program, "-c", config->path};
+  server.ports = {{"client", s.client_port.value, s.listen}, {"monitor", s.monitor_port.value, "127.0.0.1"}};
+  server.inputs = {config->path};
+  Outcome process = processes.ensure_process(ctx, server);
+  if (process.failed()) return process;
+  std::vector<Outcome> parts{process};
+  if (!process.changed() && *accounts_changed) parts.push_back(processes.reload_process(ctx, nats_component, nats_process));
+
+  // The KV bucket needs a running server.
+  auto operator_connection = operator_login(s, files);
+  if (!operator_connection) return Outcome::failure(operator_connection.error());
+  if (auto up = checks::wait_until(ctx, "nats-server answers", [&] { return nats_answers(s, *operator_connection); },
+                                   watching(processes, std::string(nats_component)));
+      !up)
+    return Outcome::failure(up.error());
+  auto client = agent::Client::connect(*operator_connection, 2s);
+  if (!client) return Outcome::failure(client.error());
+  auto created = client->ensure_status_bucket();
+  if (!created) return Outcome::failure(created.error());
+  if (*created) {
+    ctx.note("created the KV bucket " + std::string(agent::status_bucket));
+    parts.push_back(Outcome::success("created the KV bucket"));
+  }
+
+  auto published = files.ensure_file(
+      ctx, {std::string(connection_file),
+            agent::connection_file_text({client_url(s)}, std::string(operator_user), nats_credential(files, operator_password_file)),
+            0600, FileKind::published});
+  if (!published) return Outcome::failure(published.error());
+  if (published->changed || config->changed || *accounts_changed) parts.push_back(Outcome::success("configuration written"));
+
+  Outcome out = merged(parts, process.changed() ? process.message : "nats-server's accounts or files changed", process.message);
+  out.detail("summary", "nats-server on " + client_url(s) + ", monitor http://127.0.0.1:" + std::to_string(s.monitor_port.value) +
+                            ", JetStream on");
+  out.detail("next", "harmony fleet connect-info");
+  for (const auto& [k, v] : process.details) out.detail(k, v);
+  return out;
+}
+
+base::expected<void> check_nats(const NatsSettings& s, ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
+  auto operator_connection = operator_login(s, files);
+  if (!operator_connection) return base::fail(operator_connection.error());
+  return checks::wait_until(ctx, "nats-server's health endpoint and an operator login",
+                            [&] { return nats_answers(s, *operator_connection); }, watching(processes, ctx.component));
+}
+
+Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record, ProcessSupervisor& processes,
+                      FileStore& files, RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return Outcome::failure(nats.error());
+  auto program = find_program(s.program, "agent.program", "build harmony (scripts/build) or install its agent package");
+  if (!program) return Outcome::failure(program.error());
+  const std::vector<std::string> ids = s.device_ids();
+
+  // A NATS user per agent: new ones get a password, removed ones lose theirs.
+  RunContext nats_ctx = for_component(ctx, nats_component);
+  std::vector<std::string> added;
+  for (const auto& id : ids) {
+    const bool had = fs::exists(nats_credential(files, agent_password_file(id)));
+    auto password = files.ensure_secret(nats_ctx, agent_password_file(id), generate_password);
+    if (!password) return Outcome::failure(password.error());
+    if (!had) added.push_back(id);
+  }
+  for (const auto& id : devices_with_users(files)) {
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
+    std::error_code ec;
+    fs::remove(nats_credential(files, agent_password_file(id)), ec);
+    ctx.note("removed the NATS user of " + id);
+  }
+  auto accounts_changed = write_accounts(files, nats_ctx);
+  if (!accounts_changed) return Outcome::failure(accounts_changed.error());
+  std::vector<Outcome> parts;
+  if (*accounts_changed) {
+    Outcome reload = processes.reload_process(ctx, nats_component, nats_process);
+    if (reload.failed()) return reload;
+    parts.push_back(reload);
+    // The reload is asynchronous: wait until a new agent's user can log in,
+    // so that agents connect at their first attempt.
+    if (reload.changed() && !added.empty()) {
+      auto password = read_password(nats_credential(files, agent_password_file(added.back())), "agent " + added.back());
+      if (!password) return Outcome::failure(password.error());
+      const auto connection = login(*nats, agent_user(added.back()), *password);
+      RunContext bounded = ctx;
+      bounded.deadline = std::min(ctx.deadline, Clock::now() + 5s);
+      auto reloaded = checks::wait_until(
+          bounded, "NATS knows the new agents' users",
+          [&]() -> base::expected<void> {
+            auto c = agent::Client::connect(connection, 1s);
+            if (!c) return base::fail(c.error());
+            return {};
+          },
+          {poll, {}});
+      if (!reloaded) ctx.warn("NATS did not accept the new agents' users yet; they will keep trying");
+    }
+  }
+
+  std::size_t started = 0;
+  for (const auto& id : ids) {
+    const std::string password_file = nats_credential(files, agent_password_file(id));
+    auto config = files.ensure_file(
+        ctx, {id + ".yaml", render_agent_config(s, id, client_url(*nats), password_file), 0600, FileKind::config});
+    if (!config) return Outcome::failure(config.error());
+    ProcessDefinition agent;
+    agent.name = id;
+    agent.argv = {*program, "--config", config->path};
+    agent.inputs = {config->path};
+    Outcome o = processes.ensure_process(ctx, agent);
+    if (o.failed()) return o;
+    if (o.changed()) ++started;
+    parts.push_back(std::move(o));
+  }
+  const std::string n = std::to_string(ids.size()) + (ids.size() == 1 ? " agent" : " agents");
+  Outcome out = merged(parts, started > 0 ? "started or restarted " + std::to_string(started) + " of " + n : n + "; accounts updated",
+                       n + " running, unchanged");
+  out.detail("summary", n + " (" + base::join(ids, ", ") + ") on " + client_url(*nats));
+  out.detail("next", "harmony agent list");
+  out.detail("next", "harmony agent ping " + ids.front());
+  if (!s.exec_allow.empty()) out.detail("next", "harmony agent exec " + ids.front() + " -- " + s.exec_allow.front());
+  return out;
+}
+
+base::expected<void> check_agents(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record,
+                                  ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return base::fail(nats.error());
+  auto operator_connection = operator_login(*nats, files);
+  if (!operator_connection) return base::fail(operator_connection.error());
+  std::optional<agent::Client> client;
+  for (const auto& id : s.device_ids()) {
+    auto answered = checks::wait_until(
+        ctx, "agent " + id + " answers a ping",
+        [&]() -> base::expected<void> {
+          if (!client) {
+            auto c = agent::Client::connect(*operator_connection, 1s);
+            if (!c) return base::fail(c.error());
+            client.emplace(std::move(*c));
+          }
+          auto pong = client->ping(id, 1s);
+          if (!pong) {
+            if (pong.error().status == base::exit_status::unreachable && pong.error().message.find("offline") == std::string::npos)
+              client.reset();  // the connection itself is gone: make a new one
+            return base::fail(pong.error());
+          }
+          return {};
+        },
+        watching(processes, ctx.component));
+    if (!answered) return answered;
+  }
+  return {};
+}
+
+}  // namespace harmony::fleet
