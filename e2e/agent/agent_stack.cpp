@@ -16,9 +16,6 @@ namespace {
 void pause() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 }  // namespace
 
-std::string fleet_agent_binary() { return HARMONY_E2E_FLEET_AGENT; }
-std::string harmony_agent_binary() { return HARMONY_E2E_HARMONY_AGENT; }
-
 // ---- AgentProcess ------------------------------------------------------------
 
 AgentProcess::AgentProcess(const Sandbox& box, std::string id, std::string config_path,

@@ -18,9 +18,6 @@
 
 namespace harmony::e2e {
 
-std::string fleet_agent_binary();
-std::string harmony_agent_binary();
-
 struct AgentSetup {
   std::string id = "edge-1";
   std::string user = "agent";

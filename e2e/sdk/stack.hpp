@@ -50,10 +50,4 @@ struct Stack {
   }
 };
 
-// Running, and not a zombie nobody has reaped.
-inline bool alive(int pid) {
-  auto id = base::identify_process(pid);
-  return id && base::check_process(*id) == base::Liveness::running;
-}
-
 }  // namespace harmony::e2e

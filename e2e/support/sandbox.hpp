@@ -18,12 +18,15 @@ namespace fs = std::filesystem;
 
 // The built harmony binary, and the fixtures (set by CMake).
 std::string harmony_binary();
+std::string harmony_agent_binary();
+std::string harmony_fleet_binary();
+std::string fleet_agent_binary();
 std::string fixture(std::string_view name);  // path of fixture-<name>
 std::string fixture_file(std::string_view file_name);  // any file of the fixture directory
 
 class Sandbox : public testing::Sandbox {
  public:
-  Sandbox();  // PATH starts empty: each test says what is on it
+  explicit Sandbox(std::string_view prefix = "harmony-sandbox");  // PATH starts empty: each test says what is on it
 
   std::string dir(std::string_view relative, fs::perms mode = fs::perms(0755)) {
     return make_dir(relative, static_cast<unsigned>(mode));
@@ -48,6 +51,12 @@ class Sandbox : public testing::Sandbox {
 
 // The shared libraries a binary needs (its DT_NEEDED entries, via readelf).
 std::vector<std::string> needed_libraries(const std::string& binary);
+
+// Running, and not a zombie nobody has reaped.
+inline bool alive(int pid) {
+  auto id = base::identify_process(pid);
+  return id && base::check_process(*id) == base::Liveness::running;
+}
 
 // The one JSON document on stdout; fails the test if it is not one.
 nlohmann::json json_of(const base::ProcessResult& result);

@@ -25,7 +25,8 @@ namespace harmony::testing {
 
 class Sandbox {
  public:
-  Sandbox();  // <tmp>/harmony-sandbox-XXXXXX with home/, state/, cache/, bin/
+  // <tmp>/<prefix>-XXXXXX with home/, state/, cache/, bin/
+  explicit Sandbox(std::string_view prefix = "harmony-sandbox");
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;

@@ -15,8 +15,8 @@ namespace harmony::testing {
 
 namespace fs = std::filesystem;
 
-Sandbox::Sandbox() : path_dirs{"bin", "/usr/bin", "/bin"} {
-  std::string pattern = (fs::temp_directory_path() / "harmony-sandbox-XXXXXX").string();
+Sandbox::Sandbox(std::string_view prefix) : path_dirs{"bin", "/usr/bin", "/bin"} {
+  std::string pattern = (fs::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a sandbox directory in /tmp");
   root_ = fs::canonical(pattern).string();
   for (const char* d : {"home", "state", "cache", "bin"}) make_dir(d);
