@@ -7,6 +7,10 @@
 //       Round-trip latency of <requests> sequential requests (p50, p99), then
 //       throughput with <concurrency> requesters for as many requests again.
 //       Prints one JSON object.
+//   agent-bench floor <nats-server> <nats.conf> <monitor-port> <fleet-agent> <agent.yaml> <url> <device-id>
+//       The fleet benchmark's floor: starts nats-server, waits for its
+//       /healthz, starts fleet-agent, pings it until it answers, then stops
+//       both. Prints {"up_ms": ..., "down_ms": ...}.
 //
 // Credentials, when the server wants them: $BENCH_NATS_USER and
 // $BENCH_NATS_PASSWORD.
@@ -15,13 +19,23 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <nats/nats.h>
+
+extern char** environ;
 
 namespace {
 
@@ -113,14 +127,82 @@ int measure(const char* url, const char* subject, int requests, int concurrency)
   return 0;
 }
 
+pid_t start(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) {
+    std::fprintf(stderr, "agent-bench: cannot start %s\n", args[0]);
+    std::exit(2);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+// One GET /healthz on 127.0.0.1:port: true on 200.
+bool healthy(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const char request[] = "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, request, sizeof request - 1) > 0) {
+      char buffer[64] = {};
+      ok = ::read(fd, buffer, sizeof buffer - 1) > 12 && std::string(buffer).find(" 200 ") != std::string::npos;
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+int floor(char** argv) {
+  const std::string nats_server = argv[2], nats_conf = argv[3], agent = argv[5], agent_conf = argv[6], url = argv[7],
+                    id = argv[8];
+  const int monitor = std::atoi(argv[4]);
+  const auto t0 = Clock::now();
+  const pid_t server = start({nats_server, "-c", nats_conf});
+  while (!healthy(monitor)) std::this_thread::sleep_for(std::chrono::microseconds(500));
+  const pid_t daemon = start({agent, "--config", agent_conf});
+  natsConnection* nc = connect(url.c_str(), true);
+  const std::string subject = "device-commands." + id + ".ping";
+  while (true) {
+    natsMsg* reply = nullptr;
+    if (natsConnection_RequestString(&reply, nc, subject.c_str(), "", 1000) == NATS_OK) {
+      natsMsg_Destroy(reply);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  const double up = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  natsConnection_Destroy(nc);
+  const auto t1 = Clock::now();
+  ::kill(daemon, SIGTERM);
+  ::kill(server, SIGTERM);
+  ::waitpid(daemon, nullptr, 0);
+  ::waitpid(server, nullptr, 0);
+  const double down = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+  std::printf("{\"up_ms\": %.1f, \"down_ms\": %.1f}\n", up, down);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "respond" && argc == 4) return respond(argv[2], argv[3]);
   if (mode == "measure" && argc == 6) return measure(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
+  if (mode == "floor" && argc == 9) return floor(argv);
   std::fputs("usage: agent-bench respond <url> <subject>\n"
-             "       agent-bench measure <url> <subject> <requests> <concurrency>\n",
+             "       agent-bench measure <url> <subject> <requests> <concurrency>\n"
+             "       agent-bench floor <nats-server> <nats.conf> <monitor-port> <fleet-agent> <agent.yaml> <url> <id>\n",
              stderr);
   return 2;
 }
