@@ -334,6 +334,38 @@ TEST_CASE("listening beyond loopback warns that the traffic is unencrypted") {
                         Catch::Contains("unencrypted"));
 }
 
+TEST_CASE("with NATS down, deploying the agents alone fails at once and says why") {
+  REQUIRE_NATS_SERVER();
+  auto& stack = FleetStack::shared();
+  const int pid = stack.pid_of("nats", "nats-server");
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  wait_dead(pid);
+  auto r = stack.deploy({"agent", "--set", "agent.heartbeat=600ms"});  // a change: the agents restart
+  CHECK(r.exit_code == exit_status::smoke_test_failed);
+  CHECK_THAT(r.err, Catch::Contains("a process of nats is not running"));
+  CHECK(r.elapsed < 10s);
+  CHECK(stack.deploy().exit_code == 0);
+}
+
+TEST_CASE("what a dead run left behind is stopped and removed when the next run starts") {
+  REQUIRE_NATS_SERVER();
+  std::string root;
+  int nats = 0;
+  {
+    auto* orphan = new FleetStack();  // never destroyed: as if its test run was killed
+    REQUIRE(orphan->deploy({"nats"}).exit_code == 0);
+    nats = orphan->pid_of("nats", "nats-server");
+    root = orphan->box.root();
+    // Its owner is a process that has exited.
+    orphan->box.write(".", "owner.json", R"({"pid": 999999, "start_ticks": 1, "boot_id": "gone"})", fs::perms(0644));
+  }
+  REQUIRE(alive(nats));
+  FleetStack::clean_leftovers();
+  wait_dead(nats);
+  CHECK_FALSE(fs::exists(root));
+  CHECK(fs::exists(FleetStack::shared().box.root()));  // a live run is left alone
+}
+
 TEST_CASE("destroy --purge removes the credentials and data too") {
   REQUIRE_NATS_SERVER();
   auto& stack = FleetStack::shared();

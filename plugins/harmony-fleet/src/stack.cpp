@@ -83,13 +83,16 @@ base::expected<agent::Connection> operator_login(const NatsSettings& nats, FileS
   return login(nats, std::string(operator_user), *password);
 }
 
-// Gives up waiting when the component's processes are gone, with their log.
-checks::WaitOptions watching(ProcessSupervisor& processes, std::string component) {
+// Gives up waiting when the processes of the component (or of one it
+// needs) are gone, with their log.
+checks::WaitOptions watching(ProcessSupervisor& processes, std::vector<std::string> components) {
   checks::WaitOptions options;
   options.interval = poll;
-  options.gave_up = [&processes, component]() -> std::optional<std::string> {
-    if (processes.processes_running(component)) return std::nullopt;
-    return "a process of " + component + " exited; the end of its log:\n" + processes.log_tail(component, 12);
+  options.gave_up = [&processes, components]() -> std::optional<std::string> {
+    for (const auto& component : components)
+      if (!processes.processes_running(component))
+        return "a process of " + component + " is not running; the end of its log:\n" + processes.log_tail(component, 12);
+    return std::nullopt;
   };
   return options;
 }
@@ -154,7 +157,7 @@ Outcome deploy_nats(const NatsSettings& s, ProcessSupervisor& processes, FileSto
   auto operator_connection = operator_login(s, files);
   if (!operator_connection) return Outcome::failure(operator_connection.error());
   if (auto up = checks::wait_until(ctx, "nats-server answers", [&] { return nats_answers(s, *operator_connection); },
-                                   watching(processes, std::string(nats_component)));
+                                   watching(processes, {std::string(nats_component)}));
       !up)
     return Outcome::failure(up.error());
   auto client = agent::Client::connect(*operator_connection, 2s);
@@ -185,7 +188,7 @@ base::expected<void> check_nats(const NatsSettings& s, ProcessSupervisor& proces
   auto operator_connection = operator_login(s, files);
   if (!operator_connection) return base::fail(operator_connection.error());
   return checks::wait_until(ctx, "nats-server's health endpoint and an operator login",
-                            [&] { return nats_answers(s, *operator_connection); }, watching(processes, ctx.component));
+                            [&] { return nats_answers(s, *operator_connection); }, watching(processes, {ctx.component}));
 }
 
 Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record, ProcessSupervisor& processes,
@@ -287,7 +290,7 @@ base::expected<void> check_agents(const AgentSettings& s, const std::optional<Co
           }
           return {};
         },
-        watching(processes, ctx.component));
+        watching(processes, {ctx.component, std::string(nats_component)}));
     if (!answered) return answered;
   }
   return {};
