@@ -15,18 +15,15 @@
 #
 # Targets: p50 within 1.5x of the floor; throughput at least 0.7x of it;
 # idle RSS under 10 MB. Prints figures and ratios; exits 1 if one is missed.
-set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${HARMONY_BUILD_DIR:-$root/build}
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 requests=5000
 rounds=3
 [ "${1:-}" = "--quick" ] && { requests=1500; rounds=2; }
 bench=$build/bench/agent-bench
 agent=$build/bin/fleet-agent
-nats=$(command -v nats-server) || { echo "bench: error: nats-server is needed (scripts/install-deps)" >&2; exit 2; }
-for f in "$bench" "$agent"; do
-  [ -x "$f" ] || { echo "bench: error: build first (scripts/build): $f is missing" >&2; exit 2; }
-done
+require_programs nats-server
+nats=$(PATH="$PATH:/usr/sbin" command -v nats-server)
+require_built "$bench" "$agent"
 
 work=$(mktemp -d)
 pids=()
@@ -36,7 +33,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 url=nats://127.0.0.1:$port
 cat >"$work/nats.conf" <<CONF
 listen: 127.0.0.1:$port

@@ -14,23 +14,19 @@
 # with the same configuration files directly, wait for /healthz, ping the
 # agent until it answers; then stop both. Prints medians; exits 1 when a
 # target is missed.
-set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${HARMONY_BUILD_DIR:-$root/build}
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runs=20
 [ "${1:-}" = "--quick" ] && runs=8
-hyperfine=$(command -v hyperfine) || { echo "bench: error: hyperfine is needed (scripts/install-deps)" >&2; exit 2; }
-nats=$(PATH="$PATH:/usr/sbin" command -v nats-server) || { echo "bench: error: nats-server is needed (scripts/install-deps)" >&2; exit 2; }
-for f in "$build/bin/harmony" "$build/bin/harmony-fleet" "$build/bin/fleet-agent" "$build/bench/agent-bench"; do
-  [ -x "$f" ] || { echo "bench: error: build first (scripts/build): $f is missing" >&2; exit 2; }
-done
+require_programs hyperfine nats-server
+hyperfine=$(command -v hyperfine)
+nats=$(PATH="$PATH:/usr/sbin" command -v nats-server)
+require_built "$build/bin/harmony" "$build/bin/harmony-fleet" "$build/bin/fleet-agent" "$build/bench/agent-bench"
 
 work=$(mktemp -d)
 export HOME=$work/home XDG_STATE_HOME=$work/state XDG_CACHE_HOME=$work/cache
 mkdir -p "$HOME" "$work/bin"
 cp "$build/bin/harmony" "$build/bin/harmony-fleet" "$build/bin/harmony-agent" "$build/bin/fleet-agent" "$work/bin/"
 export PATH="$work/bin:/usr/bin:/bin"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 client=$(free_port)
 monitor=$(free_port)
 set_ports="--set nats.client_port=$client --set nats.monitor_port=$monitor"

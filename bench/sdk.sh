@@ -11,22 +11,19 @@
 # Also shown, for scale: the plugin's own __complete, and a no-change
 # redeploy of one component (readiness checks included).
 # Prints medians; exits 1 when a target is missed.
-set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${HARMONY_BUILD_DIR:-$root/build}
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runs=100
 [ "${1:-}" = "--quick" ] && runs=30
-hyperfine=$(command -v hyperfine) || { echo "bench: error: hyperfine is needed (scripts/install-deps)" >&2; exit 2; }
-for f in "$build/bin/harmony" "$build/e2e/fixtures/harmony-sdktest" "$build/e2e/fixtures/sdktest-server"; do
-  [ -x "$f" ] || { echo "bench: error: build first (scripts/build): $f is missing" >&2; exit 2; }
-done
+require_programs hyperfine
+hyperfine=$(command -v hyperfine)
+require_built "$build/bin/harmony" "$build/e2e/fixtures/harmony-sdktest" "$build/e2e/fixtures/sdktest-server"
 
 work=$(mktemp -d)
 export HOME=$work/home XDG_STATE_HOME=$work/state XDG_CACHE_HOME=$work/cache
 mkdir -p "$HOME" "$work/bin"
 cp "$build/bin/harmony" "$build/e2e/fixtures/harmony-sdktest" "$build/e2e/fixtures/sdktest-server" "$work/bin/"
 export PATH="$work/bin:/usr/bin:/bin"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 28999)
+port=$(free_port)
 trap 'harmony destroy sdktest --yes --purge >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 harmony plugin list >/dev/null 2>&1  # the dispatcher's metadata cache, as after any listing
