@@ -73,6 +73,24 @@ TEST_CASE("completion answers from what was registered") {
   CHECK(p.harmony({"__complete", "sdktest", "logs", "wo"}).out == "worker\ta second server, deployed after web\n");
 }
 
+TEST_CASE("a plugin run directly completes in bash with its own completion script") {
+  Stack p;
+  auto script = p.box.run({"harmony-sdktest", "completion", "bash"});
+  REQUIRE(script.exit_code == 0);
+  CHECK_THAT(script.out, Catch::Contains("complete -F _harmony_sdktest harmony-sdktest"));
+  auto complete = [&](const std::string& words, int cword) {
+    auto r = p.box.run({"/bin/bash", "--norc", "--noprofile", "-c",
+                        "source <(harmony-sdktest completion bash)\nCOMP_WORDS=(" + words + ")\nCOMP_CWORD=" +
+                            std::to_string(cword) + "\n_harmony_sdktest\nprintf '%s\\n' \"${COMPREPLY[@]}\""});
+    return lines(r.out);
+  };
+  CHECK(complete("harmony-sdktest dep", 1) == std::vector<std::string>{"deploy"});
+  CHECK(complete("harmony-sdktest deploy wo", 2) == std::vector<std::string>{"worker"});
+  CHECK(p.box.run({"harmony-sdktest", "completion", "tcsh"}).exit_code == harmony::base::exit_status::usage);
+  CHECK_THAT(p.box.run({"harmony-sdktest", "completion", "zsh"}).out, Catch::StartsWith("#compdef harmony-sdktest"));
+  CHECK_THAT(p.box.run({"harmony-sdktest", "completion", "fish"}).out, Catch::Contains("complete -c harmony-sdktest"));
+}
+
 TEST_CASE("the plugin's own flags win over HARMONY_* variables") {
   Stack p;
   json doc = json_of(p.harmony({"-o", "text", "sdktest", "components", "-o", "json"}));

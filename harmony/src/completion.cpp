@@ -6,6 +6,7 @@
 
 #include <harmony/base/process.hpp>
 #include <harmony/base/text.hpp>
+#include <harmony/plugin/completion_scripts.hpp>
 #include <harmony/plugin/naming.hpp>
 
 #include "args.hpp"
@@ -18,79 +19,6 @@ namespace {
 // A plugin that does not answer in time is skipped: TAB must never hang.
 constexpr std::chrono::milliseconds plugin_timeout{2000};
 constexpr std::size_t plugin_output_limit = 256 * 1024;
-
-constexpr const char* bash_script = R"(# bash completion for harmony                          -*- shell-script -*-
-# Load with: source <(harmony completion bash)
-_harmony() {
-    local cur=${COMP_WORDS[COMP_CWORD]} line files=0 nospace=0
-    local -a candidates=()
-    while IFS= read -r line; do
-        case $line in
-            :files) files=1 ;;
-            :nospace) nospace=1 ;;
-            :*) ;;
-            *) candidates+=("${line%%$'\t'*}") ;;
-        esac
-    done < <("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
-    COMPREPLY=("${candidates[@]}")
-    if (( files )); then
-        local IFS=$'\n'
-        COMPREPLY+=($(compgen -f -- "$cur"))
-    fi
-    if (( nospace )); then
-        compopt -o nospace 2>/dev/null
-    fi
-    return 0
-}
-complete -F _harmony harmony
-)";
-
-constexpr const char* zsh_script = R"(#compdef harmony
-# zsh completion for harmony
-# Load with: source <(harmony completion zsh), or save as _harmony in $fpath.
-_harmony() {
-    local line files=0 nospace=0
-    local -a candidates
-    for line in "${(@f)$("${words[1]}" __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}"; do
-        case $line in
-            :files) files=1 ;;
-            :nospace) nospace=1 ;;
-            :*) ;;
-            '') ;;
-            *$'\t'*) candidates+=("${${line%%$'\t'*}//:/\\:}:${line#*$'\t'}") ;;
-            *) candidates+=("${line//:/\\:}") ;;
-        esac
-    done
-    local -a opts
-    (( nospace )) && opts=(-S '')
-    (( ${#candidates} )) && _describe -t harmony 'harmony' candidates "${opts[@]}"
-    (( files )) && _files
-    return 0
-}
-if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
-    _harmony "$@"
-else
-    compdef _harmony harmony
-fi
-)";
-
-constexpr const char* fish_script = R"(# fish completion for harmony
-# Load with: harmony completion fish | source
-function __harmony_complete
-    set -l tokens (commandline -opc) (commandline -ct)
-    set -l out ($tokens[1] __complete $tokens[2..-1] 2>/dev/null)
-    for line in $out
-        switch $line
-            case ':files'
-                __fish_complete_path (commandline -ct)
-            case ':*'
-            case '*'
-                echo $line
-        end
-    end
-end
-complete -c harmony -f -a '(__harmony_complete)'
-)";
 
 struct Candidates {
   std::string current;
@@ -143,9 +71,7 @@ void add_next_words(const Catalog& catalog, const std::vector<std::string>& type
 }  // namespace
 
 std::string completion_script(const std::string& shell) {
-  if (shell == "bash") return bash_script;
-  if (shell == "zsh") return zsh_script;
-  if (shell == "fish") return fish_script;
+  if (auto script = plugin::completion_script(shell, "harmony")) return *script;
   raise(base::usage_error("unknown shell '" + base::printable(shell) + "'", "completion scripts exist for bash, zsh and fish",
                           "run 'harmony completion bash', 'harmony completion zsh' or 'harmony completion fish'"));
 }

@@ -22,6 +22,7 @@
 #include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 #include <harmony/errors.hpp>
+#include <harmony/plugin/completion_scripts.hpp>
 #include <harmony/plugin/descriptor.hpp>
 #include <harmony/reporter.hpp>
 #include <harmony/version.hpp>
@@ -973,6 +974,16 @@ int Runtime::run(int argc, char** argv) {
     if (!args.empty() && args.front() == "__descriptor") return s.descriptor(args.size() > 1 ? args[1] : "");
     if (!args.empty() && args.front() == "__complete") return s.complete({args.begin() + 1, args.end()});
     if (!s.components.empty()) s.add_lifecycle();
+    // Completion of the plugin run directly (`harmony-fleet <TAB>`); through
+    // the dispatcher, `harmony completion` covers it.
+    std::string shell;
+    for (const auto& cmd : s.commands)
+      if (cmd.name == "completion")
+        throw std::logic_error("harmony-" + s.info.name + ": the command 'completion' is the SDK's");
+    s.app.add_subcommand("completion", "print a shell completion script for harmony-" + s.info.name)
+        ->add_option("shell", shell, "bash, zsh or fish")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh", "fish"}));
 
     // An unknown command gets a suggestion, not CLI11's "not expected".
     if (!args.empty() && !args.front().starts_with("-")) {
@@ -1006,6 +1017,10 @@ int Runtime::run(int argc, char** argv) {
       if (s.app.got_subcommand("plan")) return s.plan();
       if (s.app.got_subcommand("logs")) return s.show_logs();
       if (s.app.got_subcommand("components")) return s.list_components();
+    }
+    if (s.app.got_subcommand("completion")) {
+      out(*plugin::completion_script(shell, "harmony-" + s.info.name));
+      return 0;
     }
     for (const auto& cmd : s.commands) {
       if (!cmd.app->parsed()) continue;
