@@ -49,7 +49,7 @@ TEST_CASE("__complete answers from built-ins and plugin names, filtered by the c
   Shells s;
   auto r = s.box.harmony({"__complete", "p"});
   REQUIRE(r.ok());
-  CHECK(r.out == "plugin\tlist the plugins (plugin list) or describe one (plugin info <name>)\nplan\tlifecycle verb\n"
+  CHECK(r.out == "plugin\tlist, describe or create plugins (plugin list, plugin info <name>, plugin new <name>)\nplan\tlifecycle verb\n"
                  "probe\tReports what it received\n");
   CHECK(s.box.harmony({"__complete", "-"}).out.find("--verbose\t") != std::string::npos);
   CHECK(s.box.harmony({"__complete", "-o", ""}).out == "text\tplain text\njson\tone JSON document\n");
@@ -119,7 +119,7 @@ TEST_CASE("zsh completion through zsh's own line editor") {
   };
   auto listed = type("harmony pl");
   CHECK_THAT(listed, Catch::Contains("plan    -- lifecycle verb"));
-  CHECK_THAT(listed, Catch::Contains("plugin  -- list the plugins"));
+  CHECK_THAT(listed, Catch::Contains("plugin  -- list, describe or create plugins"));
   auto verbs = type("harmony deploy ");
   CHECK_THAT(verbs, Catch::Contains("fleet  -- A stand-in for the fleet plugin"));
   CHECK_THAT(verbs, Catch::Contains("probe  -- Reports what it received"));
@@ -138,7 +138,7 @@ TEST_CASE("fish completion through fish's own completion engine") {
     return lines(r.out);
   };
   CHECK(fish("harmony pl") == std::vector<std::string>{"plan\tlifecycle verb",
-                                                     "plugin\tlist the plugins (plugin list) or describe one (plugin info <name>)"});
+                                                     "plugin\tlist, describe or create plugins (plugin list, plugin info <name>, plugin new <name>)"});
   CHECK(fish("harmony deploy ") ==
         std::vector<std::string>{"fleet\tA stand-in for the fleet plugin", "probe\tReports what it received"});
   CHECK(fish("harmony probe a") == std::vector<std::string>{"alpha\tthe first letter"});

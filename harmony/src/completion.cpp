@@ -108,6 +108,12 @@ int complete_request(const Context& ctx, std::span<const std::string> all) {
     if (words.size() == 1) {
       out.add("list", "list the plugins");
       out.add("info", "describe one plugin");
+      out.add("new", "create a plugin project from the SDK's template");
+    } else if (words[1] == "new" && out.current.starts_with("-")) {
+      out.add("--dir", "where to create it");
+      out.add("--output", "text or json");
+    } else if (words[1] == "new" && words.size() > 2 && words.back() == "--dir") {
+      out.directive(":files");
     } else if (words[1] == "info") {
       add_next_words(catalog, {words.begin() + 2, words.end()}, out);
     } else if (words[1] == "list" && out.current.starts_with("-")) {

@@ -22,7 +22,7 @@ using nlohmann::json;
 using base::printable;
 
 constexpr BuiltinInfo builtins[] = {
-    {"plugin", "list the plugins (plugin list) or describe one (plugin info <name>)"},
+    {"plugin", "list, describe or create plugins (plugin list, plugin info <name>, plugin new <name>)"},
     {"which", "show what a command runs, what it shadows and what was skipped"},
     {"completion", "print the shell completion script (bash, zsh or fish)"},
     {"version", "print harmony's version"},

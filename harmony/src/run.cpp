@@ -14,6 +14,7 @@
 #include "dispatch.hpp"
 #include "listing.hpp"
 #include "metadata.hpp"
+#include "scaffold.hpp"
 
 namespace harmony::dispatcher {
 namespace {
@@ -52,6 +53,13 @@ constexpr Usage plugin_info_usage{"harmony plugin info", "harmony plugin info [-
                                   "Describe one plugin: its descriptor, path, problems and the copies it shadows.\n"
                                   "<name> is the command's words (foo bar) or the file name (harmony-foo-bar).",
                                   output_only};
+constexpr FlagSpec new_flags[] = {{"dir", 0, "DIR", "where to create it (default: ./harmony-<name>)"},
+                                  {"output", 'o', "FORMAT", "text or json"}};
+constexpr Usage plugin_new_usage{"harmony plugin new", "harmony plugin new [--dir DIR] [-o json] <name>",
+                                 "Create a plugin project from the SDK's template: harmony-<name>, a Score made of\n"
+                                 "the SDK's core Scores, its tests and its packaging. <name>: lowercase letters and\n"
+                                 "digits. Nothing is written over: DIR must not exist, or be empty.",
+                                 new_flags};
 constexpr Usage which_usage{"harmony which", "harmony which [-o json] <command words> [args...]",
                             "Show what a command runs, what it shadows, and which candidates were skipped and why.",
                             output_only};
@@ -96,10 +104,16 @@ int run_builtin(Context& ctx, const std::string& name, std::span<const std::stri
   if (name == "plugin") {
     if (args.empty() || args.front() == "-h" || args.front() == "--help") {
       if (args.empty())
-        raise(base::usage_error("'harmony plugin' needs a subcommand", "'harmony plugin' has the subcommands list and info",
-                                "run 'harmony plugin list' or 'harmony plugin info <name>'"));
-      print(usage_text(plugin_list_usage) + "\n" + usage_text(plugin_info_usage));
+        raise(base::usage_error("'harmony plugin' needs a subcommand", "'harmony plugin' has the subcommands list, info and new",
+                                "run 'harmony plugin list', 'harmony plugin info <name>' or 'harmony plugin new <name>'"));
+      print(usage_text(plugin_list_usage) + "\n" + usage_text(plugin_info_usage) + "\n" + usage_text(plugin_new_usage));
       return 0;
+    }
+    if (args.front() == "new") {
+      auto a = parse_builtin(ctx, plugin_new_usage, args.subspan(1));
+      if (!a) return 0;
+      expect_positionals(*a, plugin_new_usage, 1, 1);
+      return plugin_new(ctx, a->positionals.front(), a->last("dir"));
     }
     if (args.front() == "list") {
       auto a = parse_builtin(ctx, plugin_list_usage, args.subspan(1));
@@ -113,9 +127,9 @@ int run_builtin(Context& ctx, const std::string& name, std::span<const std::stri
       expect_positionals(*a, plugin_info_usage, 1, 16);
       return plugin_info(ctx, a->positionals);
     }
-    auto close = base::suggest(args.front(), {"list", "info"});
+    auto close = base::suggest(args.front(), {"list", "info", "new"});
     raise(base::usage_error("unknown command 'harmony plugin " + base::printable(args.front()) + "'",
-                            "'harmony plugin' has the subcommands list and info",
+                            "'harmony plugin' has the subcommands list, info and new",
                             close.empty() ? "run 'harmony plugin --help'" : "did you mean 'harmony plugin " + close.front() + "'?"));
   }
   if (name == "which") {
