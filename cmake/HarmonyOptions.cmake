@@ -3,6 +3,7 @@
 option(HARMONY_BUILD_TESTS "Build the unit and end-to-end tests" ON)
 option(HARMONY_DEV_MODE "Developer build: warnings are errors" OFF)
 option(HARMONY_USE_CCACHE "Use ccache when it is installed" ON)
+option(HARMONY_PACKAGING "Install completions, man pages, the systemd unit; configure CPack" ON)
 option(HARMONY_STATIC_RUNTIME
   "Link libstdc++ and libgcc statically into the lean binaries (dispatcher); see docs/adr/0004"
   ON)

@@ -128,10 +128,13 @@ int plugin_new(const Context& ctx, const std::string& name, const std::optional<
     if (!content) raise(content.error());
     auto st = ctx.fs->stat(from);
     const mode_t mode = st && (st->mode & 0111) ? 0755 : 0644;
-    const std::string to = base::join_path(target, names.apply(rel));
+    // Kept without its dot in the template: a packaged dot-file under
+    // /usr/share is a packaging error.
+    const std::string out_rel = rel == "gitignore" ? ".gitignore" : names.apply(rel);
+    const std::string to = base::join_path(target, out_rel);
     if (auto made = base::make_directories(base::parent_dir(to)); !made) raise(made.error());
     if (auto ok = base::write_file_atomically(to, names.apply(*content), mode); !ok) raise(ok.error());
-    written.push_back(names.apply(rel));
+    written.push_back(out_rel);
   }
 
   // The prefix the template belongs to, for CMAKE_PREFIX_PATH.
