@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 #include <nats/nats.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
@@ -214,9 +215,13 @@ bool Agent::connect_once(int& attempts) {
 void Agent::supervise() {
   int attempts = 0;
   bool connected = false;
+  bool first = true;
   while (true) {
     if (!connected) {
       connected = connect_once(attempts);
+      // Start-up is over once the first attempt is made, whether NATS was
+      // there or not (the first heartbeat trims again, after JetStream).
+      if (std::exchange(first, false)) release_startup_memory();
       if (!connected) {
         if (wait_stopping(std::chrono::milliseconds(reconnect_delay(attempts)))) return;
         continue;
