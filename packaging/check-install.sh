@@ -44,7 +44,7 @@ echo "installed: ${packages[*]}"
 
 getent passwd fleet-agent >/dev/null || fail "no fleet-agent system user"
 [ "$(stat -c %a:%U /var/lib/fleet-agent/credentials)" = "700:fleet-agent" ] || fail "the credentials directory is not 0700 fleet-agent"
-dpkg-query -W -f='${Conffiles}\n' fleet-agent | grep -q /etc/fleet-agent/agent.yaml || fail "agent.yaml is not a registered conffile"
+grep -q /etc/fleet-agent/agent.yaml <<<"$(dpkg-query -W -f='${Conffiles}\n' fleet-agent)" || fail "agent.yaml is not a registered conffile"
 if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /lib/systemd/system/fleet-agent.service || fail "systemd-analyze verify on the installed unit"
   echo "systemd-analyze verify: the installed fleet-agent.service is valid (man page found)"
@@ -56,8 +56,8 @@ export HOME=$work/home XDG_STATE_HOME=$work/state XDG_CACHE_HOME=$work/cache
 mkdir -p "$HOME"
 export PATH=/usr/bin:/bin:/usr/sbin:/sbin
 list=$(harmony plugin list)
-echo "$list" | grep -Eq '^fleet +0\.1\.0 +Deploys the fleet' || fail "harmony plugin list: $list"
-echo "$list" | grep -Eq '^agent +0\.1\.0 +Talks to the fleet' || fail "harmony plugin list: $list"
+grep -Eq '^fleet +0\.1\.0 +Deploys the fleet' <<<"$list" || fail "harmony plugin list: $list"
+grep -Eq '^agent +0\.1\.0 +Talks to the fleet' <<<"$list" || fail "harmony plugin list: $list"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 harmony deploy fleet --topology local --set nats.client_port="$(port)" --set nats.monitor_port="$(port)" >"$work/deploy.log" 2>&1 ||
   { cat "$work/deploy.log" >&2; fail "harmony deploy fleet --topology local failed from the installed files"; }

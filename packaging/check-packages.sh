@@ -39,7 +39,7 @@ has() {  # deb path...
   local deb=$1 listing
   shift
   listing=$(dpkg-deb -c "$deb")
-  for f in "$@"; do echo "$listing" | grep -q " \./$f\$" || fail "$(basename "$deb") lacks $f"; done
+  for f in "$@"; do grep -q " \./$f\$" <<<"$listing" || fail "$(basename "$deb") lacks $f"; done
 }
 has "$out"/harmony_*.deb usr/bin/harmony usr/share/man/man1/harmony.1.gz \
   usr/share/bash-completion/completions/harmony usr/share/zsh/vendor-completions/_harmony \
@@ -53,11 +53,11 @@ has "$out"/fleet-agent_*.deb usr/bin/fleet-agent usr/share/man/man8/fleet-agent.
   lib/systemd/system/fleet-agent.service etc/fleet-agent/agent.yaml
 has "$out"/harmony-sdk_*.deb usr/include/harmony/plugin.hpp usr/lib/x86_64-linux-gnu/cmake/harmony-core/harmony-coreConfig.cmake \
   usr/share/harmony/sdk/template/CMakeLists.txt
-dpkg-deb --ctrl-tarfile "$out"/fleet-agent_*.deb | tar -xO ./conffiles | grep -qx /etc/fleet-agent/agent.yaml ||
+grep -qx /etc/fleet-agent/agent.yaml <<<"$(dpkg-deb --ctrl-tarfile "$out"/fleet-agent_*.deb | tar -xO ./conffiles)" ||
   fail "fleet-agent's agent.yaml is not a conffile"
 # The descriptor survives CPack's strip.
 dpkg-deb -x "$out"/harmony-fleet_*.deb "$work/fleet"
-readelf -p .harmony_plugin "$work/fleet/usr/bin/harmony-fleet" | grep -q '"name":"fleet"' || fail "the packaged harmony-fleet lost its descriptor"
+grep -q '"name":"fleet"' <<<"$(readelf -p .harmony_plugin "$work/fleet/usr/bin/harmony-fleet")" || fail "the packaged harmony-fleet lost its descriptor"
 echo "debs: programs, completions, man pages, unit, conffile and descriptors present"
 
 # The unit, against the built binary (the installed one is checked by check-install.sh).
@@ -72,12 +72,12 @@ fi
 # RPMs.
 if command -v rpm >/dev/null; then
   for r in "${rpms[@]}"; do rpm -qlp "$r" >/dev/null || fail "rpm -qlp $r"; done
-  rpm -qpR "$out"/harmony-fleet-*.rpm | grep -q '^harmony = ' || fail "harmony-fleet's rpm does not require harmony"
-  rpm -qpR "$out"/harmony-fleet-*.rpm | grep -q '^libcurl' || fail "harmony-fleet's rpm does not require libcurl"
-  rpm -qp --scripts "$out"/fleet-agent-*.rpm | grep -q useradd || fail "fleet-agent's rpm creates no user"
-  rpm -qp --configfiles "$out"/fleet-agent-*.rpm | grep -qx /etc/fleet-agent/agent.yaml || fail "agent.yaml is not %config"
-  rpm -qlp "$out"/fleet-agent-*.rpm | grep -qx /lib/systemd/system/fleet-agent.service || fail "the rpm lacks the unit"
-  rpm -qlp "$out"/harmony-*.rpm | grep -Eq '^/usr/share/man$|^/etc$' && fail "an rpm owns a system directory"
+  grep -q '^harmony = ' <<<"$(rpm -qpR "$out"/harmony-fleet-*.rpm)" || fail "harmony-fleet's rpm does not require harmony"
+  grep -q '^libcurl' <<<"$(rpm -qpR "$out"/harmony-fleet-*.rpm)" || fail "harmony-fleet's rpm does not require libcurl"
+  grep -q useradd <<<"$(rpm -qp --scripts "$out"/fleet-agent-*.rpm)" || fail "fleet-agent's rpm creates no user"
+  grep -qx /etc/fleet-agent/agent.yaml <<<"$(rpm -qp --configfiles "$out"/fleet-agent-*.rpm)" || fail "agent.yaml is not %config"
+  grep -qx /lib/systemd/system/fleet-agent.service <<<"$(rpm -qlp "$out"/fleet-agent-*.rpm)" || fail "the rpm lacks the unit"
+  grep -Eq '^/usr/share/man$|^/etc$' <<<"$(rpm -qlp "$out"/harmony-*.rpm)" && fail "an rpm owns a system directory"
   mkdir -p "$work/root"
   rpm --root "$work/root" -i --nodeps --noscripts "${rpms[@]}" 2>/dev/null || fail "rpm -i into a scratch root"
   [ "$(rpm --root "$work/root" -qa | wc -l)" -eq 5 ] || fail "not all rpms are in the scratch root's database"

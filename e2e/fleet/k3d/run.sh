@@ -12,7 +12,7 @@ docker info >/dev/null 2>&1 || skip "'docker info' fails: no container engine is
 command -v k3d >/dev/null || skip "k3d is not installed"
 k3d version >/dev/null 2>&1 || skip "'k3d version' fails"
 export PATH="$plugins:$PATH"
-if ! "$harmony" fleet components 2>/dev/null | grep -q '^ *k3d'; then
+if ! grep -q '^ *k3d' <<<"$("$harmony" fleet components 2>/dev/null)"; then
   skip "harmony-fleet has no k3d topology yet (it comes with the Kubernetes topologies)"
 fi
 "$harmony" deploy fleet --topology k3d && "$harmony" fleet status --topology k3d

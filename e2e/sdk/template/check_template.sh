@@ -32,11 +32,11 @@ ctest --test-dir "$work/myapp/build" --output-on-failure >/dev/null || fail "the
 
 export PATH="$work/prefix/bin:$work/myapp/build:/usr/bin:/bin"
 list=$(harmony plugin list)
-echo "$list" | grep -Eq '^myapp +0\.1\.0 +Deploys myapp-server \(made from the harmony plugin template\)' ||
+grep -Eq '^myapp +0\.1\.0 +Deploys myapp-server \(made from the harmony plugin template\)' <<<"$list" ||
   fail "harmony plugin list does not describe myapp: $list"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 harmony deploy myapp --topology local --set myapp.port="$port" >/dev/null || fail "harmony deploy myapp failed"
-harmony myapp status | grep -q '^myapp: up' || fail "after deploy, status is: $(harmony myapp status)"
+grep -q '^myapp: up' <<<"$(harmony myapp status)" || fail "after deploy, status is: $(harmony myapp status)"
 harmony destroy myapp --yes >/dev/null
 
 (cd "$work/myapp/build" && cpack -G DEB >/dev/null 2>&1) || fail "cpack -G DEB failed"
@@ -45,7 +45,7 @@ contents=$(dpkg-deb -c "$deb")
 for f in usr/bin/harmony-myapp usr/share/bash-completion/completions/harmony-myapp \
          usr/share/zsh/vendor-completions/_harmony-myapp usr/share/fish/vendor_completions.d/harmony-myapp.fish \
          usr/share/man/man1/harmony-myapp.1.gz; do
-  echo "$contents" | grep -q "\./$f\$" || fail "the deb lacks $f"
+  grep -q "\./$f\$" <<<"$contents" || fail "the deb lacks $f"
 done
 if command -v lintian >/dev/null; then
   complaints=$(lintian "$deb" 2>&1 | grep -v 'running with root privileges' || true)
