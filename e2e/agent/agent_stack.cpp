@@ -142,13 +142,9 @@ agent::Client AgentStack::client() const {
 
 std::optional<std::string> AgentStack::raw_request(const std::string& subject, const std::string& payload,
                                                    std::chrono::milliseconds timeout) const {
-  const std::string password = base::read_file(nats.password_file("operator"), 4096).value_or("");
-  natsOptions* options = nullptr;
-  natsConnection* nc = nullptr;
-  REQUIRE(natsOptions_Create(&options) == NATS_OK);
-  natsOptions_SetURL(options, nats.url().c_str());
-  natsOptions_SetUserInfo(options, "operator", password.substr(0, password.find('\n')).c_str());
-  REQUIRE(natsConnection_Connect(&nc, options) == NATS_OK);
+  std::string password = base::read_file(nats.password_file("operator"), 4096).value_or("");
+  natsConnection* nc = nats_connect(nats.url(), "operator", password.substr(0, password.find('\n')));
+  REQUIRE(nc != nullptr);
   natsMsg* reply = nullptr;
   natsStatus s = natsConnection_Request(&reply, nc, subject.c_str(), payload.data(), static_cast<int>(payload.size()),
                                         static_cast<int64_t>(timeout.count()));
@@ -156,7 +152,6 @@ std::optional<std::string> AgentStack::raw_request(const std::string& subject, c
   if (s == NATS_OK) out = std::string(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
   natsMsg_Destroy(reply);
   natsConnection_Destroy(nc);
-  natsOptions_Destroy(options);
   return out;
 }
 

@@ -85,13 +85,4 @@ class AgentStack {
   std::list<AgentProcess> agents_;
 };
 
-// Skips the test, saying why, when nats-server is not installed.
-#define HARMONY_REQUIRE_NATS()                                                                   \
-  do {                                                                                           \
-    if (!::harmony::e2e::NatsServer::program()) {                                                \
-      WARN("skipped: nats-server is not installed (apt-get install nats-server); not exercised"); \
-      return;                                                                                    \
-    }                                                                                            \
-  } while (false)
-
 }  // namespace harmony::e2e

@@ -13,23 +13,13 @@
 #include <harmony/base/time.hpp>
 
 #include "agent_stack.hpp"
+#include "eventually.hpp"
 
 using namespace harmony::e2e;
 using namespace std::chrono_literals;
 namespace exit_status = harmony::base::exit_status;
 
-namespace {
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds wait) {
-  const auto until = std::chrono::steady_clock::now() + wait;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
-
-}  // namespace
+using harmony::testing::eventually;
 
 TEST_CASE("after nats-server restarts the agent reconnects and its heartbeats resume") {
   HARMONY_REQUIRE_NATS();

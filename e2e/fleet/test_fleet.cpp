@@ -19,6 +19,7 @@
 #include <harmony/base/files.hpp>
 
 #include "fleet_stack.hpp"
+#include "nats.hpp"
 
 using namespace harmony::e2e;
 using namespace std::chrono_literals;
@@ -27,14 +28,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-#define REQUIRE_NATS_SERVER()                                                                         \
-  do {                                                                                                \
-    if (!harmony::base::find_program("nats-server", "/usr/bin:/usr/sbin:/usr/local/bin:/bin")) {      \
-      WARN("skipped: nats-server is not installed (apt-get install nats-server); the fleet was NOT deployed"); \
-      return;                                                                                         \
-    }                                                                                                 \
-  } while (false)
 
 void wait_dead(int pid) {
   for (int i = 0; i < 300 && alive(pid); ++i) std::this_thread::sleep_for(10ms);
@@ -50,21 +43,13 @@ std::vector<std::string> passwords(const FleetStack& stack) {
 
 // A NATS connection as some user, or nullptr when the server refuses it.
 natsConnection* connect_as(const FleetStack& stack, const std::string& user, const std::string& password) {
-  natsOptions* o = nullptr;
-  natsOptions_Create(&o);
-  natsOptions_SetURL(o, ("nats://127.0.0.1:" + std::to_string(stack.client_port)).c_str());
-  natsOptions_SetUserInfo(o, user.c_str(), password.c_str());
-  natsOptions_SetAllowReconnect(o, false);
-  natsConnection* nc = nullptr;
-  if (natsConnection_Connect(&nc, o) != NATS_OK) nc = nullptr;
-  natsOptions_Destroy(o);
-  return nc;
+  return nats_connect("nats://127.0.0.1:" + std::to_string(stack.client_port), user, password);
 }
 
 }  // namespace
 
 TEST_CASE("deploy brings NATS and the agents up, and says what it skipped and why") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   const auto& r = stack.first_deploy;
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
@@ -84,7 +69,7 @@ TEST_CASE("deploy brings NATS and the agents up, and says what it skipped and wh
 }
 
 TEST_CASE("with no flags, harmony agent reaches the agents the fleet deployed") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   for (const char* id : {"edge-1", "edge-2"}) {
     auto ping = stack.harmony({"agent", "ping", id});
@@ -110,7 +95,7 @@ TEST_CASE("with no flags, harmony agent reaches the agents the fleet deployed") 
 }
 
 TEST_CASE("status reports both components up, with their smoke tests") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   auto r = stack.harmony({"fleet", "status", "-o", "json"});
   CHECK(r.exit_code == 0);
@@ -127,7 +112,7 @@ TEST_CASE("status reports both components up, with their smoke tests") {
 }
 
 TEST_CASE("a redeploy with nothing changed says so, restarts nothing, and still smoke-tests") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   const int nats = stack.pid_of("nats", "nats-server");
   const int agent = stack.pid_of("agent", "edge-1");
@@ -146,7 +131,7 @@ TEST_CASE("a redeploy with nothing changed says so, restarts nothing, and still 
 }
 
 TEST_CASE("plan shows what a change would do, and no secret") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   std::vector<std::string> args{"plan", "fleet"};
   for (const auto& s : stack.settings()) args.push_back(s);
@@ -158,7 +143,7 @@ TEST_CASE("plan shows what a change would do, and no secret") {
 }
 
 TEST_CASE("connect-info names the credentials file, never the secret") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   auto text = stack.harmony({"fleet", "connect-info"});
   CHECK(text.exit_code == 0);
@@ -174,7 +159,7 @@ TEST_CASE("connect-info names the credentials file, never the secret") {
 }
 
 TEST_CASE("logs shows a component's log") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   auto agent = stack.harmony({"fleet", "logs", "agent"});
   CHECK(agent.exit_code == 0);
@@ -185,7 +170,7 @@ TEST_CASE("logs shows a component's log") {
 }
 
 TEST_CASE("an agent's credentials cannot command another agent, nor read others' replies") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   natsConnection* edge1 = connect_as(stack, "agent-edge-1", stack.secret("agent-edge-1.password"));
   REQUIRE(edge1 != nullptr);
@@ -213,7 +198,7 @@ TEST_CASE("an agent's credentials cannot command another agent, nor read others'
 }
 
 TEST_CASE("a Kubernetes-only component on local is the capability error") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   for (const char* component : {"operator", "zitadel", "callout"}) {
     auto r = stack.harmony({"deploy", "fleet", component});
@@ -228,7 +213,7 @@ TEST_CASE("a Kubernetes-only component on local is the capability error") {
 }
 
 TEST_CASE("the callout auth mode is refused until the callout exists, and nothing changes") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   const int nats = stack.pid_of("nats", "nats-server");
   auto r = stack.deploy({"nats", "--set", "nats.auth=callout"});
@@ -239,7 +224,7 @@ TEST_CASE("the callout auth mode is refused until the callout exists, and nothin
 }
 
 TEST_CASE("an agent killed shows as down, and a redeploy heals it") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   const int pid = stack.pid_of("agent", "edge-2");
   REQUIRE(::kill(pid, SIGKILL) == 0);
@@ -259,7 +244,7 @@ TEST_CASE("an agent killed shows as down, and a redeploy heals it") {
 }
 
 TEST_CASE("nats-server killed: status says so, and a redeploy heals it and the agents come back") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   const int pid = stack.pid_of("nats", "nats-server");
   REQUIRE(::kill(pid, SIGKILL) == 0);
@@ -276,7 +261,7 @@ TEST_CASE("nats-server killed: status says so, and a redeploy heals it and the a
 }
 
 TEST_CASE("nothing harmony prints shows a secret") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   std::string printed = everything(stack.first_deploy);
   printed += everything(stack.deploy({"-v"}));
@@ -288,7 +273,7 @@ TEST_CASE("nothing harmony prints shows a secret") {
 }
 
 TEST_CASE("destroy leaves nothing running and keeps the credentials; a deploy brings the same fleet back") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   const auto before = passwords(stack);
   const std::vector<int> pids{stack.pid_of("nats", "nats-server"), stack.pid_of("agent", "edge-1"), stack.pid_of("agent", "edge-2")};
@@ -307,7 +292,7 @@ TEST_CASE("destroy leaves nothing running and keeps the credentials; a deploy br
 }
 
 TEST_CASE("a taken port is a clear error") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   FleetStack other;
   // Something else listens on the client port.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -325,7 +310,7 @@ TEST_CASE("a taken port is a clear error") {
 }
 
 TEST_CASE("listening beyond loopback warns that the traffic is unencrypted") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   FleetStack other;
   auto r = other.deploy({"nats", "--set", "nats.listen=0.0.0.0"});
   INFO(r.out << r.err);
@@ -335,7 +320,7 @@ TEST_CASE("listening beyond loopback warns that the traffic is unencrypted") {
 }
 
 TEST_CASE("with NATS down, deploying the agents alone fails at once and says why") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   const int pid = stack.pid_of("nats", "nats-server");
   REQUIRE(::kill(pid, SIGKILL) == 0);
@@ -348,7 +333,7 @@ TEST_CASE("with NATS down, deploying the agents alone fails at once and says why
 }
 
 TEST_CASE("what a dead run left behind is stopped and removed when the next run starts") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   std::string root;
   int nats = 0;
   {
@@ -367,7 +352,7 @@ TEST_CASE("what a dead run left behind is stopped and removed when the next run 
 }
 
 TEST_CASE("destroy --purge removes the credentials and data too") {
-  REQUIRE_NATS_SERVER();
+  HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::shared();
   auto r = stack.harmony({"destroy", "fleet", "--yes", "--purge"});
   CHECK(r.exit_code == 0);

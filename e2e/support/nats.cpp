@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+
+#include <nats/nats.h>
 #include <thread>
 
 #include <harmony/base/files.hpp>
@@ -76,6 +78,18 @@ void NatsServer::kill() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(base::check_process(*process_) != base::Liveness::running);
   process_.reset();
+}
+
+natsConnection* nats_connect(const std::string& url, const std::string& user, const std::string& password) {
+  natsOptions* options = nullptr;
+  if (natsOptions_Create(&options) != NATS_OK) return nullptr;
+  natsOptions_SetURL(options, url.c_str());
+  natsOptions_SetUserInfo(options, user.c_str(), password.c_str());
+  natsOptions_SetAllowReconnect(options, false);
+  natsConnection* connection = nullptr;
+  if (natsConnection_Connect(&connection, options) != NATS_OK) connection = nullptr;
+  natsOptions_Destroy(options);
+  return connection;
 }
 
 }  // namespace harmony::e2e

@@ -11,6 +11,8 @@
 #include <harmony/base/process.hpp>
 #include <harmony/testing.hpp>
 
+struct __natsConnection;
+
 namespace harmony::e2e {
 
 struct NatsUser {
@@ -59,5 +61,19 @@ class NatsServer {
   std::string config_;
   std::optional<base::ProcessIdentity> process_;
 };
+
+// A plain NATS connection as `user`, without reconnects (for what harmony's
+// own clients never send); nullptr when the server refuses it. The caller
+// destroys it with natsConnection_Destroy.
+__natsConnection* nats_connect(const std::string& url, const std::string& user, const std::string& password);
+
+// Skips the test, saying why, when nats-server is not installed.
+#define HARMONY_REQUIRE_NATS()                                                                   \
+  do {                                                                                           \
+    if (!::harmony::e2e::NatsServer::program()) {                                                \
+      WARN("skipped: nats-server is not installed (apt-get install nats-server); not exercised"); \
+      return;                                                                                    \
+    }                                                                                            \
+  } while (false)
 
 }  // namespace harmony::e2e

@@ -31,3 +31,11 @@ TEST_CASE("time: RFC 3339 both ways, and durations") {
   CHECK(format_duration(std::chrono::minutes(2)) == "2m");
   CHECK(format_duration(std::chrono::milliseconds(1500)) == "1500ms");
 }
+
+TEST_CASE("split_list keeps the non-empty parts between separators") {
+  using harmony::base::split_list;
+  CHECK(split_list("nats://a:4222,nats://b:4222", ',') == std::vector<std::string>{"nats://a:4222", "nats://b:4222"});
+  CHECK(split_list(",a,,b,", ',') == std::vector<std::string>{"a", "b"});
+  CHECK(split_list("", ',').empty());
+  CHECK(split_list("one", ',') == std::vector<std::string>{"one"});
+}

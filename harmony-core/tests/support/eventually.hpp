@@ -1,6 +1,6 @@
 #pragma once
-// Test support: waits up to six seconds for a condition that becomes true
-// asynchronously (a process exiting, a log line appearing).
+// Test support: waits (six seconds unless told) for a condition that becomes
+// true asynchronously (a process exiting, a log line appearing).
 
 #include <chrono>
 #include <functional>
@@ -8,8 +8,10 @@
 
 namespace harmony::testing {
 
-inline bool eventually(const std::function<bool()>& condition) {
-  for (int i = 0; i < 300; ++i) {
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::milliseconds wait = std::chrono::seconds(6)) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < until) {
     if (condition()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

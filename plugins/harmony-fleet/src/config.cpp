@@ -195,12 +195,11 @@ base::expected<std::string> find_program(const std::string& configured, std::str
     if (::access(configured.c_str(), X_OK) != 0) return refuse("'" + base::printable(configured) + "' is not an executable file");
     return configured;
   }
-  char self[4096] = {};
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string here;
-  if (n > 0) {
-    const std::string beside = base::join_path(base::parent_dir(std::string(self, static_cast<std::size_t>(n))), configured);
-    here = base::parent_dir(std::string(self, static_cast<std::size_t>(n)));
+  // Beside the running program first: an installed or built harmony keeps its programs together.
+  const std::string self = base::self_executable();
+  const std::string here = self.empty() ? std::string("(unknown)") : base::parent_dir(self);
+  if (!self.empty()) {
+    const std::string beside = base::join_path(here, configured);
     if (::access(beside.c_str(), X_OK) == 0) return beside;
   }
   const char* path = std::getenv("PATH");

@@ -12,6 +12,10 @@ std::vector<std::string> split_lines(std::string_view text);
 
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 
+// "a,,b," -> {"a", "b"}: the non-empty parts between separators (lists in
+// environment variables).
+std::vector<std::string> split_list(std::string_view text, char separator);
+
 // Columns padded to the widest cell plus two spaces; trailing spaces dropped;
 // one line per row.
 std::string format_table(const std::vector<std::vector<std::string>>& rows);

@@ -10,6 +10,7 @@
 
 #include <harmony/base/files.hpp>
 #include <harmony/base/paths.hpp>
+#include <harmony/base/text.hpp>
 
 namespace harmony::agent {
 namespace {
@@ -17,18 +18,6 @@ namespace {
 const char* env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr && v[0] != '\0' ? v : nullptr;
-}
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
 }
 
 base::expected<std::string> read_secret(const std::string& path, const std::string& source) {
@@ -77,10 +66,10 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
   // Flags first, then variables, then the connection file: each field on its own.
   if (!flags.servers.empty()) {
     for (const auto& s : flags.servers)
-      for (auto& part : split(s)) c.servers.push_back(part);
+      for (auto& part : base::split_list(s, ',')) c.servers.push_back(part);
     c.source = "--server";
   } else if (const char* v = env("HARMONY_NATS_URL")) {
-    c.servers = split(v);
+    c.servers = base::split_list(v, ',');
     c.source = "HARMONY_NATS_URL";
   }
   c.user = !flags.user.empty() ? flags.user : (env("HARMONY_NATS_USER") ? env("HARMONY_NATS_USER") : "");

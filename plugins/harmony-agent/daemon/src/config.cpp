@@ -11,6 +11,7 @@
 
 #include <harmony/base/files.hpp>
 #include <harmony/base/suggest.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 
 namespace harmony::agent::daemon {
@@ -84,18 +85,6 @@ base::expected<long long> number(const std::string& text, const std::string& key
     return base::fail(bad(key, "'" + base::printable(text) + "' is not a whole number from " + std::to_string(min) + " to " +
                                    std::to_string(max)));
   return value;
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto end = text.find(separator, start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
 }
 
 #define TRY(var, expr)      \
@@ -216,12 +205,12 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
 
   // The environment overrides the file.
   if (auto v = getenv("FLEET_AGENT_DEVICE_ID")) c.device_id = *v;
-  if (auto v = getenv("FLEET_AGENT_NATS_URLS")) c.nats_urls = split(*v, ',');
+  if (auto v = getenv("FLEET_AGENT_NATS_URLS")) c.nats_urls = base::split_list(*v, ',');
   if (auto v = getenv("FLEET_AGENT_NATS_USER")) c.nats_user = *v;
   if (auto v = getenv("FLEET_AGENT_NATS_PASSWORD_FILE")) c.password_file = *v;
-  if (auto v = getenv("FLEET_AGENT_EXEC_ALLOW")) c.exec_allow = split(*v, ',');
+  if (auto v = getenv("FLEET_AGENT_EXEC_ALLOW")) c.exec_allow = base::split_list(*v, ',');
   if (auto v = getenv("FLEET_AGENT_LABELS")) {
-    for (const auto& pair : split(*v, ',')) {
+    for (const auto& pair : base::split_list(*v, ',')) {
       auto eq = pair.find('=');
       if (eq == std::string::npos || eq == 0)
         return base::fail(bad("FLEET_AGENT_LABELS", "'" + base::printable(pair) + "' is not name=value"));
