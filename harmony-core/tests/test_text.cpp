@@ -39,3 +39,20 @@ TEST_CASE("split_list keeps the non-empty parts between separators") {
   CHECK(split_list("", ',').empty());
   CHECK(split_list("one", ',') == std::vector<std::string>{"one"});
 }
+
+TEST_CASE("base64 both ways, refusing what is not base64") {
+  using harmony::base::base64_decode;
+  using harmony::base::base64_encode;
+  CHECK(base64_encode("") == "");
+  CHECK(base64_encode("f") == "Zg==");
+  CHECK(base64_encode("fo") == "Zm8=");
+  CHECK(base64_encode("foo") == "Zm9v");
+  CHECK(base64_encode(std::string("\0\xff\x10", 3)) == "AP8Q");
+  CHECK(base64_decode("Zm9vYmFy") == "foobar");
+  CHECK(base64_decode("Zm9v\nYmE=\n") == "fooba");  // wrapped, as PEM bundles are
+  CHECK(base64_decode("AP8Q") == std::string("\0\xff\x10", 3));
+  CHECK_FALSE(base64_decode("Zm9v*"));
+  CHECK_FALSE(base64_decode("Zg==Zg=="));
+  CHECK_FALSE(base64_decode("Z"));
+  CHECK_FALSE(base64_decode("Zg==="));
+}

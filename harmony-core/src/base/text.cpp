@@ -57,4 +57,59 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+namespace {
+constexpr std::string_view base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned n = (unsigned{static_cast<unsigned char>(bytes[i])} << 16) |
+                       (unsigned{static_cast<unsigned char>(bytes[i + 1])} << 8) |
+                       unsigned{static_cast<unsigned char>(bytes[i + 2])};
+    out += base64_alphabet[(n >> 18) & 63];
+    out += base64_alphabet[(n >> 12) & 63];
+    out += base64_alphabet[(n >> 6) & 63];
+    out += base64_alphabet[n & 63];
+  }
+  if (const std::size_t rest = bytes.size() - i; rest > 0) {
+    unsigned n = unsigned{static_cast<unsigned char>(bytes[i])} << 16;
+    if (rest == 2) n |= unsigned{static_cast<unsigned char>(bytes[i + 1])} << 8;
+    out += base64_alphabet[(n >> 18) & 63];
+    out += base64_alphabet[(n >> 12) & 63];
+    out += rest == 2 ? base64_alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  unsigned buffer = 0;
+  int bits = 0;
+  std::size_t padding = 0, symbols = 0;
+  for (const char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      ++padding;
+      ++symbols;
+      continue;
+    }
+    const auto pos = base64_alphabet.find(c);
+    if (pos == std::string_view::npos || padding > 0) return std::nullopt;  // data after padding
+    ++symbols;
+    buffer = (buffer << 6) | static_cast<unsigned>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xff);
+    }
+  }
+  if (padding > 2 || (padding > 0 && symbols % 4 != 0) || symbols % 4 == 1) return std::nullopt;
+  return out;
+}
+
 }  // namespace harmony::base

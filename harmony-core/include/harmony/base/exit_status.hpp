@@ -20,6 +20,13 @@ inline constexpr int degraded = 10;          // status: something deployed is no
 inline constexpr int unreachable = 11;       // a remote peer (an agent) does not answer
 inline constexpr int timed_out = 12;         // a remote request did not complete in time
 inline constexpr int remote_error = 13;      // a remote peer answered with an error
+// The Kubernetes API server's refusals that a user (or a caller) acts on
+// differently; other API errors are unreachable, timed_out or remote_error.
+inline constexpr int forbidden = 14;         // RBAC refused the request
+inline constexpr int unauthorized = 15;      // the credentials were refused (expired?)
+inline constexpr int conflict = 16;          // another field manager owns the fields, or the object changed
+inline constexpr int invalid = 17;           // the server refused the object as invalid
+inline constexpr int object_not_found = 18;  // a named Kubernetes object or resource type does not exist
 inline constexpr int sdk_last = 63;
 inline constexpr int not_executable = 126;  // found, but cannot or may not be run
 inline constexpr int not_found = 127;       // no such command

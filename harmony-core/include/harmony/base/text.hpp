@@ -1,6 +1,7 @@
 #pragma once
 // Small text helpers every program's output uses.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,5 +20,12 @@ std::vector<std::string> split_list(std::string_view text, char separator);
 // Columns padded to the widest cell plus two spaces; trailing spaces dropped;
 // one line per row.
 std::string format_table(const std::vector<std::vector<std::string>>& rows);
+
+// Standard base64 (RFC 4648, with padding), as Kubernetes Secrets and
+// kubeconfig *-data fields carry binary values. Decoding skips ASCII
+// whitespace (wrapped PEM bundles) and refuses anything else that is not
+// base64; nullopt then.
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace harmony::base
