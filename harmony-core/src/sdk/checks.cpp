@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -11,7 +10,7 @@
 #include <unistd.h>
 
 
-#include <curl/curl.h>
+#include "../kube/curl.hpp"
 
 #include <harmony/base/interrupt.hpp>
 #include <harmony/errors.hpp>
@@ -67,60 +66,6 @@ base::expected<void> tcp_connect(const Endpoint& endpoint, std::chrono::millisec
 
 namespace {
 
-// libcurl is loaded when the first HTTP check runs, not when a plugin starts:
-// with its dependencies it is some thirty shared libraries, and plugins must
-// start fast for `components` and completion (docs/adr/0007-static-sdk.md).
-struct Curl {
-  using init_t = CURLcode (*)(long);
-  using easy_init_t = CURL* (*)();
-  using setopt_t = CURLcode (*)(CURL*, CURLoption, ...);
-  using perform_t = CURLcode (*)(CURL*);
-  using getinfo_t = CURLcode (*)(CURL*, CURLINFO, ...);
-  using cleanup_t = void (*)(CURL*);
-  using strerror_t = const char* (*)(CURLcode);
-
-  easy_init_t easy_init = nullptr;
-  setopt_t setopt = nullptr;
-  perform_t perform = nullptr;
-  getinfo_t getinfo = nullptr;
-  cleanup_t cleanup = nullptr;
-  strerror_t strerror = nullptr;
-  std::string error;
-
-  static const Curl& get() {
-    static const Curl curl = load();
-    return curl;
-  }
-
- private:
-  template <class F>
-  static F symbol(void* library, const char* name) {
-    return reinterpret_cast<F>(::dlsym(library, name));
-  }
-  static Curl load() {
-    Curl c;
-    void* library = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) {
-      c.error = ::dlerror();
-      return c;
-    }
-    auto init = symbol<init_t>(library, "curl_global_init");
-    c.easy_init = symbol<easy_init_t>(library, "curl_easy_init");
-    c.setopt = symbol<setopt_t>(library, "curl_easy_setopt");
-    c.perform = symbol<perform_t>(library, "curl_easy_perform");
-    c.getinfo = symbol<getinfo_t>(library, "curl_easy_getinfo");
-    c.cleanup = symbol<cleanup_t>(library, "curl_easy_cleanup");
-    c.strerror = symbol<strerror_t>(library, "curl_easy_strerror");
-    if (!init || !c.easy_init || !c.setopt || !c.perform || !c.getinfo || !c.cleanup || !c.strerror) {
-      c.error = "libcurl.so.4 lacks a function harmony needs";
-      c.easy_init = nullptr;
-      return c;
-    }
-    init(CURL_GLOBAL_DEFAULT);
-    return c;
-  }
-};
-
 std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
   auto* body = static_cast<std::string*>(user);
   const std::size_t n = size * count;
@@ -131,8 +76,9 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user)
 }  // namespace
 
 base::expected<void> http_get(const std::string& url, const HttpExpectation& expect, std::chrono::milliseconds timeout) {
-  const Curl& curl_api = Curl::get();
-  if (curl_api.easy_init == nullptr)
+  // The Kubernetes client's loader: libcurl opens on first use (ADR 0007).
+  const auto& curl_api = kube::detail::Curl::get();
+  if (!curl_api.loaded())
     return base::fail(base::make_error("cannot make HTTP requests", "libcurl is not available: " + curl_api.error,
                                        "install libcurl (Debian: libcurl4)"));
   CURL* curl = curl_api.easy_init();
