@@ -305,7 +305,9 @@ expected<Response> Transport::perform(const Request& request, const std::functio
     const CURLcode rc = curl.perform(easy);
     long status = 0;
     long connects = 0;
+    curl_off_t connected_after = 0;
     curl.getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl.getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_after);
     curl.getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
     stats_.connections += static_cast<int>(connects);
     curl.slist_free_all(headers);
@@ -327,7 +329,8 @@ expected<Response> Transport::perform(const Request& request, const std::functio
                  "), and the client certificate if there is one";
         return fail(std::move(e));
       }
-      if (rc == CURLE_OPERATION_TIMEDOUT && status > 0) {
+      // Connected but not answered in time: the server is there and slow.
+      if (rc == CURLE_OPERATION_TIMEDOUT && (status > 0 || connected_after > 0)) {
         base::Error e = base::make_error("the API server at " + config_.cluster.server + " did not finish answering in time", why,
                                          "the cluster is busy or unwell; try again, or raise --timeout");
         e.status = base::exit_status::timed_out;
