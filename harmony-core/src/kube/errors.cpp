@@ -139,6 +139,13 @@ base::Error to_error(const ApiFailure& f, const RequestInfo& r) {
       break;
     }
     case ApiReason::forbidden:
+      // The server forbids creating anything in a namespace being deleted;
+      // that is not a question of RBAC.
+      if (f.message.find("because it is being terminated") != std::string::npos) {
+        e.message = "cannot " + what(r) + ": the namespace is being deleted";
+        e.hint = "wait until it is gone and deploy again, or deploy to another namespace (-n)";
+        break;
+      }
       e.message = "the cluster forbids harmony to " + what(r) + as_identity(r);
       e.hint = "ask a cluster admin for RBAC permission to " + (r.verb.empty() ? std::string("do this") : r.verb) + " " +
                (r.resource.empty() ? std::string("this resource") : r.resource) +

@@ -59,3 +59,11 @@ TEST_CASE("errors: a body with terminal escapes is shown without them") {
   auto e = to_error(parse_failure(500, "\x1b]0;owned\x07\x1b[2J"), {});
   CHECK(e.reason.find('\x1b') == std::string::npos);
 }
+
+TEST_CASE("errors: creating in a namespace being deleted is not called an RBAC problem") {
+  const std::string body = R"({"kind":"Status","status":"Failure","message":"configmaps \"x\" is forbidden: unable to create new content in namespace shop because it is being terminated","reason":"Forbidden","code":403})";
+  auto e = to_error(parse_failure(403, body), {"apply", "configmaps", "shop", "x", "user 'admin'"});
+  CHECK(e.status == es::forbidden);
+  CHECK_THAT(e.message, Catch::Contains("being deleted"));
+  CHECK_THAT(e.hint, !Catch::Contains("RBAC"));
+}
