@@ -108,6 +108,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             self.close_connection = True
+        elif path == "/api":
+            self.send(200, json.dumps({"kind": "APIGroupDiscoveryList", "items": [{"metadata": {"name": ""}, "versions": [
+                {"version": "v1", "resources": [{"resource": "configmaps", "scope": "Namespaced",
+                 "responseKind": {"group": "", "version": "v1", "kind": "ConfigMap"}, "verbs": ["get", "list", "watch"]}]}]}]}))
+        elif path == "/apis":
+            self.send(200, json.dumps({"kind": "APIGroupDiscoveryList", "items": []}))
+        elif path.startswith("/api/v1/namespaces/w/configmaps"):
+            # A watch whose version is too old: the first watch answers 410 in
+            # an ERROR event; the relist then has a newer version to watch from.
+            if "watch=1" in path:
+                n = bump("watch")
+                if n == 1:
+                    lines = [{"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired",
+                                                          "message": "too old resource version: 10 (15)"}}]
+                elif "resourceVersion=20" in path:
+                    lines = [{"type": "BOOKMARK", "object": {"kind": "ConfigMap", "metadata": {"resourceVersion": "21"}}},
+                             {"type": "ADDED", "object": {"metadata": {"name": "after", "resourceVersion": "22"}}}]
+                else:
+                    lines = [{"type": "ERROR", "object": {"kind": "Status", "code": 500, "message": "watched from " + path}}]
+                data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            else:
+                n = bump("list")
+                items = [{"metadata": {"name": "first"}}] + ([{"metadata": {"name": "second"}}] if n > 1 else [])
+                self.send(200, json.dumps({"kind": "ConfigMapList", "metadata": {"resourceVersion": "10" if n == 1 else "20"},
+                                           "items": items}))
         elif path == "/hang":
             time.sleep(10)
             self.send(200, "{}")

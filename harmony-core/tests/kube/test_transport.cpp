@@ -15,6 +15,7 @@
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/process.hpp>
+#include <harmony/kube/client.hpp>
 #include <harmony/kube/transport.hpp>
 
 #include "eventually.hpp"
@@ -279,4 +280,23 @@ TEST_CASE("transport: a request that outlives its timeout is a timed_out error")
   auto e = t.send(r);
   REQUIRE_FALSE(e);
   CHECK(e.error().status == base::exit_status::timed_out);
+}
+
+TEST_CASE("client: a watch whose version expired (410) relists, says so, and goes on from the new version") {
+  testing::TempDir dir;
+  ScriptedServer server(dir);
+  kube::ClientOptions options;
+  options.cache_dir = dir / "cache";
+  kube::Client client(server.config(), options);
+  std::vector<std::string> events;
+  kube::WatchOptions w;
+  w.timeout = std::chrono::seconds(20);
+  auto r = client.watch("v1", "ConfigMap", "w", w, [&](const kube::WatchEvent& e) {
+    using T = kube::WatchEvent::Type;
+    if (e.type == T::bookmark) return true;
+    events.push_back(std::string(e.type == T::relisted ? "relisted" : e.type == T::added ? "added " : "other ") + e.object.name());
+    return e.object.name() != "after";
+  });
+  REQUIRE(r);
+  CHECK(events == std::vector<std::string>{"added first", "relisted", "added first", "added second", "added after"});
 }
