@@ -21,6 +21,7 @@
 #include <harmony/base/process.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/kube/client.hpp>
+#include <harmony/kube/kinds.hpp>
 #include <harmony/kube/readiness.hpp>
 
 #include "eventually.hpp"
@@ -411,4 +412,58 @@ TEST_CASE("kube client: a namespace being deleted is reported as such") {
   CHECK_THAT(refused.error().reason, Catch::Contains("being terminated"));
   // Let it finish.
   (void)kubectl({"patch", "configmap", "held", "-n", name, "--type", "merge", "-p", R"({"metadata":{"finalizers":null}})"});
+}
+
+TEST_CASE("kube client: the typed kinds apply, become ready, and show no drift to kubectl's server-side dry run") {
+  auto c = client(admin());
+  Namespace ns(*c, "kinds");
+  kube::ConfigMap config;
+  config.metadata = {.name = "web-config", .namespace_ = ns.name};
+  config.data = {{"mode", "fast"}};
+  kube::Secret secret;
+  secret.metadata = {.name = "web-secret", .namespace_ = ns.name};
+  secret.data = {{"password", "s3cret"}};
+  kube::ServiceAccount account;
+  account.metadata = {.name = "web", .namespace_ = ns.name};
+  kube::Role role;
+  role.metadata = {.name = "web", .namespace_ = ns.name};
+  role.rules = {{.api_groups = {""}, .resources = {"configmaps"}, .verbs = {"get"}}};
+  kube::RoleBinding binding;
+  binding.metadata = {.name = "web", .namespace_ = ns.name};
+  binding.role_name = "web";
+  binding.subjects = {{.name = "web"}};
+  kube::Service service;
+  service.metadata = {.name = "web", .namespace_ = ns.name};
+  service.selector = {{"app", "web"}};
+  service.ports = {{.name = "http", .port = 80, .target_port = "http"}};
+  kube::Deployment deployment;
+  deployment.metadata = {.name = "web", .namespace_ = ns.name};
+  deployment.replicas = 2;
+  deployment.selector = {{"app", "web"}};
+  kube::Container container;
+  container.name = "web";
+  container.image = "harmony.local/busybox:1";
+  container.image_pull_policy = "Never";
+  container.ports = {{.name = "http", .port = 8080}};
+  container.env = {{.name = "PASSWORD", .secret_name = "web-secret", .secret_key = "password"}};
+  deployment.template_.containers = {container};
+  deployment.template_.service_account = "web";
+
+  const std::vector<kube::Object> objects = {kube::to_object(config),  kube::to_object(secret),  kube::to_object(account),
+                                             kube::to_object(role),    kube::to_object(binding), kube::to_object(service),
+                                             kube::to_object(deployment)};
+  for (const auto& o : objects) {
+    auto applied = c->apply(o);
+    INFO(o.kind());
+    REQUIRE(applied);
+    // What harmony applied is what kubectl would apply: no drift.
+    auto dry = kubectl({"apply", "--server-side", "--field-manager", "harmony", "--dry-run=server", "-o", "json", "-f", "-"},
+                       o.to_json());
+    INFO(dry.err);
+    REQUIRE(dry.ok());
+    CHECK(json::parse(dry.out)["metadata"]["resourceVersion"] == applied->resource_version());
+  }
+  auto read = c->get({"v1", "Secret", ns.name, "web-secret"});
+  REQUIRE(read);
+  CHECK(read->string_at("/data/password") == "czNjcmV0");
 }
