@@ -172,7 +172,7 @@ TEST_CASE("transport: bodies, methods and content types go as given") {
   CHECK(echo["content_type"] == "application/apply-patch+yaml");
 }
 
-TEST_CASE("transport: 429 is retried after Retry-After; 503 until attempts run out; errors come back as responses") {
+TEST_CASE("transport: 429 is retried after Retry-After, 503 until attempts run out, and errors come back as responses") {
   testing::TempDir dir;
   ScriptedServer server(dir);
   kube::TransportOptions fast;
