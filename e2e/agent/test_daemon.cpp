@@ -175,7 +175,7 @@ TEST_CASE("a bad configuration stops the daemon at once, naming the key") {
   auto open_password = stack.box.write("conf", "password", "agent-secret-1\n", fs::perms(0604));
   auto readable = run("device_id: edge-1\nnats:\n  user: agent\n  password_file: " + open_password + "\n");
   CHECK(readable.exit_code == exit_status::invalid_settings);
-  CHECK_THAT(readable.err, Catch::Contains("nats.password_file") && Catch::Contains("readable by any user"));
+  CHECK_THAT(readable.err, Catch::Contains("nats.password_file") && Catch::Contains("any user can read it"));
   CHECK(readable.err.find("agent-secret-1") == std::string::npos);
 
   auto missing = stack.box.run({fleet_agent_binary(), "--config", stack.box.path("conf/none.yaml")});

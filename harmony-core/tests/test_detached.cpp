@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <harmony/base/process.hpp>
 
 #include "eventually.hpp"
+#include "inheritance.hpp"
 #include "temp_dir.hpp"
 
 using namespace harmony::base;
@@ -64,6 +66,25 @@ TEST_CASE("a program that cannot start is an error, not an identity") {
   CHECK(missing.error().status == exit_status::not_found);
   auto bad_cwd = spawn_detached({.argv = {"/bin/true"}, .cwd = "/nonexistent"}, record_nothing);
   REQUIRE_FALSE(bad_cwd);
+}
+
+TEST_CASE("a detached process inherits no descriptor, ignored signal or blocked signal from its starter") {
+  TempDir dir;
+  harmony::testing::LeakyDescriptor leaky;
+  harmony::testing::ParentSignals parent;
+  // ls lists its own directory descriptor besides 0, 1 and 2.
+  auto id = spawn_detached({.argv = {"/bin/sh", "-c", "ls /proc/self/fd > fds; cat /proc/self/status > status; touch done"},
+                            .cwd = dir.path()},
+                           record_nothing);
+  REQUIRE(id);
+  REQUIRE(eventually([&] { return std::filesystem::exists(dir / "done"); }));
+  auto fds = harmony::testing::numbers_in(read_file(dir / "fds").value_or(""));
+  CHECK(std::count(fds.begin(), fds.end(), harmony::testing::LeakyDescriptor::number) == 0);
+  CHECK(fds.size() == 4);
+  CHECK(std::all_of(fds.begin(), fds.end(), [](int fd) { return fd <= 3; }));
+  auto status = read_file(dir / "status").value_or("");
+  CHECK(harmony::testing::status_field(status, "SigIgn") == "0000000000000000");
+  CHECK(harmony::testing::status_field(status, "SigBlk") == "0000000000000000");
 }
 
 TEST_CASE("a reused pid, another boot, or a zombie is not our running process, and is never signalled") {

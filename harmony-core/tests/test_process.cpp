@@ -3,16 +3,23 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
+#include <fcntl.h>
 #include <fstream>
 #include <unistd.h>
 
 #include <harmony/base/process.hpp>
 
+#include "inheritance.hpp"
 #include "temp_dir.hpp"
 
 using namespace harmony::base;
 using namespace std::chrono_literals;
 using harmony::testing::TempDir;
+using harmony::testing::LeakyDescriptor;
+using harmony::testing::ParentSignals;
+using harmony::testing::numbers_in;
+using harmony::testing::status_field;
 
 namespace {
 ProcessResult must_run(ProcessSpec spec) {
@@ -140,4 +147,89 @@ TEST_CASE("find_program skips relative and empty PATH entries") {
   CHECK(find_program("sh", "/nonexistent::.:/bin") == "/bin/sh");
   CHECK_FALSE(find_program("sh", ".:relative"));
   CHECK_FALSE(find_program("../sh", "/bin"));
+}
+
+// --- Deadlines against descendants that keep the pipes open --------------------------------------
+
+namespace {
+// Runs `script` after starting a grandchild in its own session that prints
+// its pid and then sleeps 30s with our stdout and stderr open. The grandchild
+// is killed when the test ends, whatever happened.
+struct EscapedGrandchild {
+  ProcessResult result;
+  ~EscapedGrandchild() {
+    int pid = std::atoi(result.out.c_str());
+    if (pid > 1) ::kill(pid, SIGKILL);
+  }
+};
+
+ProcessResult run_with_escaped_grandchild(ProcessSpec spec, EscapedGrandchild& guard) {
+  spec.argv = {"/bin/sh", "-c", "setsid sh -c 'echo $$; exec sleep 30' & " + spec.argv.front()};
+  guard.result = must_run(std::move(spec));
+  return guard.result;
+}
+}  // namespace
+
+TEST_CASE("a deadline holds even when a descendant in another session keeps the output open") {
+  EscapedGrandchild guard;
+  auto r = run_with_escaped_grandchild({.argv = {"sleep 30"}, .timeout = 300ms, .kill_grace = 100ms}, guard);
+  CHECK(r.end == ProcessResult::End::timed_out);
+  CHECK(r.signal == SIGTERM);
+  // The grandchild holds stdout for 30s; we must not have waited for it.
+  CHECK(r.elapsed < 20s);
+}
+
+TEST_CASE("a timed-out child that ignores SIGTERM is killed even while a descendant holds the output") {
+  EscapedGrandchild guard;
+  auto r = run_with_escaped_grandchild({.argv = {"trap '' TERM; sleep 30"}, .timeout = 200ms, .kill_grace = 100ms},
+                                       guard);
+  CHECK(r.end == ProcessResult::End::timed_out);
+  CHECK(r.signal == SIGKILL);
+  CHECK(r.elapsed < 20s);
+}
+
+TEST_CASE("a child that exits while a descendant holds its output reports its own status, flagged incomplete") {
+  // With a timeout that has not passed, too: the result is the exit, not a timeout.
+  const auto timeout = GENERATE(0ms, 20s);
+  INFO("timeout " << timeout.count() << "ms");
+  EscapedGrandchild guard;
+  auto r = run_with_escaped_grandchild({.argv = {"exit 3"}, .timeout = timeout, .output_grace = 100ms}, guard);
+  CHECK(r.end == ProcessResult::End::exited);
+  CHECK(r.exit_code == 3);
+  CHECK(r.output_incomplete);
+  CHECK(r.elapsed < 20s);  // the grandchild holds the pipes for 30s
+}
+
+TEST_CASE("what a child wrote before it exited is kept when a descendant holds its output") {
+  EscapedGrandchild guard;
+  auto r = run_with_escaped_grandchild({.argv = {"sleep 0.2; echo last words; exit 4"}, .output_grace = 50ms}, guard);
+  CHECK(r.exit_code == 4);
+  CHECK_THAT(r.out, Catch::EndsWith("last words\n"));
+}
+
+TEST_CASE("output that ends with the child is complete") {
+  auto r = must_run({.argv = {"/bin/sh", "-c", "echo a; (sleep 0.1; echo b) & exit 0"}, .output_grace = 5s});
+  CHECK(r.out == "a\nb\n");  // a descendant that finishes within the grace is read to the end
+  CHECK_FALSE(r.output_incomplete);
+}
+
+// --- What a child inherits ------------------------------------------------------------------------
+
+TEST_CASE("a child inherits no descriptor beyond 0, 1 and 2") {
+  LeakyDescriptor leaky;
+  auto r = must_run({.argv = {"/bin/ls", "/proc/self/fd"}});
+  REQUIRE(r.ok());
+  // ls has one of its own open: the directory it lists.
+  auto fds = numbers_in(r.out);
+  CHECK(std::count(fds.begin(), fds.end(), LeakyDescriptor::number) == 0);
+  CHECK(fds.size() == 4);
+  CHECK(std::all_of(fds.begin(), fds.end(), [](int fd) { return fd <= 3; }));
+}
+
+TEST_CASE("a child starts with default signal dispositions and an empty signal mask") {
+  ParentSignals parent;
+  auto r = must_run({.argv = {"/bin/cat", "/proc/self/status"}});
+  REQUIRE(r.ok());
+  CHECK(status_field(r.out, "SigIgn") == "0000000000000000");
+  CHECK(status_field(r.out, "SigBlk") == "0000000000000000");
 }

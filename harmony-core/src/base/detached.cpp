@@ -79,13 +79,10 @@ bool read_exact(int fd, void* buffer, std::size_t length) {
     n = ::read(go_fd, &go, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1) ::_exit(0);  // the parent gave up: run nothing
-  sigset_t all;
-  ::sigemptyset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
   if (::dup2(null_fd, 0) < 0) die(errno);
   if (::dup2(log_fd >= 0 ? log_fd : null_fd, 1) < 0) die(errno);
   if (::dup2(log_fd >= 0 ? log_fd : null_fd, 2) < 0) die(errno);
+  inherit_only_standard_streams();  // a service must not keep its deployer's descriptors
   if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) die(errno);
   ::execve(program, argv, envp);
   child_fail(error_fd, errno);

@@ -1,23 +1,25 @@
 #include <harmony/base/files.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <harmony/base/paths.hpp>
 
+#include "files_internal.hpp"
+
 namespace harmony::base {
 
-namespace {
+namespace detail {
 
-// Reads the file's bytes [offset, offset + max) into a string; a shorter file
-// gives fewer bytes. With `must_fit`, a file that has more is an error.
-expected<std::string> read_range(const std::string& path, std::uint64_t offset, std::size_t max, bool must_fit) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
+expected<std::string> read_fd_range(int fd, const std::string& path, std::uint64_t offset, std::size_t max,
+                                    bool must_fit) {
   std::string out;
   char buffer[65536];
   while (true) {
@@ -27,20 +29,53 @@ expected<std::string> read_range(const std::string& path, std::uint64_t offset, 
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;  // a FIFO or the like: nothing more to read now
     if (n < 0 && errno == ESPIPE) n = ::read(fd, buffer, want);
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return fail(os_error(err, "cannot read '" + printable(path) + "'"));
-    }
+    if (n < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
     if (n == 0) break;
-    if (must_fit && out.size() + static_cast<std::size_t>(n) > max) {
-      ::close(fd);
+    if (must_fit && out.size() + static_cast<std::size_t>(n) > max)
       return fail(make_error("cannot read '" + printable(path) + "'", "it is larger than " + std::to_string(max) + " bytes"));
-    }
     out.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   return out;
+}
+
+}  // namespace detail
+
+namespace {
+
+// Reads the file's bytes [offset, offset + max) into a string; a shorter file
+// gives fewer bytes. With `must_fit`, a file that has more is an error.
+expected<std::string> read_range(const std::string& path, std::uint64_t offset, std::size_t max, bool must_fit) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return fail(os_error(errno, "cannot read '" + printable(path) + "'"));
+  auto text = detail::read_fd_range(fd, path, offset, max, must_fit);
+  ::close(fd);
+  return text;
+}
+
+// A name beside `path` that nobody can guess: 64 random bits. A fixed name
+// (the pid) let two writers in one process share a temporary, and let anyone
+// who may write the directory plant a symlink there first.
+std::string temporary_name(const std::string& path) {
+  std::uint64_t bits = 0;
+  if (::getrandom(&bits, sizeof bits, 0) != static_cast<ssize_t>(sizeof bits)) {
+    // No entropy source: still unique within this host and moment, and O_EXCL guards the rest.
+    static std::atomic<std::uint64_t> counter{0};
+    bits = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+           (static_cast<std::uint64_t>(::getpid()) << 32) ^ counter.fetch_add(1);
+  }
+  static const char digits[] = "0123456789abcdef";
+  std::string name = path + ".tmp.";
+  for (int i = 0; i < 16; ++i, bits >>= 4) name += digits[bits & 0xf];
+  return name;
+}
+
+// fsyncs the directory holding `path`, so that a rename in it is on disk.
+int sync_directory(const std::string& path) {
+  const int dir = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return errno;
+  const int err = ::fsync(dir) == 0 ? 0 : errno;
+  ::close(dir);
+  return err;
 }
 
 }  // namespace
@@ -58,34 +93,44 @@ expected<std::string> read_file_tail(const std::string& path, std::size_t max) {
 
 expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode,
                                      bool durable) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+    tmp = temporary_name(path);
+    // O_EXCL: we create it, or fail; never open what someone put there.
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) return fail(os_error(errno, "cannot write '" + printable(path) + "'"));
+  auto give_up = [&](int err, const std::string& what) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return fail(os_error(err, what + " '" + printable(path) + "'"));
+  };
   // The umask may have narrowed `mode`; it must never widen it, and fchmod
   // makes the result exactly `mode` either way.
-  ::fchmod(fd, mode);
+  if (::fchmod(fd, mode) != 0) return give_up(errno, "cannot set the mode of");
   std::size_t done = 0;
   while (done < contents.size()) {
     ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail(os_error(err, "cannot write '" + printable(path) + "'"));
-    }
+    if (n <= 0) return give_up(n < 0 ? errno : EIO, "cannot write");
     done += static_cast<std::size_t>(n);
   }
-  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
-    int err = errno;
+  if (durable && ::fsync(fd) != 0) return give_up(errno, "cannot write");
+  if (::close(fd) != 0) {
+    const int err = errno;
     ::unlink(tmp.c_str());
     return fail(os_error(err, "cannot write '" + printable(path) + "'"));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
+    const int err = errno;
     ::unlink(tmp.c_str());
     return fail(os_error(err, "cannot replace '" + printable(path) + "'"));
   }
+  // The rename itself must survive a crash too, or the old file comes back.
+  if (durable)
+    if (const int err = sync_directory(path); err != 0) return fail(os_error(err, "cannot write '" + printable(path) + "'"));
   return {};
 }
 

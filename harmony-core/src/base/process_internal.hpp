@@ -65,6 +65,26 @@ Error exec_failure(int err, const std::string& path);
 // PATH of `env` (empty and relative entries skipped).
 expected<std::string> resolve_program(const std::string& argv0, const Environment& env);
 
+// --- In the child, between fork and exec (async-signal-safe) ---
+
+// How mark_descriptors_cloexec finds the open descriptors. `best` tries
+// close_range(CLOSE_RANGE_CLOEXEC) (Linux 5.11), then a getdents64 walk of
+// /proc/self/fd, then every number below RLIMIT_NOFILE; the others start
+// further down that list, so that tests can reach each fallback.
+enum class CloexecMethod { best, proc_walk, trying_all };
+
+// Marks every descriptor >= `first` close-on-exec: libraries (libnats's
+// socket, a shell's descriptors) leave some without it, and a child must not
+// get them. Marking rather than closing keeps the exec-error pipe working.
+void mark_descriptors_cloexec(int first, CloexecMethod method = CloexecMethod::best);
+
+// Every signal back to its default action, and an empty signal mask: an
+// ignored SIGPIPE or SIGINT, or a blocked signal, survives exec otherwise.
+void reset_signals();
+
+// Both of the above, keeping only 0, 1 and 2: call after the dup2s.
+void inherit_only_standard_streams();
+
 // Tells the parent why exec failed, through the close-on-exec error pipe.
 [[noreturn]] void child_fail(int error_fd, int err);
 

@@ -7,6 +7,7 @@
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/paths.hpp>
+#include <harmony/base/secrets.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/checks.hpp>
 #include <harmony/errors.hpp>
@@ -34,13 +35,13 @@ RunContext for_component(const RunContext& ctx, std::string_view component) {
 }
 
 base::expected<std::string> read_password(const std::string& path, std::string_view whose) {
-  auto text = base::read_file(path, 4096);
-  if (!text)
+  auto password = base::read_secret_file(path, "the NATS password file");
+  if (!password)
     return base::fail(failed(base::exit_status::deploy_failed, "cannot read the NATS password of " + std::string(whose),
-                             text.error().reason, "deploy the fleet's NATS again: harmony deploy fleet nats"));
-  std::string password = *text;
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-  return password;
+                             password.error().message + ": " + password.error().reason,
+                             password.error().insecure ? password.error().hint
+                                                       : "deploy the fleet's NATS again: harmony deploy fleet nats"));
+  return *password;
 }
 
 std::string nats_credential(FileStore& files, std::string_view name) {

@@ -13,10 +13,15 @@ namespace harmony::base {
 expected<std::string> read_file(const std::string& path, std::size_t max = 16 * 1024 * 1024);
 
 // Writes `contents` to a temporary file beside `path`, then renames it over
-// `path`: readers see the old file or the new one, never a mix. `mode` is
-// applied at creation (before any byte is written), so a secret is never
+// `path`: readers see the old file or the new one, never a mix, and
+// concurrent writers each land whole. The temporary's name is random and it
+// is created with O_EXCL | O_NOFOLLOW, so nothing planted in the directory is
+// opened or followed. `mode` is applied at creation (before any byte is
+// written) and then exactly, whatever the umask, so a secret is never
 // readable by others, not even for a moment. With `durable`, the data reaches
-// the disk before the rename (state and credentials); caches can skip that.
+// the disk before the rename and the directory is synced after it (state and
+// credentials); caches can skip that. Secrets are read with
+// `read_secret_file` (secrets.hpp).
 expected<void> write_file_atomically(const std::string& path, std::string_view contents, mode_t mode = 0644,
                                      bool durable = true);
 

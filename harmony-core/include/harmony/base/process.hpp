@@ -15,10 +15,32 @@
 //   `output_limit` bytes per stream; what is cut off is drained and dropped and
 //   the stream is marked truncated, so a chatty child can never block or
 //   exhaust memory.
-// - With a `timeout`, the child runs in its own process group; when time runs
-//   out the whole group gets SIGTERM, then SIGKILL after `kill_grace`, and the
-//   result says `timed_out`. Without a timeout the child shares our group, so a
-//   terminal's Ctrl-C reaches it as it reaches us.
+// - The child inherits descriptors 0, 1 and 2 and nothing else: every other
+//   descriptor is marked close-on-exec in the child before exec, whoever
+//   opened it without O_CLOEXEC (libnats's socket, a launching shell's). Its
+//   signal dispositions are the defaults and its signal mask is empty, even
+//   when we ignore or block signals. The same holds for `spawn_detached`;
+//   `exec_replace` keeps its own semantics (the plugin gets our process).
+// - With a `timeout`, the child runs in its own process group. When the
+//   deadline passes and the child still runs, the group gets SIGTERM, and
+//   SIGKILL after `kill_grace`; the result is `timed_out`, at the latest about
+//   `timeout + kill_grace` after the start, whoever still holds the pipes.
+//   Without a timeout the child shares our group, so a terminal's Ctrl-C
+//   reaches it as it reaches us.
+// - We read output until EOF, but never wait on descendants for it. A program
+//   that leaves a descendant holding its stdout or stderr (a daemon it started
+//   without redirecting, anything that called setsid) ends when the child
+//   ends: once the child has exited we read for at most `output_grace` (and
+//   never past the deadline), then close our ends, keep what was already in
+//   the pipes, and set `output_incomplete`. The result is still the child's
+//   real exit status: `timed_out` only ever means the deadline passed.
+// - Descendants are not contained. Ones still in a timed-out child's group get
+//   SIGKILL when we stop; one that left the group (setsid, setpgid) is not
+//   ours to find, and keeps running with closed pipes (EPIPE on its next
+//   write). We do not use PR_SET_CHILD_SUBREAPER: it is process-wide, so in
+//   the agent daemon or a plugin every orphan of every command would become
+//   ours to reap, racing the waitpid of other threads; and cgroups are not
+//   available on the machines we target.
 // - How the child ended is kept exact: exited with a code, killed by a signal
 //   (with the signal number, never folded into 128+N), or timed out.
 // - Failing to start (no such file, not executable, bad interpreter, bad cwd)
@@ -70,6 +92,9 @@ struct ProcessSpec {
   std::size_t output_limit = 1024 * 1024;              // bytes kept per captured stream
   std::chrono::milliseconds timeout{0};                // 0: wait for ever
   std::chrono::milliseconds kill_grace{500};           // SIGTERM -> SIGKILL delay on timeout
+  // How long we keep reading after the child exited, for descendants that
+  // still hold its stdout or stderr; then we stop and set output_incomplete.
+  std::chrono::milliseconds output_grace{250};
 };
 
 struct ProcessResult {
@@ -82,6 +107,10 @@ struct ProcessResult {
   std::string err;
   bool out_truncated = false;
   bool err_truncated = false;
+  // A descendant still held stdout or stderr open when we stopped reading
+  // (output_grace after the child exited, or at the deadline): what it wrote
+  // later is lost. `end` is unaffected.
+  bool output_incomplete = false;
   std::chrono::milliseconds elapsed{0};
 
   [[nodiscard]] bool ok() const { return end == End::exited && exit_code == 0; }

@@ -1,15 +1,12 @@
 #include <harmony/agent/connection.hpp>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
 #include <harmony/base/files.hpp>
 #include <harmony/base/paths.hpp>
+#include <harmony/base/secrets.hpp>
 #include <harmony/base/text.hpp>
 
 namespace harmony::agent {
@@ -21,22 +18,11 @@ const char* env(const char* name) {
 }
 
 base::expected<std::string> read_secret(const std::string& path, const std::string& source) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return base::fail(base::os_error(errno, "cannot read the NATS password file '" + base::printable(path) + "'",
-                                     "check " + source));
-  if (st.st_mode & S_IROTH) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    return base::fail(base::make_error("refusing to use the NATS password file '" + base::printable(path) + "'",
-                                       std::string("any user can read it (mode ") + mode + ")",
-                                       "chmod 600 '" + base::printable(path) + "'"));
-  }
-  auto text = base::read_file(path, 4096);
-  if (!text) return base::fail(text.error());
-  std::string password = *text;
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-  return password;
+  auto password = base::read_secret_file(path, "the NATS password file");
+  if (password) return *password;
+  base::Error e = password.error();
+  if (e.hint.empty()) e.hint = "check " + source;
+  return base::fail(std::move(e));
 }
 
 }  // namespace

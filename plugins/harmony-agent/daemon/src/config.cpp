@@ -2,14 +2,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <sys/stat.h>
 
 #include <yaml-cpp/yaml.h>
 
 #include <harmony/base/files.hpp>
+#include <harmony/base/secrets.hpp>
 #include <harmony/base/suggest.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
@@ -243,23 +241,12 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
 }  // namespace
 
 base::expected<std::string> read_password(const Config& config) {
-  struct stat st {};
-  if (::stat(config.password_file.c_str(), &st) != 0)
-    return base::fail(bad("nats.password_file", "cannot read '" + base::printable(config.password_file) + "': " +
-                                                    std::strerror(errno)));
-  if (st.st_mode & S_IROTH) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    return base::fail(bad("nats.password_file", "'" + base::printable(config.password_file) +
-                                                    "' is readable by any user (mode " + mode + ")",
-                          "chmod o-r '" + base::printable(config.password_file) + "' (the agent's user and group may read it)"));
-  }
-  auto text = base::read_file(config.password_file, 4096);
-  if (!text) return base::fail(bad("nats.password_file", text.error().message + ": " + text.error().reason));
-  std::string password = *text;
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-  if (password.empty()) return base::fail(bad("nats.password_file", "'" + base::printable(config.password_file) + "' is empty"));
-  return password;
+  auto password = base::read_secret_file(config.password_file, "the password file");
+  if (!password)
+    return base::fail(bad("nats.password_file", password.error().message + ": " + password.error().reason,
+                          password.error().hint));
+  if (password->empty()) return base::fail(bad("nats.password_file", "'" + base::printable(config.password_file) + "' is empty"));
+  return *password;
 }
 
 }  // namespace harmony::agent::daemon
