@@ -98,15 +98,20 @@ TEST_CASE("zsh completion through zsh's own line editor") {
   Shells s;
   // An interactive zsh on a pseudo-terminal (zsh's zpty module), with
   // compinit and our script loaded, is sent keystrokes ending in TAB; what it
-  // draws is what a user would see.
-  auto type = [&](const std::string& keys) {
+  // draws is what a user would see. It is read until `awaited` shows (at most
+  // 30s: on a busy machine zsh draws late), then whatever else is there.
+  auto type = [&](const std::string& keys, const std::string& awaited) {
     std::string driver =
         "zmodload zsh/zpty\n"
         "zpty -b z 'TERM=dumb zsh -f -i'\n"
         "zpty -w z 'PS1=\"> \"; autoload -U compinit; compinit -u -D; source <(harmony completion zsh)'\n"
         "zpty -w -n z $'" + keys + "\\t'\n"
-        "sleep 1\n"
         "out=''\n"
+        "for i in {1..300}; do\n"
+        "  while zpty -r -t z line; do out+=$line; done\n"
+        "  [[ ${out//$'\\r'/} == *'" + awaited + "'* ]] && break\n"
+        "  sleep 0.1\n"
+        "done\n"
         "while zpty -r -t z line; do out+=$line; done\n"
         "zpty -d z\n"
         "print -r -- \"${out//$'\\r'/}\"\n";
@@ -117,15 +122,15 @@ TEST_CASE("zsh completion through zsh's own line editor") {
     auto at = r.out.find(keys);
     return at == std::string::npos ? r.out : r.out.substr(at);
   };
-  auto listed = type("harmony pl");
+  auto listed = type("harmony pl", "plugin  -- ");
   CHECK_THAT(listed, Catch::Contains("plan    -- lifecycle verb"));
   CHECK_THAT(listed, Catch::Contains("plugin  -- list, describe or create plugins"));
-  auto verbs = type("harmony deploy ");
+  auto verbs = type("harmony deploy ", "probe  -- ");
   CHECK_THAT(verbs, Catch::Contains("fleet  -- A stand-in for the fleet plugin"));
   CHECK_THAT(verbs, Catch::Contains("probe  -- Reports what it received"));
   // A single candidate is inserted into the line.
-  CHECK_THAT(type("harmony deploy fl"), Catch::Contains("harmony deploy fleet"));
-  CHECK_THAT(type("harmony probe al"), Catch::Contains("harmony probe alpha"));
+  CHECK_THAT(type("harmony deploy fl", "harmony deploy fleet"), Catch::Contains("harmony deploy fleet"));
+  CHECK_THAT(type("harmony probe al", "harmony probe alpha"), Catch::Contains("harmony probe alpha"));
 }
 
 TEST_CASE("fish completion through fish's own completion engine") {

@@ -45,6 +45,7 @@ Catalog scan_catalog(const FileSystem& fs, const SearchPath& search_path, const 
   // Directories reached twice (/bin -> /usr/bin on merged-/usr systems) are
   // searched once; otherwise every plugin would shadow itself.
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> seen_dirs;
+  StatCache stats(fs);
   for (const auto& dir : search_path.dirs) {
     auto st = fs.stat(dir);
     if (!st) {
@@ -70,7 +71,7 @@ Catalog scan_catalog(const FileSystem& fs, const SearchPath& search_path, const 
     for (const auto& name : *names) {
       if (!name.starts_with(plugin::file_prefix)) continue;
       CatalogEntry entry;
-      entry.candidate = inspect(fs, dir, name, policy);
+      entry.candidate = inspect(fs, dir, name, policy, nullptr, &stats);
       entry.metadata = metadata_for(fs, entry.candidate, cache, harmony_version);
       catalog.entries.push_back(std::move(entry));
     }

@@ -12,6 +12,7 @@
 namespace harmony::dispatcher {
 namespace {
 
+constexpr std::uint32_t group_write = 0020;
 constexpr std::uint32_t world_write = 0002;
 constexpr std::uint32_t sticky = 01000;
 // Longest file name most file systems take (NAME_MAX).
@@ -25,7 +26,63 @@ std::string octal(std::uint32_t mode) {
 
 std::string shown(const std::string& path) { return base::printable(path); }
 
+// Judges, with lstat, each directory from / down to the parent of `path`,
+// then `path` itself from `last` (its stat, already known) unless `last_what`
+// is empty. Paths judged for this candidate are skipped, so a problem is told
+// once. Returns whether the path took a detour (a link, "." or ".."), so its
+// real path must be judged as well.
+bool judge_path(StatCache& cache, const std::string& path, const FileStat& last, const std::string& last_what,
+                const Policy& policy, std::vector<std::string>& judged, std::vector<std::string>& reasons) {
+  bool detour = false;
+  auto judge = [&](const std::string& p, const FileStat& st, const std::string& what) {
+    if (std::find(judged.begin(), judged.end(), p) != judged.end()) return;
+    judged.push_back(p);
+    if (st.type == FileStat::Type::symlink) detour = true;
+    if (auto reason = untrusted_reason(what, st, policy)) reasons.push_back(std::move(*reason));
+  };
+  const std::size_t last_slash = path.rfind('/');
+  for (std::size_t end = 0; end != std::string::npos && end <= last_slash; end = path.find('/', end + 1)) {
+    // [previous slash, end) is one component; "/" itself when end == 0.
+    const std::size_t start = end == 0 ? 0 : path.rfind('/', end - 1) + 1;
+    const std::string_view part = std::string_view(path).substr(start, end - start);
+    if (end != 0 && part.empty()) continue;
+    if (part == "." || part == "..") detour = true;
+    const std::string dir = end == 0 ? std::string("/") : path.substr(0, end);
+    const auto& st = cache.lstat(dir);
+    if (!st) {
+      reasons.push_back("cannot inspect the directory " + shown(dir) + " on its path: " + st.error().reason);
+      continue;
+    }
+    judge(dir, *st, end == last_slash ? "its directory " + shown(dir) : "the directory " + shown(dir) + " above it");
+  }
+  if (!last_what.empty()) judge(path, last, last_what);
+  return detour;
+}
+
+// Every reason the trust rule refuses the candidate for (c.stat is set).
+std::vector<std::string> untrusted_reasons(const FileSystem& fs, StatCache& cache, const Candidate& c,
+                                           const FileStat& entry, const Policy& policy) {
+  std::vector<std::string> reasons;
+  std::vector<std::string> judged;
+  const bool detour = judge_path(cache, c.path, c.is_link ? entry : c.stat, c.is_link ? "the link" : "the file",
+                                 policy, judged, reasons);
+  if (!detour) return reasons;
+  auto real = fs.real_path(c.path);
+  if (!real) {
+    reasons.push_back("cannot resolve its real path: " + real.error().reason);
+    return reasons;
+  }
+  judge_path(cache, *real, c.stat, c.is_link ? "its target " + shown(*real) : std::string(), policy, judged, reasons);
+  return reasons;
+}
+
 }  // namespace
+
+const base::expected<FileStat>& StatCache::lstat(const std::string& path) {
+  auto it = stats_.find(path);
+  if (it == stats_.end()) it = stats_.emplace(path, fs_->lstat(path)).first;
+  return it->second;
+}
 
 bool is_builtin(std::string_view word) {
   return std::find(std::begin(builtin_commands), std::end(builtin_commands), word) != std::end(builtin_commands) ||
@@ -92,14 +149,39 @@ void Candidate::add(Problem problem, std::string message, bool blocking) {
   issues.push_back({problem, std::move(message), blocking});
 }
 
-std::optional<std::string> insecure_dir_reason(const std::string& dir, const FileStat& st) {
-  if (!(st.mode & world_write)) return std::nullopt;
-  if ((st.mode & sticky) && st.uid == 0) return std::nullopt;
-  return "its directory " + shown(dir) + " is writable by any user (mode " + octal(st.mode) + ")";
+std::optional<std::string> untrusted_reason(std::string_view what, const FileStat& st, const Policy& policy) {
+  if (st.uid != 0 && st.uid != policy.user) {
+    return std::string(what) + " is owned by uid " + std::to_string(st.uid) + ", not by root" +
+           (policy.user != 0 ? " or you (uid " + std::to_string(policy.user) + ")" : std::string());
+  }
+  // A link's own mode means nothing; who may replace it is its directory's business.
+  if (st.type == FileStat::Type::symlink || !(st.mode & (group_write | world_write))) return std::nullopt;
+  // Others may add entries to a root-owned sticky directory, but cannot
+  // rename or remove what root or the user owns there (and nothing else is
+  // trusted below it).
+  if (st.type == FileStat::Type::directory && (st.mode & sticky) && st.uid == 0) return std::nullopt;
+  return std::string(what) + " is writable by " + ((st.mode & world_write) ? "any user" : "its group") + " (mode " +
+         octal(st.mode) + ")";
+}
+
+std::optional<std::string> changed_since_check(const FileStat& judged, const FileStat& now) {
+  if (now.dev != judged.dev || now.ino != judged.ino) return "it was replaced by another file after it was checked";
+  if (now.uid != judged.uid)
+    return "its owner changed from uid " + std::to_string(judged.uid) + " to " + std::to_string(now.uid) +
+           " after it was checked";
+  if (now.mode != judged.mode)
+    return "its mode changed from " + octal(judged.mode) + " to " + octal(now.mode) + " after it was checked";
+  return std::nullopt;
+}
+
+std::optional<std::string> changed_since_check(const FileSystem& fs, const std::string& path, const FileStat& judged) {
+  auto now = fs.stat(path);
+  if (!now) return "it cannot be inspected any more: " + now.error().reason;
+  return changed_since_check(judged, *now);
 }
 
 Candidate inspect(const FileSystem& fs, const std::string& dir, const std::string& file_name, const Policy& policy,
-                  const FileStat* entry) {
+                  const FileStat* entry, StatCache* cache) {
   Candidate c;
   c.dir = dir;
   c.file_name = file_name;
@@ -114,13 +196,16 @@ Candidate inspect(const FileSystem& fs, const std::string& dir, const std::strin
           "'" + shown(file_name) + "' is not harmony-<words>; words are lowercase letters, digits, '-' and '_'");
   }
 
-  if (entry != nullptr) {
-    c.is_link = entry->type == FileStat::Type::symlink;
-  } else if (auto link = fs.lstat(c.path)) {
-    c.is_link = link->type == FileStat::Type::symlink;
+  StatCache own_cache(fs);
+  if (cache == nullptr) cache = &own_cache;
+  if (entry == nullptr) {
+    const auto& link = cache->lstat(c.path);
+    if (link) entry = &*link;
   }
+  c.is_link = entry != nullptr && entry->type == FileStat::Type::symlink;
 
-  auto st = fs.stat(c.path);
+  // Not a link: the entry's lstat is the file's stat.
+  auto st = entry != nullptr && !c.is_link ? base::expected<FileStat>(*entry) : fs.stat(c.path);
   if (!st) {
     const int err = st.error().os_errno;
     if (err == ENOENT && c.is_link) {
@@ -142,23 +227,7 @@ Candidate inspect(const FileSystem& fs, const std::string& dir, const std::strin
   if (!fs.can_execute(c.path))
     c.add(Problem::not_executable, "not executable (mode " + octal(c.stat.mode) + ")");
 
-  // Writable by others means anyone on the machine could change what runs.
-  std::vector<std::string> insecure;
-  if (c.stat.mode & world_write)
-    insecure.push_back("the file is writable by any user (mode " + octal(c.stat.mode) + ")");
-  std::vector<std::string> dirs{dir};
-  if (c.is_link) {
-    if (auto real = fs.real_path(c.path)) {
-      std::string real_dir = base::parent_dir(*real);
-      if (real_dir != dir) dirs.push_back(real_dir);
-    }
-  }
-  for (const auto& d : dirs) {
-    auto dir_stat = fs.stat(d);
-    if (!dir_stat) continue;
-    if (auto reason = insecure_dir_reason(d, *dir_stat)) insecure.push_back(std::move(*reason));
-  }
-  for (auto& reason : insecure) {
+  for (auto& reason : untrusted_reasons(fs, *cache, c, entry != nullptr ? *entry : c.stat, policy)) {
     if (policy.allow_insecure)
       c.add(Problem::insecure, reason + "; allowed by HARMONY_ALLOW_INSECURE_PATH", false);
     else
@@ -181,6 +250,7 @@ std::size_t leading_words(std::span<const std::string> args, std::size_t max_wor
 Resolution resolve(const FileSystem& fs, const SearchPath& search_path, const Policy& policy,
                    std::span<const std::string> args, const ResolveOptions& options) {
   Resolution r;
+  StatCache cache(fs);
   const std::size_t count = leading_words(args, options.max_words);
   const std::size_t shortest = options.exact ? count : 1;
   for (std::size_t n = count; n >= shortest && n > 0; --n) {
@@ -191,7 +261,7 @@ Resolution resolve(const FileSystem& fs, const SearchPath& search_path, const Po
       // The common case on the hot path: not in this directory (one lstat).
       auto entry = fs.lstat(base::join_path(dir, file_name));
       if (!entry) continue;
-      Candidate c = inspect(fs, dir, file_name, policy, &*entry);
+      Candidate c = inspect(fs, dir, file_name, policy, &*entry, &cache);
       if (c.runnable() && options.refused) {
         if (auto why = options.refused(c)) c.add(Problem::incompatible, std::move(*why));
       }

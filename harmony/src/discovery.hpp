@@ -3,11 +3,13 @@
 // directory is (runnable, or skipped and why). Pure functions over the
 // FileSystem seam; nothing here executes anything.
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "filesystem.hpp"
@@ -43,7 +45,7 @@ enum class Problem {
   unreadable,         // stat failed otherwise (EACCES, ...)
   not_regular,        // a directory, device, fifo, ...
   not_executable,     // no execute permission for us
-  insecure,           // the file or its directory is writable by others
+  insecure,           // someone besides root and the user could change what runs (trust rule)
   incompatible,       // its descriptor says it cannot work with this harmony
   broken_descriptor,  // its descriptor cannot be read (it still runs)
   shadowed,           // an earlier directory has a runnable plugin of the same name
@@ -71,18 +73,46 @@ struct Candidate {
   void add(Problem problem, std::string message, bool blocking = true);
 };
 
+// The trust rule (docs/plugin-protocol.md, section 2): a plugin runs only if
+// nobody but root and the invoking user could have changed it. The file, and
+// every directory from / down to it, must be owned by root or `user` and not
+// be writable by group or others; a root-owned sticky directory (like /tmp)
+// may be writable by others, since they cannot replace what root or the user
+// owns in it. For a link, the link and the directories on its own path are
+// judged too, then the file it points to and the directories of its real path.
 struct Policy {
-  bool allow_insecure = false;  // HARMONY_ALLOW_INSECURE_PATH=1
+  bool allow_insecure = false;  // HARMONY_ALLOW_INSECURE_PATH=1: report, but run
+  std::uint32_t user = 0;       // the real uid (getuid(): root under sudo)
+};
+
+// lstat results for one run: the entries of a search path share ancestors
+// (/, /usr, /home/u), which are then stat'ed once.
+class StatCache {
+ public:
+  explicit StatCache(const FileSystem& fs) : fs_(&fs) {}
+  const base::expected<FileStat>& lstat(const std::string& path);
+
+ private:
+  const FileSystem* fs_;
+  std::unordered_map<std::string, base::expected<FileStat>> stats_;
 };
 
 // Inspects one directory entry. Does not read metadata. `entry` is the
-// entry's lstat when the caller already has it.
+// entry's lstat when the caller already has it; `cache` keeps the directories
+// judged across calls.
 Candidate inspect(const FileSystem& fs, const std::string& dir, const std::string& file_name, const Policy& policy,
-                  const FileStat* entry = nullptr);
+                  const FileStat* entry = nullptr, StatCache* cache = nullptr);
 
-// Why a directory makes its plugins insecure, or nullopt. Sticky directories
-// owned by root (like /tmp) are safe: others cannot replace our files there.
-std::optional<std::string> insecure_dir_reason(const std::string& dir, const FileStat& st);
+// Why `st` (a file, link or directory on a plugin's path) breaks the trust
+// rule, or nullopt. `what` names it in the message: "the file", "its
+// directory /p".
+std::optional<std::string> untrusted_reason(std::string_view what, const FileStat& st, const Policy& policy);
+
+// The last check before a `#!` script is exec'd by path (a script cannot be
+// exec'd through its descriptor): whether `path` is still the file that was
+// judged, by device, inode, owner and mode. Says what changed, or nullopt.
+std::optional<std::string> changed_since_check(const FileSystem& fs, const std::string& path, const FileStat& judged);
+std::optional<std::string> changed_since_check(const FileStat& judged, const FileStat& now);
 
 // The result of looking a command up. `chosen` is set when something runs.
 struct Resolution {
@@ -96,11 +126,12 @@ struct Resolution {
 
 // Looks up the plugin named by the leading words of `args` (longest match,
 // kubectl's rule). In fast mode it stops at the first runnable file, which is
-// the dispatch hot path: one stat per directory and name tried, plus a few
-// checks on the file that will run. In explain mode it also records what was
-// skipped and shadowed. `refused` may veto a runnable file (an incompatible
-// plugin the metadata cache already knows); it is asked only about the file
-// that would run.
+// the dispatch hot path: one stat per directory and name tried, plus the
+// checks on the file that will run (the trust rule: an lstat of each
+// directory above it). In explain mode it also records what was skipped and
+// shadowed. `refused` may veto a runnable file (an incompatible plugin the
+// metadata cache already knows); it is asked only about the file that would
+// run.
 struct ResolveOptions {
   bool explain = false;
   bool exact = false;  // all leading words must name the plugin (no shorter match)

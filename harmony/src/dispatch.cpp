@@ -19,7 +19,8 @@ std::string hint_for(const Candidate& c, const Issue& issue) {
   switch (issue.problem) {
     case Problem::not_executable: return "make it executable: chmod +x " + base::printable(c.path);
     case Problem::insecure:
-      return "remove write access for others (chmod o-w), or set HARMONY_ALLOW_INSECURE_PATH=1 to run it anyway";
+      return "only files and directories owned by root or you, and not writable by group or others (chmod go-w), "
+             "are trusted; fix them, or set HARMONY_ALLOW_INSECURE_PATH=1 to run it anyway";
     case Problem::incompatible: return "upgrade harmony or the plugin; " + which;
     case Problem::missing: return "fix the link or remove it";
     case Problem::link_loop: return "fix the links or remove them";
@@ -28,13 +29,38 @@ std::string hint_for(const Candidate& c, const Issue& issue) {
   }
 }
 
+// Refuses to run a plugin that is not the file discovery judged any more.
+[[noreturn]] void refuse_changed(const Candidate& plugin, const std::string& what) {
+  base::Error e = base::make_error("refusing to run plugin " + quoted(plugin::command_for_words(plugin.words)),
+                                   base::printable(plugin.path) + ": " + what,
+                                   "something changed the file while harmony ran; run the command again, or see "
+                                   "'harmony which " + plugin::command_for_words(plugin.words) + "'");
+  e.status = base::exit_status::not_executable;
+  raise(std::move(e));
+}
+
+// What was checked is what runs: a binary runs through the descriptor that
+// was compared with the judged file. A `#!` script must be exec'd by path
+// (its interpreter opens the path, and $0 is the path), so its path is
+// compared once more just before execve.
 [[noreturn]] void exec_plugin(const Context& ctx, const Candidate& plugin, std::span<const std::string> args) {
   std::vector<std::string> argv;
   argv.reserve(args.size() + 1);
   argv.push_back(plugin.path);
   argv.insert(argv.end(), args.begin(), args.end());
-  trace(ctx, 3, "harmony: exec " + base::printable(plugin.path));
-  base::Error e = base::exec_replace(plugin.path, argv, plugin_environment(ctx, plugin));
+  const base::Environment env = plugin_environment(ctx, plugin);
+  auto file = open_for_exec(plugin.path);
+  if (!file) refuse_changed(plugin, "it cannot be opened any more: " + file.error().reason);
+  if (auto changed = changed_since_check(plugin.stat, file->stat)) refuse_changed(plugin, *changed);
+  base::Error e;
+  if (file->script) {
+    trace(ctx, 3, "harmony: exec " + base::printable(plugin.path) + " (a script, by path)");
+    if (auto changed = changed_since_check(*ctx.fs, plugin.path, file->stat)) refuse_changed(plugin, *changed);
+    e = base::exec_replace(plugin.path, argv, env);
+  } else {
+    trace(ctx, 3, "harmony: exec " + base::printable(plugin.path) + " (through its descriptor)");
+    e = base::exec_replace_fd(file->fd, plugin.path, argv, env);
+  }
   e.reason = base::printable(plugin.path) + ": " + e.reason;
   e.message = "cannot run plugin " + quoted(plugin::command_for_words(plugin.words));
   raise(std::move(e));

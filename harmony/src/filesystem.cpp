@@ -82,4 +82,26 @@ const FileSystem& real_filesystem() {
   return fs;
 }
 
+OpenedFile::OpenedFile(OpenedFile&& other) noexcept : fd(other.fd), stat(other.stat), script(other.script) {
+  other.fd = -1;
+}
+
+OpenedFile::~OpenedFile() {
+  if (fd >= 0) ::close(fd);
+}
+
+base::expected<OpenedFile> open_for_exec(const std::string& path) {
+  OpenedFile file;
+  file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  const bool readable = file.fd >= 0;
+  if (!readable && errno == EACCES) file.fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (file.fd < 0) return base::fail(base::os_error(errno, "cannot open '" + base::printable(path) + "'"));
+  struct stat st {};
+  if (::fstat(file.fd, &st) != 0) return base::fail(base::os_error(errno, "cannot inspect '" + base::printable(path) + "'"));
+  file.stat = convert(st);
+  char head[2] = {};
+  file.script = readable && ::pread(file.fd, head, sizeof head, 0) == 2 && head[0] == '#' && head[1] == '!';
+  return file;
+}
+
 }  // namespace harmony::dispatcher

@@ -47,4 +47,23 @@ class FileSystem {
 // The machine's file system.
 const FileSystem& real_filesystem();
 
+// A plugin opened to be run: dispatch checks that the descriptor is the file
+// discovery judged, then runs that descriptor (or, for a script, re-checks
+// the path just before exec). Closed on destruction and on exec.
+class OpenedFile {
+ public:
+  OpenedFile() = default;
+  OpenedFile(OpenedFile&& other) noexcept;
+  OpenedFile& operator=(OpenedFile&&) = delete;
+  ~OpenedFile();
+
+  int fd = -1;
+  FileStat stat;        // of the descriptor
+  bool script = false;  // starts with "#!": must be exec'd by path
+};
+
+// Opens `path` for exec (following links). A file we may execute but not
+// read can only be a binary, so it is opened with O_PATH and taken as one.
+base::expected<OpenedFile> open_for_exec(const std::string& path);
+
 }  // namespace harmony::dispatcher

@@ -215,6 +215,8 @@ int run_command(int argc, char** argv) {
   ctx.search_path = make_search_path(plugin_path ? std::optional<std::string_view>(plugin_path) : std::nullopt,
                                      path ? std::optional<std::string_view>(path) : std::nullopt);
   if (const char* v = env("HARMONY_ALLOW_INSECURE_PATH")) ctx.policy.allow_insecure = std::string_view(v) == "1";
+  // The real uid: under sudo that is root, so root's plugins only.
+  ctx.policy.user = ::getuid();
   ctx.cache_dir = default_cache_dir();
   ctx.self = base::self_executable();
 

@@ -1,7 +1,8 @@
 #pragma once
-// An in-memory FileSystem for unit tests: directories, files with modes and
-// owners, and symbolic links (resolved with loop detection, like the
-// kernel). It counts metadata reads so tests can see the cache at work.
+// An in-memory FileSystem for unit tests: directories, files and symbolic
+// links with modes and owners (root unless told otherwise), links resolved
+// with loop detection like the kernel. It counts metadata reads so tests can
+// see the caches at work.
 
 #include <cerrno>
 #include <cstring>
@@ -26,19 +27,21 @@ class FakeFileSystem final : public dispatcher::FileSystem {
     nodes_[path] = Node{FileStat::Type::directory, mode, uid, {}, {}, next_ino_++, 1};
   }
   void file(const std::string& path, std::string content = "#!/bin/sh\n", std::uint32_t mode = 0755,
-            std::uint32_t uid = 1000) {
+            std::uint32_t uid = 0) {
     make_parents(path);
     nodes_[path] = Node{FileStat::Type::regular, mode, uid, std::move(content), {}, next_ino_++, 1};
   }
-  void link(const std::string& path, const std::string& target) {
+  void link(const std::string& path, const std::string& target, std::uint32_t uid = 0) {
     make_parents(path);
-    nodes_[path] = Node{FileStat::Type::symlink, 0777, 0, {}, target, next_ino_++, 1};
+    nodes_[path] = Node{FileStat::Type::symlink, 0777, uid, {}, target, next_ino_++, 1};
   }
   void touch(const std::string& path) { nodes_.at(path).mtime_ns += 1; }
   void chmod(const std::string& path, std::uint32_t mode) { nodes_.at(path).mode = mode; }
+  void chown(const std::string& path, std::uint32_t uid) { nodes_.at(path).uid = uid; }
   void remove(const std::string& path) { nodes_.erase(path); }
 
   mutable int section_reads = 0;
+  mutable std::map<std::string, int> lstats;  // per path
 
   base::expected<FileStat> stat(const std::string& path) const override {
     auto resolved = resolve(path, true);
@@ -46,6 +49,7 @@ class FakeFileSystem final : public dispatcher::FileSystem {
     return to_stat(nodes_.at(*resolved));
   }
   base::expected<FileStat> lstat(const std::string& path) const override {
+    ++lstats[path];
     auto resolved = resolve(path, false);
     if (!resolved) return base::fail(resolved.error());
     return to_stat(nodes_.at(*resolved));

@@ -112,45 +112,191 @@ TEST_CASE("inspecting a file says whether it runs, and why not") {
   }
 }
 
-TEST_CASE("files or directories writable by others are refused, like ssh's StrictModes") {
+namespace {
+
+const Policy as_user{.user = 1000};  // root's and uid 1000's files are trusted
+const Policy as_root{};              // a root shell, or sudo: root's only
+
+// The problems that keep a file from running, one per line.
+std::string refusals(const FakeFileSystem& fs, const std::string& dir, const std::string& name, const Policy& policy) {
+  std::string out;
+  for (const auto& issue : inspect(fs, dir, name, policy).issues)
+    if (issue.blocking) out += issue.message + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("trusted: the file and every directory up to / are owned by root or the user, none group- or world-writable") {
   FakeFileSystem fs;
-  SECTION("a world-writable file") {
-    fs.dir("/p");
-    fs.file("/p/harmony-w", "#!/bin/sh\n", 0777);
-    auto c = inspect(fs, "/p", "harmony-w", {});
-    CHECK(c.has(Problem::insecure));
-    CHECK_FALSE(c.runnable());
+  fs.dir("/home/u", 0755, 1000);
+  fs.dir("/home/u/bin", 0700, 1000);
+  fs.file("/home/u/bin/harmony-mine", "#!/bin/sh\n", 0755, 1000);
+  fs.file("/usr/bin/harmony-system");
+  CHECK(refusals(fs, "/home/u/bin", "harmony-mine", as_user).empty());
+  CHECK(refusals(fs, "/usr/bin", "harmony-system", as_user).empty());
+  CHECK(refusals(fs, "/usr/bin", "harmony-system", as_root).empty());
+
+  SECTION("as root (sudo keeps the real uid 0), the user's plugins are not trusted") {
+    CHECK(refusals(fs, "/home/u/bin", "harmony-mine", as_root) ==
+          "the directory /home/u above it is owned by uid 1000, not by root\n"
+          "its directory /home/u/bin is owned by uid 1000, not by root\n"
+          "the file is owned by uid 1000, not by root\n");
   }
-  SECTION("a world-writable directory") {
-    fs.dir("/w", 0777, 1000);
-    fs.file("/w/harmony-w");
-    auto c = inspect(fs, "/w", "harmony-w", {});
-    CHECK_FALSE(c.runnable());
-    CHECK_THAT(c.first_blocking()->message, Catch::Contains("/w is writable by any user (mode 0777)"));
+}
+
+TEST_CASE("untrusted files and directories are refused, with every reason, like sudo's and OpenSSH's checks") {
+  struct Node {
+    const char* path;
+    std::uint32_t mode;
+    std::uint32_t uid = 0;
+  };
+  struct Case {
+    const char* what;
+    std::vector<Node> dirs;  // made first, in order ("/" changes the root's mode)
+    Node plugin;             // the file; its directory is the search-path entry
+    Policy policy;
+    std::string refusals;
+  };
+  const Case cases[] = {
+      {"a file owned by someone else", {}, {"/opt/p/harmony-x", 0755, 65534}, as_user,
+       "the file is owned by uid 65534, not by root or you (uid 1000)\n"},
+      {"a world-writable file", {}, {"/p/harmony-w", 0777}, as_user, "the file is writable by any user (mode 0777)\n"},
+      {"a group-writable file", {}, {"/p/harmony-g", 0775}, as_user, "the file is writable by its group (mode 0775)\n"},
+      {"a world-writable directory", {{"/w", 0777, 1000}}, {"/w/harmony-w", 0755}, as_user,
+       "its directory /w is writable by any user (mode 0777)\n"},
+      {"a group-writable directory", {{"/srv/team", 0775}}, {"/srv/team/harmony-g", 0755}, as_user,
+       "its directory /srv/team is writable by its group (mode 0775)\n"},
+      {"a world-writable directory above a safe one", {{"/open", 0777}, {"/open/bin", 0755}},
+       {"/open/bin/harmony-x", 0755}, as_user, "the directory /open above it is writable by any user (mode 0777)\n"},
+      {"a directory above owned by someone else", {{"/srv", 0755, 65534}}, {"/srv/bin/harmony-x", 0755}, as_root,
+       "the directory /srv above it is owned by uid 65534, not by root\n"},
+      {"even /", {{"/", 0777}}, {"/usr/bin/harmony-x", 0755}, as_user,
+       "the directory / above it is writable by any user (mode 0777)\n"},
+      {"every problem is told, once each", {{"/open", 0777}, {"/open/team", 0775}},
+       {"/open/team/harmony-x", 0777, 65534}, as_user,
+       "the directory /open above it is writable by any user (mode 0777)\n"
+       "its directory /open/team is writable by its group (mode 0775)\n"
+       "the file is owned by uid 65534, not by root or you (uid 1000)\n"},
+  };
+  for (const auto& t : cases) {
+    INFO(t.what);
+    FakeFileSystem fs;
+    for (const auto& d : t.dirs) fs.dir(d.path, d.mode, d.uid);
+    fs.file(t.plugin.path, "#!/bin/sh\n", t.plugin.mode, t.plugin.uid);
+    const std::string path = t.plugin.path;
+    const std::string dir = harmony::base::parent_dir(path);
+    const std::string name = path.substr(dir.size() + 1);
+    CHECK(refusals(fs, dir, name, t.policy) == t.refusals);
+    CHECK(inspect(fs, dir, name, t.policy).has(Problem::insecure));
   }
-  SECTION("a sticky directory owned by root, like /tmp, is fine") {
-    fs.dir("/tmp", 01777, 0);
-    fs.file("/tmp/harmony-t");
-    CHECK(inspect(fs, "/tmp", "harmony-t", {}).runnable());
-  }
-  SECTION("a sticky directory owned by someone else is not") {
+}
+
+TEST_CASE("a root-owned sticky directory, like /tmp, is safe for root's and the user's files only") {
+  FakeFileSystem fs;
+  fs.dir("/tmp", 01777);
+  fs.file("/tmp/harmony-root");
+  fs.file("/tmp/harmony-mine", "#!/bin/sh\n", 0755, 1000);
+  fs.file("/tmp/harmony-nobody", "#!/bin/sh\n", 0755, 65534);
+  fs.dir("/tmp/box", 0700);
+  fs.file("/tmp/box/harmony-inside");
+  CHECK(refusals(fs, "/tmp", "harmony-root", as_user).empty());
+  CHECK(refusals(fs, "/tmp", "harmony-mine", as_user).empty());
+  CHECK(refusals(fs, "/tmp/box", "harmony-inside", as_user).empty());
+  CHECK(refusals(fs, "/tmp", "harmony-nobody", as_root) == "the file is owned by uid 65534, not by root\n");
+  CHECK(refusals(fs, "/tmp", "harmony-mine", as_root) == "the file is owned by uid 1000, not by root\n");
+
+  SECTION("a sticky directory owned by someone else is not safe") {
     fs.dir("/shared", 01777, 1000);
     fs.file("/shared/harmony-t");
-    CHECK_FALSE(inspect(fs, "/shared", "harmony-t", {}).runnable());
+    CHECK(refusals(fs, "/shared", "harmony-t", as_root) == "its directory /shared is owned by uid 1000, not by root\n");
   }
+}
+
+TEST_CASE("for a link, the link and its path, then the target and its real path are judged") {
+  FakeFileSystem fs;
+  fs.dir("/p");
   SECTION("a link into a world-writable directory") {
-    fs.dir("/p");
     fs.dir("/w", 0777, 1000);
     fs.file("/w/harmony-real");
     fs.link("/p/harmony-l", "/w/harmony-real");
-    CHECK(inspect(fs, "/p", "harmony-l", {}).has(Problem::insecure));
+    CHECK(refusals(fs, "/p", "harmony-l", as_user) == "its directory /w is writable by any user (mode 0777)\n");
   }
-  SECTION("HARMONY_ALLOW_INSECURE_PATH keeps the warning but lets it run") {
-    fs.dir("/w", 0777, 1000);
-    fs.file("/w/harmony-w");
-    auto c = inspect(fs, "/w", "harmony-w", {.allow_insecure = true});
-    CHECK(c.runnable());
-    CHECK(c.has(Problem::insecure));
+  SECTION("a link to someone else's file") {
+    fs.file("/opt/harmony-real", "#!/bin/sh\n", 0755, 65534);
+    fs.link("/p/harmony-l", "/opt/harmony-real");
+    CHECK(refusals(fs, "/p", "harmony-l", as_root) == "its target /opt/harmony-real is owned by uid 65534, not by root\n");
+  }
+  SECTION("someone else's link in /tmp to a trusted program") {
+    fs.dir("/tmp", 01777);
+    fs.file("/usr/bin/harmony-tool");
+    fs.link("/tmp/harmony-tool", "/usr/bin/harmony-tool", 65534);
+    CHECK(refusals(fs, "/tmp", "harmony-tool", as_root) == "the link is owned by uid 65534, not by root\n");
+  }
+  SECTION("a search-path directory that is a link (/bin -> usr/bin) is judged on both paths") {
+    fs.file("/usr/bin/harmony-b");
+    fs.link("/bin", "usr/bin");
+    CHECK(refusals(fs, "/bin", "harmony-b", as_root).empty());
+    fs.chmod("/usr/bin", 0775);
+    CHECK(refusals(fs, "/bin", "harmony-b", as_root) == "its directory /usr/bin is writable by its group (mode 0775)\n");
+    fs.chmod("/usr/bin", 0755);
+    fs.dir("/w", 0777);
+    fs.link("/w/bin", "/usr/bin");
+    CHECK(refusals(fs, "/w/bin", "harmony-b", as_root) == "the directory /w above it is writable by any user (mode 0777)\n");
+  }
+}
+
+TEST_CASE("HARMONY_ALLOW_INSECURE_PATH keeps the warning but lets it run") {
+  FakeFileSystem fs;
+  fs.dir("/w", 0777, 1000);
+  fs.file("/w/harmony-w", "#!/bin/sh\n", 0755, 65534);
+  auto c = inspect(fs, "/w", "harmony-w", {.allow_insecure = true, .user = 1000});
+  CHECK(c.runnable());
+  REQUIRE(c.issues.size() == 2);
+  CHECK(c.issues[0].problem == Problem::insecure);
+  CHECK(c.issues[0].message == "its directory /w is writable by any user (mode 0777); allowed by HARMONY_ALLOW_INSECURE_PATH");
+  CHECK(c.issues[1].message ==
+        "the file is owned by uid 65534, not by root or you (uid 1000); allowed by HARMONY_ALLOW_INSECURE_PATH");
+}
+
+TEST_CASE("directories shared by the search path's entries are inspected once per run") {
+  FakeFileSystem fs;
+  for (const char* d : {"/opt/tools/a", "/opt/tools/b", "/opt/tools/c"}) fs.file(std::string(d) + "/harmony-foo");
+  auto r = run(fs, dirs({"/opt/tools/a", "/opt/tools/b", "/opt/tools/c"}), args({"foo"}), {.explain = true});
+  REQUIRE(r.chosen);
+  CHECK(r.shadowed.size() == 2);
+  CHECK(fs.lstats["/"] == 1);
+  CHECK(fs.lstats["/opt"] == 1);
+  CHECK(fs.lstats["/opt/tools"] == 1);
+}
+
+TEST_CASE("the last check before a script's exec notices a file replaced or changed since it was judged") {
+  FakeFileSystem fs;
+  fs.file("/p/harmony-s");
+  fs.file("/p/other");
+  const FileStat judged = *fs.stat("/p/harmony-s");
+  CHECK_FALSE(changed_since_check(fs, "/p/harmony-s", judged));
+  SECTION("replaced by another file") {
+    fs.remove("/p/harmony-s");
+    fs.file("/p/harmony-s");
+    CHECK(changed_since_check(fs, "/p/harmony-s", judged) == "it was replaced by another file after it was checked");
+  }
+  SECTION("a link pointed elsewhere") {
+    fs.link("/p/harmony-l", "/p/harmony-s");
+    const FileStat through_link = *fs.stat("/p/harmony-l");
+    fs.link("/p/harmony-l", "/p/other");
+    CHECK(changed_since_check(fs, "/p/harmony-l", through_link) == "it was replaced by another file after it was checked");
+  }
+  SECTION("its owner or mode changed") {
+    fs.chmod("/p/harmony-s", 0777);
+    CHECK(changed_since_check(fs, "/p/harmony-s", judged) == "its mode changed from 0755 to 0777 after it was checked");
+    fs.chmod("/p/harmony-s", 0755);
+    fs.chown("/p/harmony-s", 65534);
+    CHECK(changed_since_check(fs, "/p/harmony-s", judged) == "its owner changed from uid 0 to 65534 after it was checked");
+  }
+  SECTION("removed") {
+    fs.remove("/p/harmony-s");
+    CHECK_THAT(changed_since_check(fs, "/p/harmony-s", judged).value_or(""), Catch::StartsWith("it cannot be inspected any more"));
   }
 }
 

@@ -472,6 +472,14 @@ Error exec_replace(const std::string& path, const std::vector<std::string>& argv
   return exec_failure(errno, path);
 }
 
+Error exec_replace_fd(int fd, const std::string& path, const std::vector<std::string>& argv,
+                      const Environment& env) {
+  auto args = c_strings(argv);
+  auto envp = c_strings(env.entries());
+  ::execveat(fd, "", args.data(), envp.data(), AT_EMPTY_PATH);
+  return exec_failure(errno, path);
+}
+
 expected<ProcessResult> run_process(const ProcessSpec& spec) {
   if (spec.argv.empty() || spec.argv.front().empty())
     return fail(make_error("cannot start a process without a program", "argv is empty"));

@@ -46,8 +46,8 @@
 // - Failing to start (no such file, not executable, bad interpreter, bad cwd)
 //   is an Error from `run_process`, not a ProcessResult: a program that ran
 //   and failed is a result.
-// - `exec_replace` replaces the current process image (the dispatcher's way to
-//   run a plugin) and returns only on failure.
+// - `exec_replace` and `exec_replace_fd` replace the current process image
+//   (the dispatcher's way to run a plugin) and return only on failure.
 // - Not thread-safe against other code that changes the signal mask or
 //   SIGCHLD disposition while a child runs.
 
@@ -126,6 +126,14 @@ expected<ProcessResult> run_process(const ProcessSpec& spec);
 // not an executable format, permission).
 Error exec_replace(const std::string& path, const std::vector<std::string>& argv,
                    const Environment& env);
+
+// Like exec_replace, but runs the file open on `fd` (execveat with
+// AT_EMPTY_PATH): what runs is the file that was opened, even if `path` has
+// been replaced since. `path` names it in errors. Not for `#!` scripts: their
+// interpreter would be handed /dev/fd/N, which a close-on-exec `fd` no
+// longer is by then.
+Error exec_replace_fd(int fd, const std::string& path, const std::vector<std::string>& argv,
+                      const Environment& env);
 
 // Looks `name` up in a PATH-style list, skipping empty and relative entries.
 // Returns the first regular file that we may execute.
