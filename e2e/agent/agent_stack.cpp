@@ -94,8 +94,19 @@ std::string AgentStack::config(const AgentSetup& s) const {
     yaml += "  password_file: \"" + (s.password_file.empty() ? nats.password_file(s.user) : s.password_file) + "\"\n";
   }
   yaml += "labels:\n  site: lab\n  role: test\n";
-  yaml += "exec:\n  allow:\n";
+  yaml += "exec:\n  allow:" + std::string(s.allow.empty() ? " []" : "") + "\n";
   for (const auto& program : s.allow) yaml += "    - \"" + program + "\"\n";
+  if (!s.allow_args.empty()) yaml += "  allow_args:\n";
+  for (const auto& [program, vectors] : s.allow_args) {
+    yaml += "    \"" + program + "\":\n";
+    for (const auto& args : vectors) {
+      std::string quoted;
+      for (const auto& arg : args) quoted += (quoted.empty() ? "\"" : ", \"") + arg + "\"";
+      yaml += "      - [" + quoted + "]\n";
+    }
+  }
+  if (!s.exec_env.empty()) yaml += "  env:\n";
+  for (const auto& [name, value] : s.exec_env) yaml += "    " + name + ": \"" + value + "\"\n";
   yaml += "  timeout: " + s.exec_timeout + "\n";
   yaml += "  output_limit: " + std::to_string(s.output_limit) + "\n";
   yaml += "  max_concurrent: " + std::to_string(s.max_concurrent) + "\n";

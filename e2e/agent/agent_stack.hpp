@@ -23,11 +23,14 @@ struct AgentSetup {
   std::string user = "agent";
   std::string password_file;  // empty: the agent user's
   std::vector<std::string> allow{"/bin/echo", "/bin/sh", "/bin/sleep", "/nonexistent/program"};
+  // exec.allow_args: programs that run only with these argument vectors.
+  std::vector<std::pair<std::string, std::vector<std::vector<std::string>>>> allow_args;
+  std::vector<std::pair<std::string, std::string>> exec_env;  // exec.env
   std::string exec_timeout = "20s";
   std::size_t output_limit = 256 * 1024;
   int max_concurrent = 4;
   std::string heartbeat = "300ms";
-  std::vector<std::pair<std::string, std::string>> env;  // FLEET_AGENT_* overrides
+  std::vector<std::pair<std::string, std::string>> env;  // the daemon's environment: FLEET_AGENT_* overrides, or anything
 };
 
 class AgentProcess {

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <future>
 #include <random>
 #include <thread>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent_stack.hpp"
+#include "eventually.hpp"
 
 using namespace harmony::e2e;
 using nlohmann::json;
@@ -44,6 +46,9 @@ TEST_CASE("malformed requests, unknown verbs and oversized payloads get typed er
   CHECK(kind_of(stack.raw_request(exec, R"({"argv": []})")) == "malformed_request");
   CHECK(kind_of(stack.raw_request(exec, R"({"argv": ["/bin/echo"], "timeout_ms": -5})")) == "malformed_request");
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.ping", "\xff\xfe")) == "malformed_request");
+  // Which copy of a repeated key wins differs between JSON readers: refused.
+  CHECK(kind_of(stack.raw_request(exec, R"({"argv": ["/bin/echo", "one"], "argv": ["/bin/echo", "two"]})")) ==
+        "malformed_request");
 
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.reboot", "")) == "unknown_verb");
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.ping.extra", "")) == "unknown_verb");
@@ -139,6 +144,30 @@ TEST_CASE("hostile traffic does not crash the agent") {
   // Requests without a reply subject (plain publishes) are dropped quietly.
   CHECK(stack.agent({"ping", "edge-1"}).exit_code == 0);
   CHECK(agent.running());
+}
+
+TEST_CASE("a request without a reply subject is ignored: a published exec never runs") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  stack.start_agent();
+  const std::string marker = stack.box.path("published-exec-ran");
+  natsConnection* nc = nats_connect(stack.nats.url(), "operator", "operator-secret-1");
+  REQUIRE(nc != nullptr);
+  const std::string body = R"({"argv": ["/bin/sh", "-c", "echo ran > ')" + marker + R"('"]})";
+  REQUIRE(natsConnection_PublishString(nc, "device-commands.edge-1.exec", body.c_str()) == NATS_OK);
+  // A request on the same connection reaches the agent after the publish;
+  // once nothing runs any more, whatever the publish started has finished.
+  natsMsg* reply = nullptr;
+  REQUIRE(natsConnection_RequestString(&reply, nc, "device-commands.edge-1.status", "", 3000) == NATS_OK);
+  natsMsg_Destroy(reply);
+  REQUIRE(harmony::testing::eventually(
+      [&] {
+        auto status = stack.raw_request("device-commands.edge-1.status", "");
+        return status && json::parse(*status)["exec"]["running"] == 0;
+      },
+      std::chrono::seconds(5)));
+  CHECK_FALSE(std::filesystem::exists(marker));
+  natsConnection_Destroy(nc);
 }
 
 TEST_CASE("an agent that is not there is offline, and one that does not answer times out") {
