@@ -8,7 +8,11 @@
 
 #include <nats/nats.h>
 
+#include <nlohmann/json.hpp>
+
 #include <harmony/base/files.hpp>
+
+#include "eventually.hpp"
 
 namespace harmony::e2e {
 
@@ -174,6 +178,17 @@ bool AgentStack::wait_for_ping(const std::string& id, std::chrono::milliseconds 
     pause();
   }
   return false;
+}
+
+bool AgentStack::wait_for_execs(const std::string& id, int count, std::chrono::milliseconds wait) const {
+  return testing::eventually(
+      [&] {
+        auto status = raw_request("device-commands." + id + ".status", "");
+        if (!status) return false;
+        auto doc = nlohmann::json::parse(*status, nullptr, false);
+        return doc.is_object() && doc["exec"]["running"] == count;
+      },
+      wait);
 }
 
 }  // namespace harmony::e2e

@@ -83,6 +83,8 @@ class AgentStack {
   [[nodiscard]] std::optional<std::string> raw_request(const std::string& subject, const std::string& payload,
                                                        std::chrono::milliseconds timeout = std::chrono::seconds(3)) const;
   bool wait_for_ping(const std::string& id, std::chrono::milliseconds wait = std::chrono::seconds(10)) const;
+  // Waits until the agent's status says `count` execs run; false if it never does.
+  bool wait_for_execs(const std::string& id, int count, std::chrono::milliseconds wait = std::chrono::seconds(5)) const;
 
  private:
   std::list<AgentProcess> agents_;

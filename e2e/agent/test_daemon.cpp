@@ -62,12 +62,7 @@ TEST_CASE("a request in flight when nats-server dies fails fast") {
   stack.start_agent();
   auto exec = std::async(std::launch::async, [&] { return stack.agent({"exec", "edge-1", "--", "/bin/sleep", "5"}); });
   // Let the request reach the agent.
-  REQUIRE(eventually(
-      [&] {
-        auto s = stack.raw_request("device-commands.edge-1.status", "");
-        return s && nlohmann::json::parse(*s)["exec"]["running"] == 1;
-      },
-      5s));
+  REQUIRE(stack.wait_for_execs("edge-1", 1));
   const auto killed = std::chrono::steady_clock::now();
   stack.nats.kill();
   auto r = exec.get();
@@ -121,12 +116,7 @@ TEST_CASE("SIGTERM drains: an exec in flight is answered, then the agent exits 0
   auto exec = std::async(std::launch::async, [&] {
     return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "1"]})", 10s);
   });
-  REQUIRE(eventually(
-      [&] {
-        auto s = stack.raw_request("device-commands.edge-1.status", "");
-        return s && nlohmann::json::parse(*s)["exec"]["running"] == 1;
-      },
-      5s));
+  REQUIRE(stack.wait_for_execs("edge-1", 1));
   agent.signal(SIGTERM);
   auto reply = exec.get();
   REQUIRE(reply);
@@ -160,12 +150,7 @@ TEST_CASE("SIGTERM drains: execs in flight answer (result or timed_out), request
   auto late = std::async(std::launch::async, [&] {
     return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "30"], "timeout_ms": 1500})", 30s);
   });
-  REQUIRE(eventually(
-      [&] {
-        auto s = stack.raw_request("device-commands.edge-1.status", "");
-        return s && nlohmann::json::parse(*s)["exec"]["running"] == 2;
-      },
-      5s));
+  REQUIRE(stack.wait_for_execs("edge-1", 2));
   agent.signal(SIGTERM);
 
   // While it drains, it still answers: busy, because it is stopping.

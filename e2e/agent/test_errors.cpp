@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include "agent_stack.hpp"
-#include "eventually.hpp"
 
 using namespace harmony::e2e;
 using nlohmann::json;
@@ -112,14 +111,7 @@ TEST_CASE("exec beyond the agent's concurrency limit is busy") {
   auto slow = std::async(std::launch::async, [&] {
     return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "1"]})", std::chrono::seconds(10));
   });
-  // Wait until the agent says the first one runs.
-  bool running = false;
-  for (int i = 0; i < 100 && !running; ++i) {
-    auto status = stack.raw_request("device-commands.edge-1.status", "");
-    running = status && json::parse(*status)["exec"]["running"] == 1;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE(running);
+  REQUIRE(stack.wait_for_execs("edge-1", 1));  // the first one runs
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo"]})")) == "busy");
   CHECK(kind_of(slow.get()).empty());  // the first one finished normally
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo"]})")).empty());
@@ -160,12 +152,7 @@ TEST_CASE("a request without a reply subject is ignored: a published exec never 
   natsMsg* reply = nullptr;
   REQUIRE(natsConnection_RequestString(&reply, nc, "device-commands.edge-1.status", "", 3000) == NATS_OK);
   natsMsg_Destroy(reply);
-  REQUIRE(harmony::testing::eventually(
-      [&] {
-        auto status = stack.raw_request("device-commands.edge-1.status", "");
-        return status && json::parse(*status)["exec"]["running"] == 0;
-      },
-      std::chrono::seconds(5)));
+  REQUIRE(stack.wait_for_execs("edge-1", 0));
   CHECK_FALSE(std::filesystem::exists(marker));
   natsConnection_Destroy(nc);
 }
