@@ -8,7 +8,11 @@
 
 #include <nats/nats.h>
 
+#include <nlohmann/json.hpp>
+
 #include <harmony/base/files.hpp>
+
+#include "eventually.hpp"
 
 namespace harmony::e2e {
 
@@ -94,8 +98,19 @@ std::string AgentStack::config(const AgentSetup& s) const {
     yaml += "  password_file: \"" + (s.password_file.empty() ? nats.password_file(s.user) : s.password_file) + "\"\n";
   }
   yaml += "labels:\n  site: lab\n  role: test\n";
-  yaml += "exec:\n  allow:\n";
+  yaml += "exec:\n  allow:" + std::string(s.allow.empty() ? " []" : "") + "\n";
   for (const auto& program : s.allow) yaml += "    - \"" + program + "\"\n";
+  if (!s.allow_args.empty()) yaml += "  allow_args:\n";
+  for (const auto& [program, vectors] : s.allow_args) {
+    yaml += "    \"" + program + "\":\n";
+    for (const auto& args : vectors) {
+      std::string quoted;
+      for (const auto& arg : args) quoted += (quoted.empty() ? "\"" : ", \"") + arg + "\"";
+      yaml += "      - [" + quoted + "]\n";
+    }
+  }
+  if (!s.exec_env.empty()) yaml += "  env:\n";
+  for (const auto& [name, value] : s.exec_env) yaml += "    " + name + ": \"" + value + "\"\n";
   yaml += "  timeout: " + s.exec_timeout + "\n";
   yaml += "  output_limit: " + std::to_string(s.output_limit) + "\n";
   yaml += "  max_concurrent: " + std::to_string(s.max_concurrent) + "\n";
@@ -163,6 +178,17 @@ bool AgentStack::wait_for_ping(const std::string& id, std::chrono::milliseconds 
     pause();
   }
   return false;
+}
+
+bool AgentStack::wait_for_execs(const std::string& id, int count, std::chrono::milliseconds wait) const {
+  return testing::eventually(
+      [&] {
+        auto status = raw_request("device-commands." + id + ".status", "");
+        if (!status) return false;
+        auto doc = nlohmann::json::parse(*status, nullptr, false);
+        return doc.is_object() && doc["exec"]["running"] == count;
+      },
+      wait);
 }
 
 }  // namespace harmony::e2e

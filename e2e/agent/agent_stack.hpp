@@ -23,11 +23,14 @@ struct AgentSetup {
   std::string user = "agent";
   std::string password_file;  // empty: the agent user's
   std::vector<std::string> allow{"/bin/echo", "/bin/sh", "/bin/sleep", "/nonexistent/program"};
+  // exec.allow_args: programs that run only with these argument vectors.
+  std::vector<std::pair<std::string, std::vector<std::vector<std::string>>>> allow_args;
+  std::vector<std::pair<std::string, std::string>> exec_env;  // exec.env
   std::string exec_timeout = "20s";
   std::size_t output_limit = 256 * 1024;
   int max_concurrent = 4;
   std::string heartbeat = "300ms";
-  std::vector<std::pair<std::string, std::string>> env;  // FLEET_AGENT_* overrides
+  std::vector<std::pair<std::string, std::string>> env;  // the daemon's environment: FLEET_AGENT_* overrides, or anything
 };
 
 class AgentProcess {
@@ -80,6 +83,8 @@ class AgentStack {
   [[nodiscard]] std::optional<std::string> raw_request(const std::string& subject, const std::string& payload,
                                                        std::chrono::milliseconds timeout = std::chrono::seconds(3)) const;
   bool wait_for_ping(const std::string& id, std::chrono::milliseconds wait = std::chrono::seconds(10)) const;
+  // Waits until the agent's status says `count` execs run; false if it never does.
+  bool wait_for_execs(const std::string& id, int count, std::chrono::milliseconds wait = std::chrono::seconds(5)) const;
 
  private:
   std::list<AgentProcess> agents_;

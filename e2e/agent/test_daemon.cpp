@@ -7,9 +7,11 @@
 #include <future>
 #include <thread>
 
+#include <nats/nats.h>
 #include <nlohmann/json.hpp>
 
 #include <harmony/base/exit_status.hpp>
+#include <harmony/base/files.hpp>
 #include <harmony/base/time.hpp>
 
 #include "agent_stack.hpp"
@@ -60,12 +62,7 @@ TEST_CASE("a request in flight when nats-server dies fails fast") {
   stack.start_agent();
   auto exec = std::async(std::launch::async, [&] { return stack.agent({"exec", "edge-1", "--", "/bin/sleep", "5"}); });
   // Let the request reach the agent.
-  REQUIRE(eventually(
-      [&] {
-        auto s = stack.raw_request("device-commands.edge-1.status", "");
-        return s && nlohmann::json::parse(*s)["exec"]["running"] == 1;
-      },
-      5s));
+  REQUIRE(stack.wait_for_execs("edge-1", 1));
   const auto killed = std::chrono::steady_clock::now();
   stack.nats.kill();
   auto r = exec.get();
@@ -119,12 +116,7 @@ TEST_CASE("SIGTERM drains: an exec in flight is answered, then the agent exits 0
   auto exec = std::async(std::launch::async, [&] {
     return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "1"]})", 10s);
   });
-  REQUIRE(eventually(
-      [&] {
-        auto s = stack.raw_request("device-commands.edge-1.status", "");
-        return s && nlohmann::json::parse(*s)["exec"]["running"] == 1;
-      },
-      5s));
+  REQUIRE(stack.wait_for_execs("edge-1", 1));
   agent.signal(SIGTERM);
   auto reply = exec.get();
   REQUIRE(reply);
@@ -132,6 +124,103 @@ TEST_CASE("SIGTERM drains: an exec in flight is answered, then the agent exits 0
   CHECK(agent.exit_status(10s) == 0);
   CHECK_THAT(agent.log(), Catch::Contains("SIGTERM: draining") && Catch::Contains("stopped"));
   CHECK(stack.agent({"ping", "edge-1"}).exit_code == exit_status::unreachable);  // it left NATS
+}
+
+namespace {
+
+// The error kind and message of a reply, or nothing when there was no reply
+// or it is not an error.
+std::optional<std::pair<std::string, std::string>> error_of(const std::optional<std::string>& reply) {
+  if (!reply) return std::nullopt;
+  auto doc = nlohmann::json::parse(*reply, nullptr, false);
+  if (!doc.is_object() || !doc.contains("error")) return std::nullopt;
+  return std::pair{doc["error"].value("kind", ""), doc["error"].value("message", "")};
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM drains: execs in flight answer (result or timed_out), requests meanwhile are busy, then exit 0") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  auto& agent = stack.start_agent();
+  // One exec the test lets finish, one that runs into its deadline.
+  const std::string gate = stack.box.path("gate");
+  const std::string held = R"({"argv": ["/bin/sh", "-c", "while [ ! -e ')" + gate + R"(' ]; do sleep 0.05; done; echo released"]})";
+  auto released = std::async(std::launch::async, [&] { return stack.raw_request("device-commands.edge-1.exec", held, 30s); });
+  auto late = std::async(std::launch::async, [&] {
+    return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "30"], "timeout_ms": 1500})", 30s);
+  });
+  REQUIRE(stack.wait_for_execs("edge-1", 2));
+  agent.signal(SIGTERM);
+
+  // While it drains, it still answers: busy, because it is stopping.
+  std::optional<std::pair<std::string, std::string>> during;
+  CHECK(eventually(
+      [&] {
+        during = error_of(stack.raw_request("device-commands.edge-1.ping", "", 1s));
+        return during && during->first == "busy";
+      },
+      5s));
+  REQUIRE(during);
+  CHECK_THAT(during->second, Catch::Contains("stopping"));
+  auto exec_during = error_of(stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo"]})"));
+  REQUIRE(exec_during);
+  CHECK(exec_during->first == "busy");
+  CHECK(agent.running());
+
+  auto timed_out = error_of(late.get());
+  REQUIRE(timed_out);
+  CHECK(timed_out->first == "timed_out");
+  REQUIRE(harmony::base::write_file_atomically(gate, "", 0600));
+  auto reply = released.get();
+  REQUIRE(reply);
+  auto doc = nlohmann::json::parse(*reply);
+  CHECK(doc["exit_code"] == 0);
+  CHECK(doc["stdout"] == "released\n");
+  CHECK(agent.exit_status(10s) == 0);
+}
+
+TEST_CASE("status and exec answer promptly while JetStream does not answer the heartbeat's requests") {
+  HARMONY_REQUIRE_NATS();
+  NatsServer::Options options;
+  options.jetstream = false;
+  AgentStack stack(options);
+  // Takes the agent's JetStream requests and never answers, as a server does
+  // for a user without JetStream permissions: each request runs to its wait.
+  natsConnection* nc = nats_connect(stack.nats.url(), "operator", "operator-secret-1");
+  REQUIRE(nc != nullptr);
+  natsSubscription* mute = nullptr;
+  REQUIRE(natsConnection_SubscribeSync(&mute, nc, "$JS.API.>") == NATS_OK);
+  REQUIRE(natsConnection_Flush(nc) == NATS_OK);
+  AgentSetup setup;
+  setup.heartbeat = "200ms";
+  stack.start_agent(setup);
+  REQUIRE(eventually(
+      [&] {
+        natsMsg* msg = nullptr;
+        if (natsSubscription_NextMsg(&msg, mute, 100) != NATS_OK) return false;
+        natsMsg_Destroy(msg);
+        return true;
+      },
+      10s));
+
+  // Over several heartbeats and JetStream attempts, nothing waits for them:
+  // every answer comes well within the 2.5 s we allow (a stall is 2 s or more
+  // per attempt, 5 s with libnats's default).
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  int answered = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto status = stack.raw_request("device-commands.edge-1.status", "", 2500ms);
+    REQUIRE(status);
+    CHECK(nlohmann::json::parse(*status)["heartbeat"]["mode"] == "subject");
+    auto exec = stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo", "hi"]})", 2500ms);
+    REQUIRE(exec);
+    CHECK(nlohmann::json::parse(*exec)["stdout"] == "hi\n");
+    ++answered;
+  }
+  CHECK(answered > 2);
+  natsSubscription_Destroy(mute);
+  natsConnection_Destroy(nc);
 }
 
 TEST_CASE("SIGINT also stops the agent cleanly, SIGHUP does not") {

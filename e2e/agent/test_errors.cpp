@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <future>
 #include <random>
 #include <thread>
@@ -44,6 +45,9 @@ TEST_CASE("malformed requests, unknown verbs and oversized payloads get typed er
   CHECK(kind_of(stack.raw_request(exec, R"({"argv": []})")) == "malformed_request");
   CHECK(kind_of(stack.raw_request(exec, R"({"argv": ["/bin/echo"], "timeout_ms": -5})")) == "malformed_request");
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.ping", "\xff\xfe")) == "malformed_request");
+  // Which copy of a repeated key wins differs between JSON readers: refused.
+  CHECK(kind_of(stack.raw_request(exec, R"({"argv": ["/bin/echo", "one"], "argv": ["/bin/echo", "two"]})")) ==
+        "malformed_request");
 
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.reboot", "")) == "unknown_verb");
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.ping.extra", "")) == "unknown_verb");
@@ -107,14 +111,7 @@ TEST_CASE("exec beyond the agent's concurrency limit is busy") {
   auto slow = std::async(std::launch::async, [&] {
     return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "1"]})", std::chrono::seconds(10));
   });
-  // Wait until the agent says the first one runs.
-  bool running = false;
-  for (int i = 0; i < 100 && !running; ++i) {
-    auto status = stack.raw_request("device-commands.edge-1.status", "");
-    running = status && json::parse(*status)["exec"]["running"] == 1;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE(running);
+  REQUIRE(stack.wait_for_execs("edge-1", 1));  // the first one runs
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo"]})")) == "busy");
   CHECK(kind_of(slow.get()).empty());  // the first one finished normally
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo"]})")).empty());
@@ -139,6 +136,25 @@ TEST_CASE("hostile traffic does not crash the agent") {
   // Requests without a reply subject (plain publishes) are dropped quietly.
   CHECK(stack.agent({"ping", "edge-1"}).exit_code == 0);
   CHECK(agent.running());
+}
+
+TEST_CASE("a request without a reply subject is ignored: a published exec never runs") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  stack.start_agent();
+  const std::string marker = stack.box.path("published-exec-ran");
+  natsConnection* nc = nats_connect(stack.nats.url(), "operator", "operator-secret-1");
+  REQUIRE(nc != nullptr);
+  const std::string body = R"({"argv": ["/bin/sh", "-c", "echo ran > ')" + marker + R"('"]})";
+  REQUIRE(natsConnection_PublishString(nc, "device-commands.edge-1.exec", body.c_str()) == NATS_OK);
+  // A request on the same connection reaches the agent after the publish;
+  // once nothing runs any more, whatever the publish started has finished.
+  natsMsg* reply = nullptr;
+  REQUIRE(natsConnection_RequestString(&reply, nc, "device-commands.edge-1.status", "", 3000) == NATS_OK);
+  natsMsg_Destroy(reply);
+  REQUIRE(stack.wait_for_execs("edge-1", 0));
+  CHECK_FALSE(std::filesystem::exists(marker));
+  natsConnection_Destroy(nc);
 }
 
 TEST_CASE("an agent that is not there is offline, and one that does not answer times out") {

@@ -3,9 +3,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <thread>
+
+#include <nats/nats.h>
+#include <nlohmann/json.hpp>
+
+#include <harmony/base/time.hpp>
 
 #include "agent_stack.hpp"
 
@@ -207,4 +213,147 @@ TEST_CASE("a password file others can read is refused, and never printed") {
   CHECK(r.exit_code == harmony::base::exit_status::failure);
   CHECK_THAT(r.err, Catch::Contains("any user can read it (mode 0644)") && Catch::Contains("chmod 600"));
   CHECK(r.err.find("operator-secret-1") == std::string::npos);
+}
+
+TEST_CASE("exec runs commands in / with a fixed PATH and LANG, never the agent's environment") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  AgentSetup setup;
+  setup.allow.push_back("/usr/bin/env");
+  setup.env.push_back({"FLEET_TEST_SECRET", "hunter2-in-the-agent-environment"});
+  stack.start_agent(setup);
+
+  auto env = stack.agent({"exec", "edge-1", "--", "/usr/bin/env"});
+  INFO(env.out << env.err);
+  CHECK(env.exit_code == 0);
+  CHECK(env.out.find("hunter2") == std::string::npos);
+  CHECK(env.out.find("FLEET_TEST_SECRET") == std::string::npos);
+  auto vars = lines(env.out);
+  std::sort(vars.begin(), vars.end());
+  CHECK(vars == std::vector<std::string>{"LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
+
+  auto pwd = stack.agent({"exec", "edge-1", "--", "/bin/sh", "-c", "pwd -P"});
+  CHECK(pwd.exit_code == 0);
+  CHECK(pwd.out == "/\n");
+}
+
+TEST_CASE("exec.allow_args lets a program run only with the argument vectors it lists, exec.env adds variables") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  AgentSetup setup;
+  setup.allow = {"/bin/sh"};
+  setup.allow_args = {{"/bin/echo", {{"hello", "fleet"}, {"count", "*"}, {"--unit=*.service"}}}};
+  setup.exec_env = {{"TZ", "UTC"}, {"LANG", "fr_FR.UTF-8"}};
+  stack.start_agent(setup);
+  // exec.env adds variables, and may replace LANG.
+  CHECK(stack.agent({"exec", "edge-1", "--", "/bin/sh", "-c", "echo $TZ $LANG"}).out == "UTC fr_FR.UTF-8\n");
+
+  auto exact = stack.agent({"exec", "edge-1", "--", "/bin/echo", "hello", "fleet"});
+  CHECK(exact.exit_code == 0);
+  CHECK(exact.out == "hello fleet\n");
+  CHECK(stack.agent({"exec", "edge-1", "--", "/bin/echo", "count", "3"}).out == "count 3\n");
+  CHECK(stack.agent({"exec", "edge-1", "--", "/bin/echo", "--unit=nginx.service"}).exit_code == 0);
+
+  for (const std::vector<std::string>& refused :
+       {std::vector<std::string>{"/bin/echo"}, {"/bin/echo", "hello"}, {"/bin/echo", "hello", "fleet", "again"},
+        {"/bin/echo", "count", "3", "4"}, {"/bin/echo", "--unit=nginx.socket"}}) {
+    std::vector<std::string> args{"exec", "edge-1", "--"};
+    args.insert(args.end(), refused.begin(), refused.end());
+    auto r = stack.agent(args);
+    INFO(r.err);
+    CHECK(r.exit_code == harmony::base::exit_status::remote_error);
+    CHECK_THAT(r.err, Catch::Contains("not_allowed") && Catch::Contains("not with these arguments"));
+  }
+  // A bare path still allows any arguments.
+  CHECK(stack.agent({"exec", "edge-1", "--", "/bin/sh", "-c", "exit 4"}).exit_code == 4);
+
+  auto doc = json_of(stack.agent({"status", "edge-1", "-o", "json"}));
+  CHECK(doc["exec"]["allowed"] == nlohmann::json{"/bin/sh", "/bin/echo"});
+  CHECK(doc["exec"]["allowed_args"]["/bin/echo"] ==
+        nlohmann::json{{"hello", "fleet"}, {"count", "*"}, nlohmann::json::array({"--unit=*.service"})});
+  auto text = stack.agent({"status", "edge-1"});
+  CHECK_THAT(text.out, Catch::Contains("/bin/sh, /bin/echo (hello fleet | count * | --unit=*.service)"));
+}
+
+namespace {
+
+// What a hostile device sends: a terminal title, a bell, a screen clear.
+const std::string escapes = "\x1b]0;pwned\x07\x1b[2J";
+
+nlohmann::json hostile_reply(std::string_view verb) {
+  using nlohmann::json;
+  if (verb == "ping")
+    return {{"id", "mallory" + escapes}, {"version", escapes}, {"protocol", 1}, {"uptime_ms", 5},
+            {"labels", {{escapes, escapes}}}, {"time", escapes}};
+  if (verb == "status")
+    return {{"id", escapes}, {"version", escapes}, {"protocol", 1}, {"started_at", escapes}, {"uptime_ms", 5},
+            {"labels", {{"site", escapes}}}, {"nats", {{"server", escapes}, {"reconnects", 0}}},
+            {"heartbeat", {{"mode", escapes}, {"last", escapes}, {"interval_ms", 1000}}},
+            {"exec", {{"allowed", {escapes}}, {"allowed_args", {{escapes, {{escapes}}}}}, {"running", 0}}},
+            {"time", escapes}};
+  return {{"lines", {"a log line " + escapes}}, {"truncated", false}};
+}
+
+void no_terminal_control(const harmony::base::ProcessResult& r) {
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\x07') == std::string::npos);
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK_THAT(r.out, Catch::Contains("?]0;pwned??[2J"));
+}
+
+}  // namespace
+
+TEST_CASE("text output shows what an agent sends as data, never as terminal control, and JSON keeps it escaped") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  // A fake agent: a raw responder for device mallory, and its heartbeat in the bucket.
+  natsConnection* nc = nats_connect(stack.nats.url(), "operator", "operator-secret-1");
+  REQUIRE(nc != nullptr);
+  natsSubscription* sub = nullptr;
+  REQUIRE(natsConnection_Subscribe(
+              &sub, nc, "device-commands.mallory.>",
+              [](natsConnection* c, natsSubscription*, natsMsg* msg, void*) {
+                std::string subject = natsMsg_GetSubject(msg);
+                const std::string reply = hostile_reply(subject.substr(subject.rfind('.') + 1)).dump();
+                if (natsMsg_GetReply(msg)) natsConnection_PublishString(c, natsMsg_GetReply(msg), reply.c_str());
+                natsMsg_Destroy(msg);
+              },
+              nullptr) == NATS_OK);
+  REQUIRE(natsConnection_Flush(nc) == NATS_OK);
+  REQUIRE(stack.client().ensure_status_bucket());
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;
+  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  REQUIRE(js_KeyValue(&kv, js, "agent-status") == NATS_OK);
+  const std::string beat = nlohmann::json{{"id", "mallory" + escapes}, {"version", escapes}, {"protocol", 1},
+                                          {"labels", {{escapes, escapes}}}, {"status", escapes},
+                                          {"time", harmony::base::rfc3339_now()}, {"interval_ms", 60000}}
+                               .dump();
+  uint64_t revision = 0;
+  REQUIRE(kvStore_PutString(&revision, kv, "mallory", beat.c_str()) == NATS_OK);
+
+  no_terminal_control(stack.agent({"list"}));
+  no_terminal_control(stack.agent({"ping", "mallory"}));
+  no_terminal_control(stack.agent({"status", "mallory"}));
+  no_terminal_control(stack.agent({"logs", "mallory"}));
+
+  for (const char* verb : {"list", "ping", "status", "logs"}) {
+    INFO(verb);
+    auto r = stack.agent(verb == std::string("list") ? std::vector<std::string>{verb, "-o", "json"}
+                                                      : std::vector<std::string>{verb, "mallory", "-o", "json"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK_THAT(r.out, Catch::Contains("\\u001b]0;pwned\\u0007\\u001b[2J"));
+    auto doc = json_of(r);  // the text itself, unchanged
+    if (verb == std::string("list")) CHECK(doc[0]["version"] == escapes);
+    else if (verb == std::string("logs")) CHECK(doc["lines"][0] == "a log line " + escapes);
+    else CHECK(doc["version"] == escapes);
+  }
+
+  kvStore_Destroy(kv);
+  jsCtx_Destroy(js);
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(nc);
 }

@@ -18,11 +18,15 @@
 namespace harmony::agent::daemon {
 
 struct Agent::Link {
+  Agent* agent = nullptr;
   natsConnection* connection = nullptr;
   natsSubscription* subscription = nullptr;
   natsStatistics* stats = nullptr;
-  jsCtx* js = nullptr;
-  kvStore* kv = nullptr;
+  jsCtx* js = nullptr;    // the heartbeat thread's
+  kvStore* kv = nullptr;  // the heartbeat thread's
+  // Set once the subscription is closed and its handler will not run again
+  // (or there never was one): then the Link may be freed.
+  std::atomic<bool> quiet{true};
 
   ~Link() {
     if (kv) kvStore_Destroy(kv);
@@ -49,6 +53,18 @@ int64_t reconnect_delay(int attempts) {
   return base / 2 + std::uniform_int_distribution<int64_t>(0, base / 2)(random);
 }
 
+// How long a JetStream request (the KV lookup, a put) may take. A server
+// that does not answer costs one heartbeat this long, then backoff.
+constexpr int64_t jetstream_wait_ms = 2000;
+
+// After JetStream failed or did not answer: wait one interval, doubling up
+// to a minute, before using it again; heartbeats go to the subject meanwhile.
+std::chrono::milliseconds kv_backoff(std::chrono::milliseconds interval, int failures) {
+  const auto longest = std::chrono::milliseconds(60'000);
+  auto delay = interval * (int64_t{1} << std::min(failures - 1, 10));
+  return std::min(delay, std::max(longest, interval));
+}
+
 // Why the last attempt failed ("Authorization Violation", "Connection
 // refused"), as libnats recorded it.
 std::string last_error(natsConnection* nc, natsStatus fallback) {
@@ -63,6 +79,8 @@ std::string last_error(natsConnection* nc, natsStatus fallback) {
   }
   return std::string(out);
 }
+
+Failure stopping() { return Failure{ErrorKind::busy, "the agent is stopping; ask again once it is back"}; }
 
 std::string connected_url(natsConnection* nc) {
   char url[256] = {};
@@ -152,8 +170,9 @@ base::expected<void> Agent::start() {
       this);
 
   const std::string subject = command_subscription(config_.device_id);
+  const std::size_t programs = exec_programs(config_).size();
   log_->info("fleet-agent {} {} serving {} (exec allows {} program{})", config_.device_id, harmony::version, subject,
-             config_.exec_allow.size(), config_.exec_allow.size() == 1 ? "" : "s");
+             programs, programs == 1 ? "" : "s");
   supervisor_ = std::thread([this] { supervise(); });
   heartbeat_ = std::thread([this] { heartbeat_loop(); });
   return {};
@@ -166,7 +185,8 @@ bool Agent::wait_stopping(std::chrono::milliseconds delay) {
 
 // One connection attempt; on success the link is in place.
 bool Agent::connect_once(int& attempts) {
-  auto link = std::make_unique<Link>();
+  auto link = std::make_shared<Link>();
+  link->agent = this;
   natsStatus s = natsConnection_Connect(&link->connection, options_);
   if (s != NATS_OK) {
     ++attempts;
@@ -187,16 +207,31 @@ bool Agent::connect_once(int& attempts) {
         static_cast<Agent*>(self)->serve(nc, subj, reply, payload);
       },
       this);
-  if (s == NATS_OK) s = natsConnection_Flush(link->connection);  // the subscription is in place when we say so
+  if (s == NATS_OK) {
+    link->quiet = false;
+    natsSubscription_SetOnCompleteCB(
+        link->subscription,
+        [](void* raw) {
+          auto* closed = static_cast<Link*>(raw);
+          Agent* self = closed->agent;
+          std::lock_guard lock(self->mutex_);
+          closed->quiet = true;
+          self->changed_.notify_all();
+        },
+        link.get());
+    s = natsConnection_Flush(link->connection);  // the subscription is in place when we say so
+  }
   if (s != NATS_OK) {
     ++attempts;
     log_->error("cannot subscribe to {}: {}", subject, last_error(link->connection, s));
     natsConnection_Close(link->connection);
-    std::lock_guard lock(link_mutex_);
-    retired_.push_back(std::move(link));
+    retire(std::move(link));
     return false;
   }
-  natsConnection_JetStream(&link->js, link->connection, nullptr);
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = jetstream_wait_ms;
+  natsConnection_JetStream(&link->js, link->connection, &js_options);
   natsStatistics_Create(&link->stats);
   log_->info("connected to NATS at {}", connected_url(link->connection));
   {
@@ -232,51 +267,79 @@ void Agent::supervise() {
     if (stopping_) return;
     lock.unlock();
     // libnats gave this connection up: start over with a new one.
-    std::lock_guard guard(link_mutex_);
-    log_->warn("NATS closed the connection ({}); connecting again", last_error(link_->connection, NATS_CONNECTION_CLOSED));
-    retired_.push_back(std::move(link_));
+    std::shared_ptr<Link> closed;
+    {
+      std::lock_guard guard(link_mutex_);
+      closed = std::move(link_);
+    }
+    log_->warn("NATS closed the connection ({}); connecting again", last_error(closed->connection, NATS_CONNECTION_CLOSED));
+    retire(std::move(closed));
     connected = false;
   }
+}
+
+// Keeps a closed connection until its handler is done, and frees the ones
+// that are: a flapping server must not grow the agent without bound.
+void Agent::retire(std::shared_ptr<Link> link) {
+  std::vector<std::shared_ptr<Link>> done;
+  {
+    std::lock_guard guard(link_mutex_);
+    auto quiet = std::stable_partition(retired_.begin(), retired_.end(), [](const auto& l) { return !l->quiet; });
+    done.assign(std::make_move_iterator(quiet), std::make_move_iterator(retired_.end()));
+    retired_.erase(quiet, retired_.end());
+    retired_.push_back(std::move(link));
+  }
+  // Freed here, outside the lock.
+}
+
+std::shared_ptr<Agent::Link> Agent::current_link() {
+  std::lock_guard guard(link_mutex_);
+  return link_;
 }
 
 void Agent::stop() {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    stopping_ = true;
+    stopping_ = true;  // from now on every request is answered busy
   }
   changed_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
   if (supervisor_.joinable()) supervisor_.join();
-  natsConnection* connection = nullptr;
-  natsSubscription* subscription = nullptr;
-  {
-    std::lock_guard guard(link_mutex_);
-    if (link_) {
-      connection = link_->connection;
-      subscription = link_->subscription;
-    }
-  }
-  // Drain: no new requests; those already taken are answered, execs included.
-  // Disconnected, there is nothing to drain (and draining would wait for a
-  // server that is not there).
-  const bool connected = connection && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
-  if (connected && subscription && natsSubscription_Drain(subscription) == NATS_OK)
-    natsSubscription_WaitForDrainCompletion(subscription, 5000);
+
+  // Every exec in flight answers: run_process ends each at its deadline.
+  std::list<Worker> workers;
   {
     std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, config_.exec_timeout + std::chrono::seconds(2), [this] { return exec_running_ == 0; });
+    changed_.wait(lock, [this] { return exec_running_ == 0; });
+    workers = std::move(workers_);
   }
-  if (connection) {
-    if (natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED) natsConnection_FlushTimeout(connection, 2000);
-    natsConnection_Close(connection);
+  workers.clear();  // joins
+
+  std::shared_ptr<Link> link = current_link();
+  // Then no new requests; those already taken are answered. Disconnected,
+  // there is nothing to drain (and draining would wait for a server that is
+  // not there).
+  if (link && natsConnection_Status(link->connection) == NATS_CONN_STATUS_CONNECTED) {
+    if (natsSubscription_Drain(link->subscription) == NATS_OK)
+      natsSubscription_WaitForDrainCompletion(link->subscription, 5000);
+    natsConnection_FlushTimeout(link->connection, 2000);
   }
-  std::unique_ptr<Link> last;
-  std::vector<std::unique_ptr<Link>> retired;
+  if (link) natsConnection_Close(link->connection);
+
+  std::vector<std::shared_ptr<Link>> links;
   {
     std::lock_guard guard(link_mutex_);
-    last = std::move(link_);
-    retired = std::move(retired_);
+    links = std::move(retired_);
+    if (link_) links.push_back(std::move(link_));
+  }
+  link.reset();
+  {
+    // No message handler may run once the agent is gone.
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(2), [&] {
+      return std::all_of(links.begin(), links.end(), [](const auto& l) { return l->quiet.load(); });
+    });
   }
   log_->info("stopped");
 }
@@ -290,11 +353,22 @@ void Agent::send(natsConnection* nc, const std::string& reply, const std::string
 // Execs answer on whatever connection is current: a reply subject is reached
 // from any connection to the same account.
 void Agent::send_current(const std::string& reply, const std::string& payload) {
-  std::lock_guard guard(link_mutex_);
-  send(link_ ? link_->connection : nullptr, reply, payload);
+  auto link = current_link();
+  send(link ? link->connection : nullptr, reply, payload);
 }
 
 void Agent::serve(natsConnection* nc, const std::string& subject, const std::string& reply, const std::string& payload) {
+  // A publish, not a request: nobody would read the answer, and an exec
+  // nobody asked to hear about must not run (docs/agent-protocol.md).
+  if (reply.empty()) {
+    log_->debug("ignored a message without a reply subject on {}", base::printable(subject));
+    return;
+  }
+  if (std::unique_lock lock(mutex_); stopping_) {
+    lock.unlock();
+    send(nc, reply, encode(stopping()));
+    return;
+  }
   auto token = verb_token(subject, config_.device_id);
   auto request = decode_request(token.value_or(""), payload);
   if (!request) {
@@ -329,7 +403,8 @@ void Agent::serve(natsConnection* nc, const std::string& subject, const std::str
         r.exec_running = exec_running_;
       }
       r.heartbeat_interval_ms = config_.heartbeat_interval.count();
-      r.exec_allowed = config_.exec_allow;
+      r.exec_allowed = exec_programs(config_);
+      r.exec_allowed_args = config_.exec_allow_args;
       r.time = base::rfc3339_now();
       send(nc, reply, encode(r));
       return;
@@ -350,38 +425,54 @@ void Agent::serve(natsConnection* nc, const std::string& subject, const std::str
     }
     case Verb::exec: {
       auto exec = std::get<ExecRequest>(std::move(request->body));
-      const std::string& program = exec.argv.front();
-      if (std::find(config_.exec_allow.begin(), config_.exec_allow.end(), program) == config_.exec_allow.end()) {
-        log_->warn("refused exec of {}: not on the allowlist", base::printable(program));
-        send(nc, reply, encode(Failure{ErrorKind::not_allowed, "'" + base::printable(program) +
-                                                                "' is not on this agent's exec allowlist"}));
+      if (auto refused = exec_refusal(config_, exec.argv)) {
+        log_->warn("refused exec: {}", *refused);
+        send(nc, reply, encode(Failure{ErrorKind::not_allowed, *refused}));
         return;
       }
+      std::list<Worker> finished;  // joined once the lock is released
+      std::optional<Failure> busy;
       {
         std::lock_guard lock(mutex_);
+        for (auto it = workers_.begin(); it != workers_.end();) {
+          auto next = std::next(it);
+          if (it->done) finished.splice(finished.end(), workers_, it);
+          it = next;
+        }
         if (stopping_) {
-          send(nc, reply, encode(Failure{ErrorKind::busy, "the agent is stopping"}));
-          return;
+          busy = stopping();
+        } else if (exec_running_ >= config_.exec_max_concurrent) {
+          busy = Failure{ErrorKind::busy, std::to_string(exec_running_) + " execs are running; the limit is " +
+                                              std::to_string(config_.exec_max_concurrent)};
+        } else {
+          ++exec_running_;
+          // Started under the lock, so that stop() finds every worker it must join.
+          Worker& worker = workers_.emplace_back();
+          worker.thread = std::jthread([this, &worker, reply, exec = std::move(exec)] {
+            run_exec(reply, exec);
+            {
+              std::lock_guard done(mutex_);
+              --exec_running_;
+              worker.done = true;
+            }
+            changed_.notify_all();
+          });
         }
-        if (exec_running_ >= config_.exec_max_concurrent) {
-          send(nc, reply, encode(Failure{ErrorKind::busy, std::to_string(exec_running_) + " execs are running; the limit is " +
-                                                          std::to_string(config_.exec_max_concurrent)}));
-          return;
-        }
-        ++exec_running_;
       }
-      std::thread([this, reply, exec = std::move(exec)]() mutable { run_exec(reply, std::move(exec)); }).detach();
+      if (busy) send(nc, reply, encode(*busy));
       return;
     }
   }
 }
 
-void Agent::run_exec(std::string reply, ExecRequest request) {
+void Agent::run_exec(const std::string& reply, const ExecRequest& request) {
   const auto timeout = std::min(request.timeout.value_or(config_.exec_timeout), config_.exec_timeout);
   log_->info("exec {} ({} argument{}, deadline {})", base::printable(request.argv.front()), request.argv.size() - 1,
              request.argv.size() == 2 ? "" : "s", base::format_duration(timeout));
   base::ProcessSpec spec;
   spec.argv = request.argv;
+  spec.env = exec_environment(config_);
+  spec.cwd = exec_directory;
   spec.timeout = timeout;
   spec.kill_grace = std::chrono::milliseconds(500);
   spec.output_limit = config_.exec_output_limit;
@@ -408,11 +499,6 @@ void Agent::run_exec(std::string reply, ExecRequest request) {
     payload = encode(r);
   }
   send_current(reply, payload);
-  {
-    std::lock_guard lock(mutex_);
-    --exec_running_;
-  }
-  changed_.notify_all();
 }
 
 bool Agent::publish_heartbeat() {
@@ -425,29 +511,17 @@ bool Agent::publish_heartbeat() {
   h.interval_ms = config_.heartbeat_interval.count();
   const std::string payload = encode(h);
 
-  std::lock_guard guard(link_mutex_);
-  if (!link_ || natsConnection_Status(link_->connection) != NATS_CONN_STATUS_CONNECTED) return false;
-  Link& link = *link_;
-  // The KV bucket is created by the fleet's deploy; until it exists (or
-  // without JetStream), heartbeats go to a plain subject.
-  if (link.kv == nullptr && link.js != nullptr) js_KeyValue(&link.kv, link.js, std::string(status_bucket).c_str());
+  // Our copy keeps the connection alive; no lock is held from here on.
+  std::shared_ptr<Link> link = current_link();
+  if (!link || natsConnection_Status(link->connection) != NATS_CONN_STATUS_CONNECTED) return false;
   std::string mode = "subject";
   natsStatus s = NATS_ERR;
-  if (link.kv != nullptr) {
-    uint64_t revision = 0;
-    s = kvStore_PutString(&revision, link.kv, status_key(config_.device_id).c_str(), payload.c_str());
-    if (s == NATS_OK) {
-      mode = "kv";
-    } else {
-      log_->warn("heartbeat into KV bucket {} failed ({}); using subject {}", status_bucket, last_error(link.connection, s),
-                 heartbeat_subject(config_.device_id));
-      kvStore_Destroy(link.kv);
-      link.kv = nullptr;
-    }
-  }
-  if (mode == "subject") {
+  if (put_into_kv(*link, payload)) {
+    mode = "kv";
+    s = NATS_OK;
+  } else {
     const std::string subject = heartbeat_subject(config_.device_id);
-    s = natsConnection_Publish(link.connection, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+    s = natsConnection_Publish(link->connection, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   }
   std::lock_guard lock(mutex_);
   if (s == NATS_OK) {
@@ -457,6 +531,40 @@ bool Agent::publish_heartbeat() {
     heartbeat_mode_ = mode;
   }
   return s == NATS_OK;
+}
+
+// The KV bucket is created by the fleet's deploy; until it exists (or
+// without JetStream), heartbeats go to a plain subject. A missing bucket or
+// JetStream is known at once and looked for again at every heartbeat; a
+// JetStream that fails or does not answer is left alone for a while.
+bool Agent::put_into_kv(Link& link, const std::string& payload) {
+  if (&link != kv_link_) {  // a new connection may reach a JetStream that works
+    kv_link_ = &link;
+    kv_failures_ = 0;
+    kv_retry_at_ = {};
+  }
+  if (link.js == nullptr || std::chrono::steady_clock::now() < kv_retry_at_) return false;
+  natsStatus s = NATS_OK;
+  if (link.kv == nullptr) {
+    s = js_KeyValue(&link.kv, link.js, std::string(status_bucket).c_str());
+    if (s == NATS_NOT_FOUND || s == NATS_NO_RESPONDERS) return false;
+  }
+  if (s == NATS_OK) {
+    uint64_t revision = 0;
+    s = kvStore_PutString(&revision, link.kv, status_key(config_.device_id).c_str(), payload.c_str());
+    if (s == NATS_OK) {
+      kv_failures_ = 0;
+      return true;
+    }
+  }
+  ++kv_failures_;
+  const auto delay = kv_backoff(config_.heartbeat_interval, kv_failures_);
+  kv_retry_at_ = std::chrono::steady_clock::now() + delay;
+  log_->warn("heartbeat into KV bucket {} failed ({}); using subject {}, trying KV again in {}", status_bucket,
+             last_error(link.connection, s), heartbeat_subject(config_.device_id), base::format_duration(delay));
+  if (link.kv) kvStore_Destroy(link.kv);
+  link.kv = nullptr;
+  return false;
 }
 
 void Agent::heartbeat_loop() {

@@ -6,9 +6,15 @@
 // agent's own supervisor connects again, for ever, with backoff. Nothing a
 // peer sends can crash it: every request is decoded by the wire contract's
 // codec and every failure is a typed reply.
+//
+// Threads: libnats's (requests, connection events), the supervisor, the
+// heartbeat loop, and one joinable worker per exec. No lock is held across
+// a network round trip: the heartbeat's JetStream requests may take seconds
+// when JetStream does not answer, and requests must not wait for them.
 
 #include <atomic>
 #include <condition_variable>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,20 +49,29 @@ class Agent {
   // Sets up and starts connecting in the background; fails only when the
   // options themselves are unusable.
   base::expected<void> start();
-  // Stops taking requests, answers the ones in flight, and disconnects.
+  // Drains: answers every exec in flight (its result, or timed_out at its
+  // deadline) and every request that arrives meanwhile (busy: the agent is
+  // stopping), then disconnects.
   void stop();
 
  private:
   struct Link;  // one NATS connection with its subscription and JetStream handles
+  struct Worker {
+    std::jthread thread;
+    bool done = false;  // under mutex_: run_exec returned, joining is immediate
+  };
 
   void supervise();
   bool connect_once(int& attempts);
+  void retire(std::shared_ptr<Link> link);
+  std::shared_ptr<Link> current_link();
   void serve(__natsConnection* nc, const std::string& subject, const std::string& reply, const std::string& payload);
-  void run_exec(std::string reply, ExecRequest request);
+  void run_exec(const std::string& reply, const ExecRequest& request);
   void send(__natsConnection* nc, const std::string& reply, const std::string& payload);
   void send_current(const std::string& reply, const std::string& payload);
   void heartbeat_loop();
   bool publish_heartbeat();
+  bool put_into_kv(Link& link, const std::string& payload);
   bool wait_stopping(std::chrono::milliseconds delay);
 
   Config config_;
@@ -67,11 +82,19 @@ class Agent {
   const std::string started_at_;
   __natsOptions* options_ = nullptr;
 
-  // The connection and what hangs off it. Connections libnats gave up are
-  // kept (closed) until the agent stops: a callback of theirs may still run.
+  // The connection and what hangs off it; threads that talk over it hold a
+  // copy of the pointer, so that no lock is held while they do. Connections
+  // libnats gave up are kept (closed) until their subscription says its
+  // message handler will not run again, then freed.
   std::mutex link_mutex_;
-  std::unique_ptr<Link> link_;
-  std::vector<std::unique_ptr<Link>> retired_;
+  std::shared_ptr<Link> link_;
+  std::vector<std::shared_ptr<Link>> retired_;
+
+  // The heartbeat thread's own: when to use JetStream again after it failed
+  // or did not answer on that connection.
+  const Link* kv_link_ = nullptr;
+  std::chrono::steady_clock::time_point kv_retry_at_{};
+  int kv_failures_ = 0;
 
   // Lock order: link_mutex_ before mutex_.
   std::mutex mutex_;
@@ -80,6 +103,7 @@ class Agent {
   bool link_closed_ = false;
   bool beat_now_ = false;  // a new connection: heartbeat at once
   int exec_running_ = 0;
+  std::list<Worker> workers_;
   std::int64_t reconnects_ = 0;  // new connections after the first
   std::string last_heartbeat_;
   std::string heartbeat_mode_ = "subject";

@@ -167,6 +167,30 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
     TRY(v, list(n, "exec.allow"));
     c.exec_allow = *v;
   }
+  if (auto n = exec.get("allow_args"); n) {
+    if (!n.IsMap()) return base::fail(bad("exec.allow_args", "must map programs to lists of argument lists"));
+    for (const auto& item : n) {
+      const std::string program = item.first.as<std::string>();
+      const std::string key = "exec.allow_args." + program;
+      if (!item.second.IsSequence()) return base::fail(bad(key, "must be a list of argument lists", "e.g. [[status, nginx]]"));
+      auto& vectors = c.exec_allow_args[program];
+      for (const auto& vector : item.second) {
+        if (!vector.IsSequence()) return base::fail(bad(key, "must be a list of argument lists", "e.g. [[status, nginx]]"));
+        TRY(args, list(vector, key));
+        vectors.push_back(*args);
+      }
+    }
+  }
+  if (auto n = exec.get("env"); n) {
+    if (!n.IsMap()) return base::fail(bad("exec.env", "must be a map of NAME: value"));
+    for (const auto& item : n) {
+      const std::string name = item.first.as<std::string>();
+      if (!item.second.IsScalar()) return base::fail(bad("exec.env." + name, "must be a single value"));
+      if (name.empty() || name.find_first_of("=") != std::string::npos || name.find('\0') != std::string::npos)
+        return base::fail(bad("exec.env", "'" + base::printable(name) + "' is not a variable name"));
+      c.exec_env[name] = item.second.Scalar();
+    }
+  }
   if (auto n = exec.get("timeout"); n) {
     TRY(text, scalar(n, "exec.timeout"));
     TRY(v, duration(*text, "exec.timeout"));
@@ -234,11 +258,71 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
     if (program.empty() || program.front() != '/')
       return base::fail(bad("exec.allow", "'" + base::printable(program) + "' is not an absolute path",
                             "the allowlist holds absolute paths; there is no PATH lookup"));
+  for (const auto& [program, vectors] : c.exec_allow_args) {
+    if (program.empty() || program.front() != '/')
+      return base::fail(bad("exec.allow_args", "'" + base::printable(program) + "' is not an absolute path",
+                            "the allowlist holds absolute paths; there is no PATH lookup"));
+    // Listed in both, it would be unclear whether its arguments are limited.
+    if (std::find(c.exec_allow.begin(), c.exec_allow.end(), program) != c.exec_allow.end())
+      return base::fail(bad("exec.allow_args", "'" + base::printable(program) + "' is also in exec.allow, which allows any arguments",
+                            "keep it in one of the two"));
+  }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return base::fail(bad("logs.level", "'" + base::printable(c.log_level) + "' is not debug, info, warn or error"));
   return c;
 }
+
+// A `*` matches any run of characters; everything else matches itself.
+bool glob_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 }  // namespace
+
+std::vector<std::string> exec_programs(const Config& config) {
+  std::vector<std::string> out = config.exec_allow;
+  for (const auto& [program, vectors] : config.exec_allow_args) out.push_back(program);
+  return out;
+}
+
+std::optional<std::string> exec_refusal(const Config& config, const std::vector<std::string>& argv) {
+  const std::string& program = argv.front();
+  if (std::find(config.exec_allow.begin(), config.exec_allow.end(), program) != config.exec_allow.end()) return std::nullopt;
+  auto rules = config.exec_allow_args.find(program);
+  if (rules == config.exec_allow_args.end())
+    return "'" + base::printable(program) + "' is not on this agent's exec allowlist";
+  for (const auto& allowed : rules->second) {
+    if (allowed.size() != argv.size() - 1) continue;
+    bool all = true;
+    for (std::size_t i = 0; i < allowed.size() && all; ++i) all = glob_match(allowed[i], argv[i + 1]);
+    if (all) return std::nullopt;
+  }
+  return "'" + base::printable(program) + "' is on this agent's exec allowlist, but not with these arguments";
+}
+
+base::Environment exec_environment(const Config& config) {
+  base::Environment env;
+  env.set("PATH", exec_path);
+  env.set("LANG", "C.UTF-8");
+  for (const auto& [name, value] : config.exec_env) env.set(name, value);
+  return env;
+}
 
 base::expected<std::string> read_password(const Config& config) {
   auto password = base::read_secret_file(config.password_file, "the password file");

@@ -10,6 +10,7 @@
 
 #include <harmony/agent/protocol.hpp>
 #include <harmony/base/expected.hpp>
+#include <harmony/base/process.hpp>
 
 namespace harmony::agent::daemon {
 
@@ -19,7 +20,9 @@ struct Config {
   std::string nats_user;
   std::string password_file;
   Labels labels;
-  std::vector<std::string> exec_allow;                // absolute paths; no PATH lookup
+  std::vector<std::string> exec_allow;                // absolute paths, any arguments; no PATH lookup
+  AllowedArguments exec_allow_args;                   // absolute paths, only with these arguments
+  Labels exec_env;                                    // variables commands get beyond PATH and LANG
   std::chrono::milliseconds exec_timeout{25'000};     // the default, and the longest allowed
   std::size_t exec_output_limit = 256 * 1024;         // bytes kept per stream
   int exec_max_concurrent = 4;
@@ -34,6 +37,22 @@ Getenv process_environment();
 
 // `path` may be empty: then the environment alone configures the agent.
 base::expected<Config> load_config(const std::string& path, const Getenv& getenv);
+
+// ---- what an exec gets --------------------------------------------------------
+
+// Commands run here, whatever the agent's own working directory.
+inline constexpr const char* exec_directory = "/";
+inline constexpr const char* exec_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Every program an exec may run: exec.allow, then exec.allow_args's.
+std::vector<std::string> exec_programs(const Config& config);
+// Why `argv` may not run, or nullopt when it may. In exec.allow_args an
+// argument `*` matches any one argument, and a `*` inside one matches any run
+// of characters ("--unit=*"); the vector must have the same length.
+std::optional<std::string> exec_refusal(const Config& config, const std::vector<std::string>& argv);
+// The environment of a command: a fixed PATH, LANG=C.UTF-8 and exec.env,
+// never the agent's own (it may hold secrets).
+base::Environment exec_environment(const Config& config);
 
 // The password, read from config.password_file: refused when others may read
 // it (the agent's own user and group may).

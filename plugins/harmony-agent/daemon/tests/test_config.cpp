@@ -139,6 +139,60 @@ TEST_CASE("a file that is not YAML, or not a map, says where") {
   CHECK_THAT(missing.error().hint, Catch::Contains("--config"));
 }
 
+TEST_CASE("exec.allow_args limits a program to argument vectors, exec.env adds variables") {
+  TempDir dir;
+  auto c = load_config(write(dir, "agent.yaml", R"(
+device_id: edge-7
+exec:
+  allow: [/usr/bin/uptime]
+  allow_args:
+    /bin/systemctl:
+      - [status, nginx]
+      - [restart, "*"]
+      - ["--unit=*.service"]
+      - []
+  env:
+    TZ: Europe/Paris
+    LANG: fr_FR.UTF-8
+)"),
+                       env_of({}));
+  REQUIRE(c);
+  CHECK(exec_programs(*c) == std::vector<std::string>{"/usr/bin/uptime", "/bin/systemctl"});
+  using Argv = std::vector<std::string>;
+  // A bare path: any arguments.
+  CHECK_FALSE(exec_refusal(*c, Argv{"/usr/bin/uptime", "--anything", "at all"}));
+  CHECK_FALSE(exec_refusal(*c, Argv{"/bin/systemctl", "status", "nginx"}));
+  CHECK_FALSE(exec_refusal(*c, Argv{"/bin/systemctl", "restart", "postgres"}));
+  CHECK_FALSE(exec_refusal(*c, Argv{"/bin/systemctl", "restart", ""}));
+  CHECK_FALSE(exec_refusal(*c, Argv{"/bin/systemctl", "--unit=a.b.service"}));
+  CHECK_FALSE(exec_refusal(*c, Argv{"/bin/systemctl"}));  // [] is "no arguments"
+  for (const Argv& refused : {Argv{"/bin/systemctl", "stop", "nginx"}, Argv{"/bin/systemctl", "status"},
+                              Argv{"/bin/systemctl", "status", "nginx", "--now"}, Argv{"/bin/systemctl", "restart", "a", "b"},
+                              Argv{"/bin/systemctl", "--unit=a.socket"}, Argv{"/bin/systemctl", "status", "nginx2"}}) {
+    auto why = exec_refusal(*c, refused);
+    REQUIRE(why);
+    CHECK_THAT(*why, Catch::Contains("not with these arguments"));
+  }
+  auto off = exec_refusal(*c, Argv{"/bin/rm", "-rf", "/"});
+  REQUIRE(off);
+  CHECK_THAT(*off, Catch::Contains("is not on this agent's exec allowlist"));
+
+  auto env = exec_environment(*c);
+  CHECK(env.entries() == std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                                  "LANG=fr_FR.UTF-8", "TZ=Europe/Paris"});
+  CHECK(exec_environment(Config{}).entries() ==
+        std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"});
+
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {allow: [/bin/x], allow_args: {/bin/x: [[a]]}}\n"),
+             Catch::Contains("exec.allow_args") && Catch::Contains("also in exec.allow"));
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {allow_args: {x: [[a]]}}\n"), Catch::Contains("absolute path"));
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {allow_args: {/bin/x: [a]}}\n"), Catch::Contains("exec.allow_args./bin/x"));
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {allow_args: [/bin/x]}\n"), Catch::Contains("exec.allow_args"));
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {env: [TZ]}\n"), Catch::Contains("exec.env"));
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {env: {\"A=B\": c}}\n"), Catch::Contains("not a variable name"));
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {env: {A: [b]}}\n"), Catch::Contains("exec.env.A"));
+}
+
 TEST_CASE("the password file is refused when others may read it") {
   TempDir dir;
   Config c;

@@ -63,10 +63,31 @@ json labels_json(const Labels& labels) {
   return out;
 }
 
+// Every string an agent sends goes through this before it reaches the
+// terminal in text output: a device must not be able to send escape
+// sequences to the operator's screen. JSON output escapes them already.
+std::string shown(std::string_view agent_text) { return base::printable(agent_text); }
+
 std::string labels_text(const Labels& labels) {
   std::vector<std::string> parts;
-  for (const auto& [k, v] : labels) parts.push_back(k + "=" + v);
+  for (const auto& [k, v] : labels) parts.push_back(shown(k) + "=" + shown(v));
   return parts.empty() ? "-" : base::join(parts, ",");
+}
+
+// "/bin/df, /bin/systemctl (status nginx | restart *)"
+std::string allowed_text(const StatusReply& r) {
+  if (r.exec_allowed.empty()) return "nothing";
+  std::vector<std::string> programs;
+  for (const auto& program : r.exec_allowed) {
+    std::string text = shown(program);
+    if (auto rules = r.exec_allowed_args.find(program); rules != r.exec_allowed_args.end()) {
+      std::vector<std::string> vectors;
+      for (const auto& args : rules->second) vectors.push_back(args.empty() ? "no arguments" : shown(base::join(args, " ")));
+      text += " (" + (vectors.empty() ? std::string("no arguments") : base::join(vectors, " | ")) + ")";
+    }
+    programs.push_back(std::move(text));
+  }
+  return base::join(programs, ", ");
 }
 
 std::string human(std::int64_t ms) {
@@ -107,7 +128,7 @@ int list(const CommandContext& ctx, const Options& o) {
                    {"status", status},
                    {"version", h.version},
                    {"labels", labels_json(h.labels)}});
-    rows.push_back({h.id, h.time, human(age), status, h.version, labels_text(h.labels)});
+    rows.push_back({shown(h.id), shown(h.time), human(age), shown(status), shown(h.version), labels_text(h.labels)});
   }
   if (ctx.json)
     ctx.print(dump(out));
@@ -130,8 +151,8 @@ int ping(const CommandContext& ctx, const Options& o) {
     ctx.print(dump(doc));
   } else {
     char line[512];
-    std::snprintf(line, sizeof line, "agent %s answered in %.1f ms: version %s, up %s, labels %s\n", reply.id.c_str(), rtt,
-                  reply.version.c_str(), human(reply.uptime_ms).c_str(), labels_text(reply.labels).c_str());
+    std::snprintf(line, sizeof line, "agent %s answered in %.1f ms: version %s, up %s, labels %s\n", shown(reply.id).c_str(), rtt,
+                  shown(reply.version).c_str(), human(reply.uptime_ms).c_str(), labels_text(reply.labels).c_str());
     ctx.print(line);
   }
   return 0;
@@ -144,15 +165,14 @@ int status(const CommandContext& ctx, const Options& o) {
     ctx.print(dump(json::parse(encode(r))));
     return 0;
   }
-  ctx.print(base::format_table({{"id:", r.id},
-                                {"version:", r.version + " (protocol " + std::to_string(r.protocol) + ")"},
-                                {"up:", human(r.uptime_ms) + " (since " + r.started_at + ")"},
+  ctx.print(base::format_table({{"id:", shown(r.id)},
+                                {"version:", shown(r.version) + " (protocol " + std::to_string(r.protocol) + ")"},
+                                {"up:", human(r.uptime_ms) + " (since " + shown(r.started_at) + ")"},
                                 {"labels:", labels_text(r.labels)},
-                                {"nats:", r.nats_server + ", " + std::to_string(r.reconnects) + " reconnects"},
-                                {"heartbeat:", r.heartbeat_mode + ", every " + human(r.heartbeat_interval_ms) + ", last " +
-                                                   (r.last_heartbeat.empty() ? "never" : r.last_heartbeat)},
-                                {"exec:", std::to_string(r.exec_running) + " running; allowed: " +
-                                              (r.exec_allowed.empty() ? "nothing" : base::join(r.exec_allowed, ", "))}}));
+                                {"nats:", shown(r.nats_server) + ", " + std::to_string(r.reconnects) + " reconnects"},
+                                {"heartbeat:", shown(r.heartbeat_mode) + ", every " + human(r.heartbeat_interval_ms) + ", last " +
+                                                   (r.last_heartbeat.empty() ? "never" : shown(r.last_heartbeat))},
+                                {"exec:", std::to_string(r.exec_running) + " running; allowed: " + allowed_text(r)}}));
   return 0;
 }
 
@@ -173,7 +193,8 @@ int exec(const CommandContext& ctx, const Options& o) {
                    r.stdout_truncated && r.stderr_truncated ? "output and error output"
                    : r.stdout_truncated                     ? "output"
                                                             : "error output");
-    if (r.signal) std::fprintf(stderr, "harmony agent: the command was killed by %s on %s\n", r.signal_name.c_str(), o.id.c_str());
+    if (r.signal) std::fprintf(stderr, "harmony agent: the command was killed by %s on %s\n", shown(r.signal_name).c_str(),
+                           o.id.c_str());
   }
   // As kubectl exec: the remote status is ours; a signal death is 128+N.
   if (r.signal) return base::exit_status::signal_base + *r.signal;
@@ -189,7 +210,7 @@ int logs(const CommandContext& ctx, const Options& o) {
     return 0;
   }
   std::string text;
-  for (const auto& line : r.lines) text += base::printable(line) + "\n";
+  for (const auto& line : r.lines) text += shown(line) + "\n";
   ctx.print(text);
   return 0;
 }

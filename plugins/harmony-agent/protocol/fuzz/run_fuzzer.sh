@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the request decoder's libFuzzer target with clang (AddressSanitizer
-# and UBSan) and runs it for a fixed number of inputs, starting from the
-# committed seed corpus. A crash, a leak or a sanitizer report fails.
+# Builds the wire decoders' libFuzzer target (requests, replies, heartbeats)
+# with clang (AddressSanitizer and UBSan) and runs it for a fixed number of
+# inputs, starting from the committed seed corpus. A crash, a broken
+# round-trip or a sanitizer report fails. Leaks are not checked: LeakSanitizer
+# needs ptrace, which some CI sandboxes forbid.
 #   run_fuzzer.sh <source-root> <generated-include-dir> [runs]
 set -euo pipefail
 root=$1
@@ -18,7 +20,7 @@ clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
   -o "$work/request_fuzzer"
 mkdir -p "$work/corpus"
 cp "$here/fuzz/corpus/"* "$work/corpus/"
-# Leak checking needs ptrace, which some CI sandboxes forbid; the decoder
-# allocates only through standard containers.
-ASAN_OPTIONS=detect_leaks=0 "$work/request_fuzzer" -runs="$runs" -max_len=4096 -seed=1 "$work/corpus" 2>"$work/log" || { tail -40 "$work/log" >&2; exit 1; }
+# Inputs may grow to a verb line plus the largest request the agent reads
+# (64 KiB), and past it, where payload_too_large is decided.
+ASAN_OPTIONS=detect_leaks=0 "$work/request_fuzzer" -runs="$runs" -max_len=66000 -seed=1 "$work/corpus" 2>"$work/log" || { tail -40 "$work/log" >&2; exit 1; }
 tail -1 "$work/log"

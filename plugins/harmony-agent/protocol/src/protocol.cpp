@@ -1,5 +1,7 @@
 #include <harmony/agent/protocol.hpp>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include <harmony/base/names.hpp>
@@ -18,6 +20,28 @@ base::unexpected<Failure> failed(ErrorKind kind, std::string message) {
 
 // Bytes that are not UTF-8 (a program's output) are replaced, not refused.
 std::string dump(const json& doc) { return doc.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Parses JSON like json::parse, and also names the first key that an object
+// repeats (nlohmann would keep the last silently). Invalid JSON: discarded.
+json parse_checked(std::string_view text, std::string& repeated) {
+  std::vector<std::set<std::string>> open;  // the keys seen in each object being read
+  json::parser_callback_t watch = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      open.pop_back();
+    } else if (event == json::parse_event_t::key && !open.empty()) {
+      auto key = parsed.get<std::string>();
+      if (!open.back().insert(key).second && repeated.empty()) repeated = std::move(key);
+    }
+    return true;
+  };
+  return json::parse(text, watch, false);
+}
+
+std::string repeated_key(std::string_view what, const std::string& key) {
+  return std::string(what) + " repeats the key '" + base::printable(std::string_view(key).substr(0, 64)) + "'";
+}
 
 json labels_json(const Labels& labels) {
   json out = json::object();
@@ -68,6 +92,26 @@ class Fields {
     }
     return out;
   }
+  Result<AllowedArguments> argument_rules(const char* key) const {
+    AllowedArguments out;
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) return out;
+    const auto wrong = failed(kind_, std::string("the field '") + key + "' must map programs to lists of argument lists");
+    if (!it->is_object()) return wrong;
+    for (const auto& [program, vectors] : it->items()) {
+      if (!vectors.is_array()) return wrong;
+      auto& rules = out[program];
+      for (const auto& vector : vectors) {
+        if (!vector.is_array()) return wrong;
+        auto& args = rules.emplace_back();
+        for (const auto& arg : vector) {
+          if (!arg.is_string()) return wrong;
+          args.push_back(arg.get<std::string>());
+        }
+      }
+    }
+    return out;
+  }
   Result<Labels> labels(const char* key) const {
     Labels out;
     auto it = doc_.find(key);
@@ -88,8 +132,10 @@ class Fields {
 // Parses a reply: an error object becomes the agent's Failure; anything that
 // is not a JSON object is a bad reply.
 Result<json> parse_reply(std::string_view payload) {
-  json doc = json::parse(payload, nullptr, false);
+  std::string repeated;
+  json doc = parse_checked(payload, repeated);
   if (doc.is_discarded() || !doc.is_object()) return failed(ErrorKind::bad_reply, "the reply is not a JSON object");
+  if (!repeated.empty()) return failed(ErrorKind::bad_reply, repeated_key("the reply", repeated));
   if (auto it = doc.find("error"); it != doc.end()) {
     if (!it->is_object()) return failed(ErrorKind::bad_reply, "the reply's error is not an object");
     Fields f(*it, ErrorKind::bad_reply);
@@ -129,6 +175,7 @@ class Reader {
   Reader& flag(const char* key, bool& out) { return take(fields().boolean(key), out); }
   Reader& strings(const char* key, std::vector<std::string>& out) { return take(fields().strings(key), out); }
   Reader& labels(const char* key, Labels& out) { return take(fields().labels(key), out); }
+  Reader& argument_rules(const char* key, AllowedArguments& out) { return take(fields().argument_rules(key), out); }
   // A nested object: the reads that follow are inside it (absent: empty).
   Reader& object(const char* key) {
     auto it = root_().find(key);
@@ -244,9 +291,11 @@ base::expected<Request, Failure> decode_request(std::string_view verb_token, std
   json doc = json::object();
   std::size_t start = payload.find_first_not_of(" \t\r\n");
   if (start != std::string_view::npos) {
-    doc = json::parse(payload, nullptr, false);
+    std::string repeated;
+    doc = parse_checked(payload, repeated);
     if (doc.is_discarded()) return failed(ErrorKind::malformed_request, "the request is not valid JSON");
     if (!doc.is_object()) return failed(ErrorKind::malformed_request, "the request must be a JSON object");
+    if (!repeated.empty()) return failed(ErrorKind::malformed_request, repeated_key("the request", repeated));
   }
   Fields f(doc, ErrorKind::malformed_request);
   switch (*verb) {
@@ -313,7 +362,7 @@ std::string encode(const StatusReply& r) {
                {"labels", labels_json(r.labels)},
                {"nats", {{"server", r.nats_server}, {"reconnects", r.reconnects}}},
                {"heartbeat", {{"mode", r.heartbeat_mode}, {"last", r.last_heartbeat}, {"interval_ms", r.heartbeat_interval_ms}}},
-               {"exec", {{"allowed", r.exec_allowed}, {"running", r.exec_running}}},
+               {"exec", {{"allowed", r.exec_allowed}, {"allowed_args", r.exec_allowed_args}, {"running", r.exec_running}}},
                {"time", r.time}});
 }
 
@@ -363,7 +412,8 @@ base::expected<StatusReply, Failure> decode_status_reply(std::string_view payloa
   in.number("uptime_ms", r.uptime_ms).labels("labels", r.labels).text("time", r.time);
   in.object("nats").text("server", r.nats_server).number("reconnects", r.reconnects);
   in.object("heartbeat").text("mode", r.heartbeat_mode).text("last", r.last_heartbeat).number("interval_ms", r.heartbeat_interval_ms);
-  in.object("exec").strings("allowed", r.exec_allowed).number("running", r.exec_running);
+  in.object("exec").strings("allowed", r.exec_allowed).argument_rules("allowed_args", r.exec_allowed_args);
+  in.number("running", r.exec_running);
   return in.result(std::move(r));
 }
 

@@ -91,6 +91,24 @@ TEST_CASE("each malformed request is refused as malformed_request") {
   CHECK(refusal("ping", std::string("{\"a\": \"\xff\xfe\"}")) == ErrorKind::malformed_request);
 }
 
+TEST_CASE("a request or reply that repeats a key is refused, whichever copy would win") {
+  auto twice = decode_request("exec", R"({"argv": ["/bin/echo", "safe"], "argv": ["/bin/rm", "-rf", "/"]})");
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().kind == ErrorKind::malformed_request);
+  CHECK_THAT(twice.error().message, Catch::Contains("repeats the key 'argv'"));
+  CHECK(refusal("logs", R"({"lines": 1, "x": {"a": 1, "a": 2}})") == ErrorKind::malformed_request);  // nested too
+  CHECK(decode_request("ping", R"({"a": {"k": 1}, "b": {"k": 2}})"));  // the same key in two objects is fine
+  // The key named in the message is made printable.
+  auto escape = decode_request("ping", R"({"\u001b]0;x\u0007": 1, "\u001b]0;x\u0007": 2})");
+  REQUIRE_FALSE(escape);
+  CHECK_THAT(escape.error().message, Catch::Contains("repeats the key '?]0;x?'"));
+
+  auto reply = decode_ping_reply(R"({"id": "edge-7", "id": "edge-8"})");
+  REQUIRE_FALSE(reply);
+  CHECK(reply.error().kind == ErrorKind::bad_reply);
+  CHECK_FALSE(decode_heartbeat(R"({"id": "a", "time": "2026-11-26T10:00:00Z", "labels": {"x": "1", "x": "2"}})"));
+}
+
 TEST_CASE("unknown verbs and oversized payloads have their own kinds") {
   CHECK(refusal("reboot", "") == ErrorKind::unknown_verb);
   CHECK(refusal("", "") == ErrorKind::unknown_verb);
@@ -153,12 +171,15 @@ TEST_CASE("replies round-trip through their codec") {
   status.id = "edge-7";
   status.nats_server = "nats://127.0.0.1:4222";
   status.heartbeat_mode = "kv";
-  status.exec_allowed = {"/usr/bin/uptime"};
+  status.exec_allowed = {"/bin/systemctl", "/usr/bin/uptime"};
+  status.exec_allowed_args = {{"/bin/systemctl", {{"status", "nginx"}, {"restart", "nginx"}, {}}}};
   auto s = decode_status_reply(encode(status));
   REQUIRE(s);
   CHECK(s->nats_server == status.nats_server);
   CHECK(s->heartbeat_mode == "kv");
   CHECK(s->exec_allowed == status.exec_allowed);
+  CHECK(s->exec_allowed_args == status.exec_allowed_args);
+  CHECK(json::parse(encode(status))["exec"]["allowed_args"]["/bin/systemctl"][0] == json{"status", "nginx"});
 
   LogsReply logs{{"one", "two"}, true};
   auto l = decode_logs_reply(encode(logs));

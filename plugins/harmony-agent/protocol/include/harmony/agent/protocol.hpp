@@ -94,6 +94,9 @@ std::string encode_request(const LogsRequest& request);
 // ---- replies ---------------------------------------------------------------------
 
 using Labels = std::map<std::string, std::string>;
+// Per program, the argument vectors (after the program) it may run with; a
+// program that is allowed but has no entry here runs with any arguments.
+using AllowedArguments = std::map<std::string, std::vector<std::vector<std::string>>>;
 
 struct PingReply {
   std::string id;
@@ -116,7 +119,8 @@ struct StatusReply {
   std::string heartbeat_mode;   // "kv" or "subject"
   std::string last_heartbeat;   // RFC 3339, empty before the first
   std::int64_t heartbeat_interval_ms = 0;
-  std::vector<std::string> exec_allowed;
+  std::vector<std::string> exec_allowed;   // every program that may run
+  AllowedArguments exec_allowed_args;      // those restricted to some argument vectors
   int exec_running = 0;
   std::string time;
 };
@@ -157,6 +161,9 @@ std::string encode(const Failure& failure);  // {"error": {"kind": ..., "message
 
 // A reply is the verb's object, or an error object. Decoders return the
 // agent's Failure for an error reply, and bad_reply for anything unreadable.
+// Requests and replies alike are refused when an object repeats a key: JSON
+// readers disagree on which one wins, so a repeat could mean one thing to a
+// gateway and another to the agent.
 base::expected<PingReply, Failure> decode_ping_reply(std::string_view payload);
 base::expected<StatusReply, Failure> decode_status_reply(std::string_view payload);
 base::expected<ExecReply, Failure> decode_exec_reply(std::string_view payload);
