@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -104,6 +105,26 @@ TEST_CASE("exec output beyond the agent's limit is cut and flagged") {
   auto text = stack.agent({"exec", "edge-1", "--", "/bin/sh", "-c", "i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done"});
   CHECK(text.exit_code == 0);
   CHECK_THAT(text.err, Catch::Contains("cut the output"));
+}
+
+TEST_CASE("exec answers when the command exits, even if a detached child keeps its output open, and says the output may be incomplete") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  stack.start_agent();
+  // The grandchild sleeps 12 s holding stdout (then ends by itself); the answer
+  // must not wait for it.
+  const auto started = std::chrono::steady_clock::now();
+  auto doc = json_of(stack.agent({"exec", "edge-1", "-o", "json", "--", "/bin/sh", "-c",
+                                  "echo before; setsid sleep 12 & exit 4"}));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  CHECK(doc["exit_code"] == 4);
+  CHECK(doc["stdout"] == "before\n");
+  CHECK(doc["output_incomplete"] == true);
+  auto whole = json_of(stack.agent({"exec", "edge-1", "-o", "json", "--", "/bin/echo", "all"}));
+  CHECK(whole["output_incomplete"] == false);
+  auto text = stack.agent({"exec", "edge-1", "--", "/bin/sh", "-c", "setsid sleep 12 & exit 0"});
+  CHECK(text.exit_code == 0);
+  CHECK_THAT(text.err, Catch::Contains("still held its output"));
 }
 
 TEST_CASE("logs returns the agent's recent lines, clamped to what was asked") {

@@ -495,6 +495,7 @@ void Agent::run_exec(const std::string& reply, const ExecRequest& request) {
     r.stderr_text = std::move(result->err);
     r.stdout_truncated = result->out_truncated;
     r.stderr_truncated = result->err_truncated;
+    r.output_incomplete = result->output_incomplete;
     r.duration_ms = result->elapsed.count();
     payload = encode(r);
   }

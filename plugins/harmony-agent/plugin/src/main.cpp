@@ -193,6 +193,9 @@ int exec(const CommandContext& ctx, const Options& o) {
                    r.stdout_truncated && r.stderr_truncated ? "output and error output"
                    : r.stdout_truncated                     ? "output"
                                                             : "error output");
+    if (r.output_incomplete)
+      std::fprintf(stderr, "harmony agent: the command exited while something it started still held its output; "
+                           "what that wrote later is not shown\n");
     if (r.signal) std::fprintf(stderr, "harmony agent: the command was killed by %s on %s\n", shown(r.signal_name).c_str(),
                            o.id.c_str());
   }

@@ -373,6 +373,7 @@ std::string encode(const ExecReply& r) {
               {"stderr", r.stderr_text},
               {"stdout_truncated", r.stdout_truncated},
               {"stderr_truncated", r.stderr_truncated},
+              {"output_incomplete", r.output_incomplete},
               {"duration_ms", r.duration_ms}};
   if (r.signal) doc["signal_name"] = r.signal_name;
   return dump(doc);
@@ -424,6 +425,7 @@ base::expected<ExecReply, Failure> decode_exec_reply(std::string_view payload) {
   in.optional_number("exit_code", r.exit_code).optional_number("signal", r.signal).text("signal_name", r.signal_name);
   in.text("stdout", r.stdout_text).text("stderr", r.stderr_text);
   in.flag("stdout_truncated", r.stdout_truncated).flag("stderr_truncated", r.stderr_truncated);
+  in.flag("output_incomplete", r.output_incomplete);  // absent (older agents): false
   in.number("duration_ms", r.duration_ms);
   if (in.ok() && !r.exit_code && !r.signal) return failed(ErrorKind::bad_reply, "the reply has neither 'exit_code' nor 'signal'");
   return in.result(std::move(r));

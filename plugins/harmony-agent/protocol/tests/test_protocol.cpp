@@ -156,6 +156,7 @@ TEST_CASE("replies round-trip through their codec") {
   exec.signal_name = "SIGKILL";
   exec.stdout_text = "out";
   exec.stderr_truncated = true;
+  exec.output_incomplete = true;
   auto doc = json::parse(encode(exec));
   CHECK(doc["exit_code"].is_null());
   CHECK(doc["signal"] == 9);
@@ -165,6 +166,7 @@ TEST_CASE("replies round-trip through their codec") {
   CHECK_FALSE(e->exit_code);
   CHECK(e->signal == 9);
   CHECK(e->stderr_truncated);
+  CHECK(e->output_incomplete);
   CHECK(e->stdout_text == "out");
 
   StatusReply status;

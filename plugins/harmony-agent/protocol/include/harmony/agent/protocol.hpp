@@ -133,6 +133,9 @@ struct ExecReply {
   std::string stderr_text;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
+  // The program exited, but something it started still held its output open
+  // when the agent stopped reading: what came after is not in the reply.
+  bool output_incomplete = false;
   std::int64_t duration_ms = 0;
 };
 
