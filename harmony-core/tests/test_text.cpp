@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <harmony/base/error.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 
@@ -55,4 +56,11 @@ TEST_CASE("base64 both ways, refusing what is not base64") {
   CHECK_FALSE(base64_decode("Zg==Zg=="));
   CHECK_FALSE(base64_decode("Z"));
   CHECK_FALSE(base64_decode("Zg==="));
+}
+
+TEST_CASE("printable replaces C0, DEL and C1 controls, and keeps other UTF-8") {
+  CHECK(printable("a\x1b[2Jb\x07") == "a?[2Jb?");
+  CHECK(printable("\xc2\x9b" "2J and \xc2\x9d" "0;t") == "?2J and ?0;t");  // U+009B CSI, U+009D OSC
+  CHECK(printable("caf\xc3\xa9 \xc2\xa0") == "caf\xc3\xa9 \xc2\xa0");     // é and NBSP stay
+  CHECK(printable_lines("one\ntwo\t\x1b") == "one\ntwo\t?");
 }

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -177,6 +178,7 @@ expected<ProcessIdentity> spawn_detached(const DetachedSpec& spec,
   if (!go || !pid_pipe || !error_pipe)
     return fail(!go ? go.error() : !pid_pipe ? pid_pipe.error() : error_pipe.error());
 
+  std::optional<SignalsBlocked> blocked(std::in_place);  // until both forks are done
   pid_t child = ::fork();
   if (child < 0) return fail(os_error(errno, "could not start '" + printable(*program) + "'"));
   if (child == 0) {
@@ -189,6 +191,7 @@ expected<ProcessIdentity> spawn_detached(const DetachedSpec& spec,
                  pid_pipe->write.get(), error_pipe->write.get());
     ::_exit(0);
   }
+  blocked.reset();
   pid_pipe->write.reset();
   error_pipe->write.reset();
   go->read.reset();

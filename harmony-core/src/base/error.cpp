@@ -36,24 +36,33 @@ std::string render_error(const Error& error, std::string_view program, bool colo
   return out;
 }
 
-std::string printable(std::string_view text) {
+namespace {
+
+// C0 controls, DEL, and the C1 controls U+0080-U+009F as UTF-8 (0xC2 0x80-0x9F):
+// terminals act on U+009B (CSI) and U+009D (OSC) as on ESC [ and ESC ].
+std::string filtered(std::string_view text, bool keep_lines) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if (u == 0xc2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) {
+        out.push_back('?');
+        ++i;
+        continue;
+      }
+    }
+    const bool line = keep_lines && (text[i] == '\n' || text[i] == '\t');
+    out.push_back((u < 0x20 && !line) || u == 0x7f ? '?' : text[i]);
   }
   return out;
 }
 
-std::string printable_lines(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    out.push_back((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f ? '?' : c);
-  }
-  return out;
-}
+}  // namespace
+
+std::string printable(std::string_view text) { return filtered(text, false); }
+
+std::string printable_lines(std::string_view text) { return filtered(text, true); }
 
 }  // namespace harmony::base

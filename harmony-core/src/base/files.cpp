@@ -57,7 +57,8 @@ expected<std::string> read_range(const std::string& path, std::uint64_t offset, 
 // who may write the directory plant a symlink there first.
 std::string temporary_name(const std::string& path) {
   std::uint64_t bits = 0;
-  if (::getrandom(&bits, sizeof bits, 0) != static_cast<ssize_t>(sizeof bits)) {
+  // GRND_NONBLOCK: early in boot the pool may not be ready; the fallback serves then.
+  if (::getrandom(&bits, sizeof bits, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bits)) {
     // No entropy source: still unique within this host and moment, and O_EXCL guards the rest.
     static std::atomic<std::uint64_t> counter{0};
     bits = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^

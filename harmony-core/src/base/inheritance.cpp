@@ -4,6 +4,7 @@
 // threads: only async-signal-safe calls, no allocation, no locks. That is why
 // the /proc walk uses getdents64 on a stack buffer instead of opendir.
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -66,6 +67,9 @@ void cloexec_by_trying_all(int first) {
   struct rlimit limit {};
   rlim_t last = 65536;
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) last = limit.rlim_cur;
+  // Containers may set the limit near 2^30: a billion fcntl calls would stall
+  // the start for minutes. Descriptors past a million are not seen in practice.
+  last = std::min<rlim_t>(last, 1 << 20);
   for (rlim_t fd = static_cast<rlim_t>(first); fd < last; ++fd) ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <tuple>
 #include <vector>
 #include <unistd.h>
@@ -172,9 +173,13 @@ expected<pid_t> start_child(const ProcessSpec& spec, const std::string& program,
   auto error_pipe = make_pipe();
   if (!error_pipe) return fail(error_pipe.error());
 
-  pid_t pid = ::fork();
+  pid_t pid = 0;
+  {
+    SignalsBlocked blocked;
+    pid = ::fork();
+    if (pid == 0) child_exec(spec, program.c_str(), argv.data(), envp.data(), streams, error_pipe->write.get());
+  }
   if (pid < 0) return fail(os_error(errno, "could not start '" + printable(spec.argv.front()) + "'"));
-  if (pid == 0) child_exec(spec, program.c_str(), argv.data(), envp.data(), streams, error_pipe->write.get());
 
   if (spec.timeout.count() > 0) ::setpgid(pid, pid);  // both sides set it: no race with kill
   streams.in.read.reset();
@@ -247,6 +252,7 @@ class Supervisor {
 
  private:
   static constexpr auto never = Clock::time_point::max();
+  static constexpr auto kill_wait = std::chrono::seconds(2);
 
   // The deadline passed: SIGTERM to the group, or, kill_grace later, SIGKILL.
   // Returns true when it is time to stop (after SIGKILL).
@@ -259,8 +265,30 @@ class Supervisor {
     }
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);  // in case it left its group; not reaped yet, so still ours
-    reap(true);             // SIGKILL is not ignorable: this is prompt
+    reap_after_kill();
     return true;
+  }
+
+  // SIGKILL cannot be ignored, but a process in uninterruptible sleep (a hung
+  // network file system) dies only when the kernel lets it. Wait a bounded
+  // time, then leave the reaping to a thread of its own, so the caller's
+  // deadline holds.
+  void reap_after_kill() {
+    const auto until = Clock::now() + kill_wait;
+    while (!reap(false)) {
+      if (Clock::now() >= until) {
+        std::thread([pid = pid_] {
+          int ignored = 0;
+          while (::waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {
+          }
+        }).detach();
+        status_ = SIGKILL;  // as a wait status: killed by SIGKILL
+        child_done_ = true;
+        return;
+      }
+      pollfd p{pidfd_.get(), POLLIN, 0};
+      ::poll(&p, pidfd_.get() >= 0 ? 1 : 0, 20);
+    }
   }
 
   void poll_once(Clock::time_point now) {

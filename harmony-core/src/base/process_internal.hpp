@@ -2,6 +2,7 @@
 // Pieces shared by the two halves of the process API (process.cpp: run and
 // wait; detached.cpp: start and track). Not installed.
 
+#include <csignal>
 #include <fcntl.h>
 #include <string>
 #include <unistd.h>
@@ -37,6 +38,24 @@ class Fd {
 
  private:
   int fd_ = -1;
+};
+
+// Blocks every signal in this thread while it lives. Around fork: the child
+// starts with signals blocked, so none of our handlers can run in it before
+// it resets dispositions and unblocks (inherit_only_standard_streams).
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~SignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_{};
 };
 
 struct Pipe {

@@ -48,7 +48,8 @@ Client::~Client() = default;
 base::Error remote_failure(std::string_view id, const Failure& failure) {
   if (failure.kind == ErrorKind::bad_reply)
     return with_status(base::exit_status::remote_error, "agent " + std::string(id) + " sent a reply harmony cannot read",
-                       failure.message, "the agent may speak another protocol version; check it with 'harmony agent list'");
+                       base::printable(failure.message),
+                       "the agent may speak another protocol version; check it with 'harmony agent list'");
   return with_status(base::exit_status::remote_error, "agent " + std::string(id) + " refused the request",
                      std::string(error_kind_name(failure.kind)) + ": " + base::printable(failure.message));
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <system_error>
 #include <utility>
 
 #include <nats/nats.h>
@@ -448,15 +449,23 @@ void Agent::serve(natsConnection* nc, const std::string& subject, const std::str
           ++exec_running_;
           // Started under the lock, so that stop() finds every worker it must join.
           Worker& worker = workers_.emplace_back();
-          worker.thread = std::jthread([this, &worker, reply, exec = std::move(exec)] {
-            run_exec(reply, exec);
-            {
-              std::lock_guard done(mutex_);
-              --exec_running_;
-              worker.done = true;
-            }
-            changed_.notify_all();
-          });
+          try {
+            worker.thread = std::jthread([this, &worker, reply, exec = std::move(exec)] {
+              run_exec(reply, exec);
+              {
+                std::lock_guard done(mutex_);
+                --exec_running_;
+                worker.done = true;
+              }
+              changed_.notify_all();
+            });
+          } catch (const std::system_error& e) {
+            // Out of threads or memory: this is libnats' callback, where an
+            // exception would end the agent. Say so and carry on.
+            workers_.pop_back();
+            --exec_running_;
+            busy = Failure{ErrorKind::busy, std::string("the agent cannot start a command now: ") + e.what()};
+          }
         }
       }
       if (busy) send(nc, reply, encode(*busy));

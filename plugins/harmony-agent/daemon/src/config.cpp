@@ -194,6 +194,9 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
   if (auto n = exec.get("timeout"); n) {
     TRY(text, scalar(n, "exec.timeout"));
     TRY(v, duration(*text, "exec.timeout"));
+    // A drain waits for every running command: an unbounded deadline would
+    // let one command hold the agent's stop (and systemd's) for ever.
+    if (*v > std::chrono::hours(1)) return base::fail(bad("exec.timeout", "must be at most 1h"));
     c.exec_timeout = *v;
   }
   if (auto n = exec.get("output_limit"); n) {

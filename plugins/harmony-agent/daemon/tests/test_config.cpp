@@ -111,6 +111,7 @@ TEST_CASE("each bad value is refused with the key it is about") {
              Catch::Contains("exec.allow") && Catch::Contains("absolute path"));
   CHECK_THAT(refusal(dir, "device_id: e\nexec: {timeout: soon}\n"), Catch::Contains("exec.timeout"));
   CHECK_THAT(refusal(dir, "device_id: e\nexec: {timeout: 0s}\n"), Catch::Contains("exec.timeout"));
+  CHECK_THAT(refusal(dir, "device_id: e\nexec: {timeout: 2h}\n"), Catch::Contains("exec.timeout") && Catch::Contains("1h"));
   CHECK_THAT(refusal(dir, "device_id: e\nexec: {max_concurrent: 0}\n"), Catch::Contains("exec.max_concurrent"));
   CHECK_THAT(refusal(dir, "device_id: e\nexec: {output_limit: lots}\n"), Catch::Contains("exec.output_limit"));
   CHECK_THAT(refusal(dir, "device_id: e\nheartbeat: {interval: -1s}\n"), Catch::Contains("heartbeat.interval"));

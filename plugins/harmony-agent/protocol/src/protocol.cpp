@@ -144,6 +144,9 @@ Result<json> parse_reply(std::string_view payload) {
     auto message = f.string("message", false);
     if (!message) return base::unexpected<Failure>(message.error());
     auto kind = parse_error_kind(*kind_name);
+    // bad_reply is the reader's own verdict, never an agent's to claim: an
+    // agent sending it is reporting an internal error.
+    if (kind == ErrorKind::bad_reply) kind = ErrorKind::internal;
     return failed(kind.value_or(ErrorKind::internal), *message);
   }
   return doc;

@@ -210,6 +210,12 @@ TEST_CASE("output that is not UTF-8 is replaced, not refused") {
   CHECK(e->stdout_text.ends_with("\n"));
 }
 
+TEST_CASE("an agent cannot claim the reader's own bad_reply verdict: it is an internal error") {
+  auto claimed = decode_ping_reply(R"({"error": {"kind": "bad_reply", "message": "\u001b]0;pwned\u0007"}})");
+  REQUIRE_FALSE(claimed);
+  CHECK(claimed.error().kind == ErrorKind::internal);
+}
+
 TEST_CASE("replies that cannot be read are bad_reply") {
   CHECK(decode_ping_reply("").error().kind == ErrorKind::bad_reply);
   CHECK(decode_ping_reply("null").error().kind == ErrorKind::bad_reply);
