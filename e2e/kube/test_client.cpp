@@ -48,7 +48,10 @@ const Cluster& cluster() {
     }
     auto env = base::read_file(std::string(state) + "/cluster.env");
     if (!env) {
-      std::cout << "SKIPPED: no test cluster at " << state << " (no cluster.env)" << std::endl;
+      // The fixture keeps the reason it could not start one beside the state.
+      auto why = base::read_file(std::string(state) + ".skipped");
+      std::cout << "SKIPPED: no test cluster at " << state << ": "
+                << (why && !why->empty() ? base::split_lines(*why).front() : std::string("it is not running")) << std::endl;
       std::exit(77);
     }
     Cluster out;
