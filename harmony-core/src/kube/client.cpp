@@ -459,15 +459,16 @@ expected<void> Client::remove(const ObjectRef& ref, const DeleteOptions& options
   // Wait until it is gone: watch this one object by name.
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   bool gone = false;
+  bool listed = false;  // the (re)list that started the watch had it
   WatchOptions w;
   w.field_selector = "metadata.name=" + ref.name;
   w.timeout = options.timeout;
   auto watched = watch(type->api_version(), type->kind, type->namespaced ? ns : "", w, [&](const WatchEvent& e) {
-    if (e.type == WatchEvent::Type::deleted) gone = true;
-    if (e.type == WatchEvent::Type::relisted) {
-      auto still = find({type->api_version(), type->kind, ns, ref.name});
-      gone = still && !still->has_value();
-    }
+    using T = WatchEvent::Type;
+    if (e.type == T::relisted) listed = false;
+    if (e.type == T::added) listed = true;
+    // Not in the list the watch started from: already gone.
+    if (e.type == T::deleted || (e.type == T::synced && !listed)) gone = true;
     return !gone;
   });
   if (!watched) return fail(watched.error());
@@ -508,6 +509,7 @@ expected<void> Client::watch(std::string_view api_version, std::string_view kind
       for (auto& item : listed->items) {
         if (!on_event({WatchEvent::Type::added, std::move(item)})) return false;
       }
+      if (!on_event({WatchEvent::Type::synced, Object()})) return false;
     }
     return true;
   };

@@ -294,9 +294,10 @@ TEST_CASE("client: a watch whose version expired (410) relists, says so, and goe
   auto r = client.watch("v1", "ConfigMap", "w", w, [&](const kube::WatchEvent& e) {
     using T = kube::WatchEvent::Type;
     if (e.type == T::bookmark) return true;
-    events.push_back(std::string(e.type == T::relisted ? "relisted" : e.type == T::added ? "added " : "other ") + e.object.name());
+    events.push_back(std::string(e.type == T::relisted ? "relisted" : e.type == T::synced ? "synced" : e.type == T::added ? "added " : "other ") +
+                     e.object.name());
     return e.object.name() != "after";
   });
   REQUIRE(r);
-  CHECK(events == std::vector<std::string>{"added first", "relisted", "added first", "added second", "added after"});
+  CHECK(events == std::vector<std::string>{"added first", "synced", "relisted", "added first", "added second", "synced", "added after"});
 }

@@ -100,9 +100,13 @@ struct ListResult {
 };
 
 struct WatchEvent {
-  enum class Type { added, modified, deleted, bookmark, relisted };
+  // synced: the objects that existed when the watch (re)started have all been
+  // reported as added; what follows are changes. relisted: the server forgot
+  // the version the watch was at (410), so everything is reported again as
+  // added, then synced: drop what you knew.
+  enum class Type { added, modified, deleted, bookmark, relisted, synced };
   Type type = Type::added;
-  Object object;             // for relisted: empty; the caller re-reads its state with list()
+  Object object;             // empty for relisted and synced
 };
 
 struct WatchOptions {
