@@ -10,6 +10,8 @@
 
 #include <harmony/base/files.hpp>
 
+#include "eventually.hpp"
+
 namespace harmony::e2e {
 
 namespace {
@@ -44,8 +46,7 @@ void AgentProcess::start() {
   auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
   REQUIRE(started);
   wrapper_ = *started;
-  for (int i = 0; i < 250 && pid() <= 0; ++i) pause();
-  REQUIRE(pid() > 0);
+  REQUIRE(testing::eventually([&] { return pid() > 0; }));
 }
 
 int AgentProcess::pid() const {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent_stack.hpp"
+#include "eventually.hpp"
 
 using namespace harmony::e2e;
 using nlohmann::json;
@@ -108,13 +109,10 @@ TEST_CASE("exec beyond the agent's concurrency limit is busy") {
     return stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/sleep", "1"]})", std::chrono::seconds(10));
   });
   // Wait until the agent says the first one runs.
-  bool running = false;
-  for (int i = 0; i < 100 && !running; ++i) {
+  REQUIRE(harmony::testing::eventually([&] {
     auto status = stack.raw_request("device-commands.edge-1.status", "");
-    running = status && json::parse(*status)["exec"]["running"] == 1;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE(running);
+    return status && json::parse(*status)["exec"]["running"] == 1;
+  }));
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo"]})")) == "busy");
   CHECK(kind_of(slow.get()).empty());  // the first one finished normally
   CHECK(kind_of(stack.raw_request("device-commands.edge-1.exec", R"({"argv": ["/bin/echo"]})")).empty());
@@ -147,7 +145,6 @@ TEST_CASE("an agent that is not there is offline, and one that does not answer t
   auto offline = stack.agent({"ping", "edge-9"});
   CHECK(offline.exit_code == harmony::base::exit_status::unreachable);
   CHECK_THAT(offline.err, Catch::Contains("agent edge-9 is offline") && Catch::Contains("harmony agent list"));
-  CHECK(offline.elapsed < std::chrono::seconds(3));  // no responders is known at once
 
   // Something subscribed that never answers: the request times out.
   auto client = stack.client();

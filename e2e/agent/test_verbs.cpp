@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "agent_stack.hpp"
+#include "eventually.hpp"
 
 using namespace harmony::e2e;
 using harmony::base::exit_status::signal_base;
@@ -162,11 +163,16 @@ TEST_CASE("with the agent-status bucket, heartbeats go to KV and list reads them
   // after three missed intervals.
   agent.signal(SIGTERM);
   REQUIRE(agent.exit_status(std::chrono::seconds(10)) == 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
-  auto later = json_of(stack.agent({"list", "-o", "json"}));
+  nlohmann::json later;
+  CHECK(harmony::testing::eventually(
+      [&] {
+        later = json_of(stack.agent({"list", "-o", "json"}));
+        return later.size() == 1 && later[0]["status"] == "stale" && later[0]["age_s"].get<long>() >= 2;
+      },
+      std::chrono::seconds(20)));
+  INFO(later.dump());
   REQUIRE(later.size() == 1);
   CHECK(later[0]["status"] == "stale");
-  CHECK(later[0]["age_s"].get<long>() >= 2);
 }
 
 TEST_CASE("with no flags, the local fleet's connection file is used") {

@@ -140,7 +140,7 @@ TEST_CASE("Ctrl-C during a deploy stops waiting, exits 130, leaves it consistent
   harmony::base::ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c",
                "harmony deploy sdktest web --set " + p.web() + " --set web.delay=3 & pid=$!; " +
-                   "for i in $(seq 100); do [ -s " + record + " ] && break; sleep 0.05; done; sleep 0.2; " +
+                   "for i in $(seq 100); do [ -s " + record + " ] && break; sleep 0.05; done; " +
                    "kill -INT $pid; wait $pid; echo exit=$?"};
   spec.env = p.box.environment();
   spec.timeout = 30s;
