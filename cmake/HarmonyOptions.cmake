@@ -7,3 +7,7 @@ option(HARMONY_PACKAGING "Install completions, man pages, the systemd unit; conf
 option(HARMONY_STATIC_RUNTIME
   "Link libstdc++ and libgcc statically into the lean binaries (dispatcher); see docs/adr/0004"
   ON)
+# A second, instrumented build for CI (scripts/run-sanitizers): thread or
+# address. Empty in every other build.
+set(HARMONY_SANITIZE "" CACHE STRING "Instrument everything with a sanitizer: thread, address, or empty")
+set_property(CACHE HARMONY_SANITIZE PROPERTY STRINGS "" thread address)

@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 #include <nats/nats.h>
@@ -48,8 +49,7 @@ void AgentProcess::start() {
   auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
   REQUIRE(started);
   wrapper_ = *started;
-  for (int i = 0; i < 250 && pid() <= 0; ++i) pause();
-  REQUIRE(pid() > 0);
+  REQUIRE(testing::eventually([&] { return pid() > 0; }));
 }
 
 int AgentProcess::pid() const {
@@ -159,7 +159,9 @@ std::optional<std::string> AgentStack::raw_request(const std::string& subject, c
                                                    std::chrono::milliseconds timeout) const {
   std::string password = base::read_file(nats.password_file("operator"), 4096).value_or("");
   natsConnection* nc = nats_connect(nats.url(), "operator", password.substr(0, password.find('\n')));
-  REQUIRE(nc != nullptr);
+  // Thrown, not REQUIREd: tests call this from their own threads, where a
+  // Catch assertion is a data race; the exception reaches the test's thread.
+  if (nc == nullptr) throw std::runtime_error("cannot connect to nats-server as the operator");
   natsMsg* reply = nullptr;
   natsStatus s = natsConnection_Request(&reply, nc, subject.c_str(), payload.data(), static_cast<int>(payload.size()),
                                         static_cast<int64_t>(timeout.count()));

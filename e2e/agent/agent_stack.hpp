@@ -79,7 +79,8 @@ class AgentStack {
 
   [[nodiscard]] agent::Client client() const;
   // A request on any subject with any payload: the reply, or nullopt on no
-  // responders or no answer within `timeout`.
+  // responders or no answer within `timeout`. Safe to call from a thread of
+  // the test's own (it throws rather than fail a Catch assertion).
   [[nodiscard]] std::optional<std::string> raw_request(const std::string& subject, const std::string& payload,
                                                        std::chrono::milliseconds timeout = std::chrono::seconds(3)) const;
   bool wait_for_ping(const std::string& id, std::chrono::milliseconds wait = std::chrono::seconds(10)) const;

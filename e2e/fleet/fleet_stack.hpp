@@ -2,8 +2,9 @@
 // The fleet, deployed for real on `local` by the real binaries (harmony,
 // harmony-fleet, fleet-agent, harmony-agent, nats-server), in a sandbox of
 // its own: free ports chosen now, state under the sandbox, so that parallel
-// test runs cannot collide. One stack is shared by the tests of a binary
-// (`shared()`); tests that break it heal it before they end.
+// test runs cannot collide. One stack is shared by the tests of a binary;
+// each test takes it through ready(), which brings it back to its settings
+// whatever the test before it left.
 
 #include <cstdint>
 #include <string>
@@ -24,6 +25,9 @@ class FleetStack {
 
   // The stack every test of this binary uses: created, and deployed, on first use.
   static FleetStack& shared();
+  // shared(), deployed again with the stack's settings, so that it is up
+  // (a no-change deploy when it already was). Fails the test when it cannot.
+  static FleetStack& ready();
 
   Sandbox box{"harmony-fleet-e2e"};
   base::ProcessResult first_deploy;  // of shared(): the cold deploy

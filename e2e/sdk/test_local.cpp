@@ -293,9 +293,16 @@ TEST_CASE("logs prints a component's log, and follows it") {
 
   // Follow: what the server logs later shows up, until Ctrl-C.
   harmony::base::ProcessSpec spec;
+  // Waits on what the follower printed (bounded), not on the clock: first the
+  // log so far, then the new line.
+  const std::string followed = s.box.path("followed.out");
+  const auto wait_for = [&](const std::string& text) {
+    return "for i in $(seq 400); do grep -q '" + text + "' " + followed + " && break; sleep 0.05; done; ";
+  };
   spec.argv = {"/bin/sh", "-c",
-               "harmony sdktest logs web -f & pid=$!; sleep 1; curl -s --noproxy '*' http://127.0.0.1:" +
-                   std::to_string(s.web_port) + "/followed >/dev/null; sleep 1; kill -INT $pid; wait $pid; echo exit=$?"};
+               "harmony sdktest logs web -f > " + followed + " & pid=$!; " + wait_for("listening on") +
+                   "curl -s --noproxy '*' http://127.0.0.1:" + std::to_string(s.web_port) + "/followed >/dev/null; " +
+                   wait_for("GET /followed") + "kill -INT $pid; wait $pid; echo exit=$?; cat " + followed};
   spec.env = s.box.environment();
   spec.timeout = 20s;
   auto follow = harmony::base::run_process(spec);

@@ -3,20 +3,27 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstdlib>
+#include <stdexcept>
+#include <unistd.h>
 
 #include <nats/nats.h>
-#include <thread>
 
 #include <harmony/base/files.hpp>
+
+#include "eventually.hpp"
 
 namespace harmony::e2e {
 
 std::optional<std::string> NatsServer::program() {
+  if (const char* named = std::getenv("HARMONY_E2E_NATS_SERVER"); named != nullptr && *named != '\0') {
+    if (::access(named, X_OK) != 0) return std::nullopt;
+    return std::string(named);
+  }
   return base::find_program("nats-server", "/usr/bin:/usr/sbin:/usr/local/bin:/bin");
 }
 
-NatsServer::NatsServer(testing::Sandbox& box, Options options)
-    : box_(box), options_(std::move(options)), port_(testing::Sandbox::free_port()) {
+NatsServer::NatsServer(testing::Sandbox& box, Options options) : box_(box), options_(std::move(options)) {
   box_.make_dir("nats", 0700);
   write_config();
 }
@@ -27,7 +34,8 @@ void NatsServer::reconfigure(Options options) {
 }
 
 void NatsServer::write_config() {
-  std::string conf = "listen: 127.0.0.1:" + std::to_string(port_) + "\n";
+  // -1: nats-server picks a free port; later starts keep the one it picked.
+  std::string conf = "listen: 127.0.0.1:" + (port_ == 0 ? std::string("-1") : std::to_string(port_)) + "\n";
   if (options_.jetstream) conf += "jetstream { store_dir: \"" + box_.path("nats/js") + "\" }\n";
   if (!options_.users.empty()) {
     conf += "authorization {\n  users = [\n";
@@ -44,7 +52,13 @@ NatsServer::~NatsServer() {
   if (process_) (void)base::terminate_process(*process_, std::chrono::seconds(2));
 }
 
-std::string NatsServer::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+std::uint16_t NatsServer::port() const {
+  // Not a Catch assertion: tests call this from their own threads too.
+  if (port_ == 0) throw std::logic_error("nats-server's port is known once it has started");
+  return port_;
+}
+
+std::string NatsServer::url() const { return "nats://127.0.0.1:" + std::to_string(port()); }
 
 std::string NatsServer::password_file(const std::string& user) const { return box_.path("nats/" + user + ".password"); }
 
@@ -61,22 +75,29 @@ void NatsServer::start() {
   auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
   REQUIRE(started);
   process_ = *started;
-  // Port reuse right after a kill can take a moment; the log says when it is up.
-  for (int i = 0; i < 500; ++i) {
-    const std::string text = log();
-    if (text.find("Server is ready", before) != std::string::npos) return;
-    if (base::check_process(*process_) != base::Liveness::running) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // A loaded machine can take seconds; the log says when it is up, or why not.
+  const bool ready = testing::eventually(
+      [&] {
+        return log().find("Server is ready", before) != std::string::npos ||
+               base::check_process(*process_) != base::Liveness::running;
+      },
+      std::chrono::seconds(20));
+  const std::string said = log().substr(before);
+  if (!ready || said.find("Server is ready") == std::string::npos)
+    FAIL("nats-server did not start" << (port_ != 0 ? " on port " + std::to_string(port_) : std::string()) << ":\n" << said);
+  if (port_ == 0) {
+    constexpr std::string_view listening = "Listening for client connections on 127.0.0.1:";
+    const auto at = said.find(listening);
+    REQUIRE(at != std::string::npos);
+    port_ = static_cast<std::uint16_t>(std::stoi(said.substr(at + listening.size())));
+    write_config();
   }
-  FAIL("nats-server did not start on port " << port_ << ":\n" << log().substr(before));
 }
 
 void NatsServer::kill() {
   REQUIRE(process_);
   ::kill(process_->pid, SIGKILL);
-  for (int i = 0; i < 250 && base::check_process(*process_) == base::Liveness::running; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(base::check_process(*process_) != base::Liveness::running);
+  REQUIRE(testing::eventually([&] { return base::check_process(*process_) != base::Liveness::running; }));
   process_.reset();
 }
 

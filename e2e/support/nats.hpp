@@ -1,7 +1,9 @@
 #pragma once
 // A real nats-server (the Debian package) for end-to-end tests: its own
-// config, port, JetStream store and log inside a test sandbox, users with
-// passwords, and stop/start on the same port to stage outages.
+// config, JetStream store and log inside a test sandbox, users with
+// passwords, and stop/start on the same port to stage outages. The first
+// start lets nats-server pick a free port itself (listen 127.0.0.1:-1) and
+// reads it back from its log: no port is chosen, closed and hoped to be free.
 
 #include <cstdint>
 #include <optional>
@@ -10,6 +12,8 @@
 
 #include <harmony/base/process.hpp>
 #include <harmony/testing.hpp>
+
+#include "skip.hpp"
 
 struct __natsConnection;
 
@@ -35,7 +39,8 @@ class NatsServer {
   NatsServer& operator=(const NatsServer&) = delete;
 
   // Starts (or starts again, on the same port and store) and waits until it
-  // says it is ready. Fails the test when it does not.
+  // says it is ready. Fails the test when it does not. url() and port() are
+  // known from the first start on.
   void start();
   // SIGKILL: an outage, as a crash or a pulled cable looks to clients.
   void kill();
@@ -44,12 +49,14 @@ class NatsServer {
   [[nodiscard]] const Options& options() const { return options_; }
 
   [[nodiscard]] std::string url() const;
-  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] std::uint16_t port() const;
   // A 0600 file holding the user's password.
   [[nodiscard]] std::string password_file(const std::string& user) const;
   [[nodiscard]] std::string log() const;
 
   // Where nats-server is; nullopt (and the tests skip, saying why) if absent.
+  // HARMONY_E2E_NATS_SERVER names it instead of the usual directories (a
+  // path that does not exist stages its absence).
   static std::optional<std::string> program();
 
  private:
@@ -57,7 +64,7 @@ class NatsServer {
 
   testing::Sandbox& box_;
   Options options_;
-  std::uint16_t port_;
+  std::uint16_t port_ = 0;  // 0 until the first start
   std::string config_;
   std::optional<base::ProcessIdentity> process_;
 };
@@ -67,13 +74,11 @@ class NatsServer {
 // destroys it with natsConnection_Destroy.
 __natsConnection* nats_connect(const std::string& url, const std::string& user, const std::string& password);
 
-// Skips the test, saying why, when nats-server is not installed.
-#define HARMONY_REQUIRE_NATS()                                                                   \
-  do {                                                                                           \
-    if (!::harmony::e2e::NatsServer::program()) {                                                \
-      WARN("skipped: nats-server is not installed (apt-get install nats-server); not exercised"); \
-      return;                                                                                    \
-    }                                                                                            \
+// Skips the test (skip.hpp), saying why, when nats-server is not installed.
+#define HARMONY_REQUIRE_NATS()                                                            \
+  do {                                                                                    \
+    if (!::harmony::e2e::NatsServer::program())                                           \
+      HARMONY_SKIP("nats-server is not installed (apt-get install nats-server)"); \
   } while (false)
 
 }  // namespace harmony::e2e

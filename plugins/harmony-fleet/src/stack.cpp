@@ -98,6 +98,15 @@ checks::WaitOptions watching(ProcessSupervisor& processes, std::vector<std::stri
   return options;
 }
 
+// The agents are reached through NATS: with nats-server down they may well
+// run, and only their smoke test fails. Saying they stopped would send the
+// user to the wrong log.
+base::Error nats_unreachable(ProcessSupervisor& processes) {
+  return failed(base::exit_status::smoke_test_failed, "NATS is unreachable, so no agent can be pinged",
+                "a process of nats is not running; the end of its log:\n" + processes.log_tail(nats_component, 12),
+                "deploy it again: harmony deploy fleet nats");
+}
+
 base::expected<void> nats_answers(const NatsSettings& s, const agent::Connection& operator_connection) {
   const std::string health = "http://127.0.0.1:" + std::to_string(s.monitor_port.value) + "/healthz";
   if (auto ok = checks::http_get(health, {200, 299, "ok"}, 1s); !ok) return ok;
@@ -271,6 +280,7 @@ base::expected<void> check_agents(const AgentSettings& s, const std::optional<Co
                                   ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
   auto nats = deployed_nats(nats_record);
   if (!nats) return base::fail(nats.error());
+  if (!processes.processes_running(nats_component)) return base::fail(nats_unreachable(processes));
   auto operator_connection = operator_login(*nats, files);
   if (!operator_connection) return base::fail(operator_connection.error());
   std::optional<agent::Client> client;
@@ -292,6 +302,7 @@ base::expected<void> check_agents(const AgentSettings& s, const std::optional<Co
           return {};
         },
         watching(processes, {ctx.component, std::string(nats_component)}));
+    if (!answered && !processes.processes_running(nats_component)) return base::fail(nats_unreachable(processes));
     if (!answered) return answered;
   }
   return {};

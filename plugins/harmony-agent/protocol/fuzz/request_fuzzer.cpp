@@ -3,7 +3,7 @@
 // subjects, and `harmony agent` decodes replies and heartbeats from devices.
 // Whatever arrives, decoding returns a value or a Failure and never crashes
 // or reads out of bounds (built with AddressSanitizer and UBSan by
-// run_fuzzer.sh; leaks are not checked there, see that script).
+// run_fuzzer.sh, with leak checks where LeakSanitizer can run; see that script).
 //
 // Input layout: the first line is the subject's last token (the verb as
 // sent), the rest is the request's payload. The whole input is also fed to
