@@ -86,7 +86,10 @@ class FileStore {
  public:
   virtual ~FileStore() = default;
   virtual base::expected<FileResult> ensure_file(RunContext& ctx, const FileDefinition& file) = 0;
-  // A credential generated on first use and reused after: its content.
+  // A credential generated on first use and reused after: its content (text;
+  // trailing line ends are not part of it). An existing credential that
+  // others could read, or that is owned by someone else, is an error, never
+  // silently replaced: replacing it would lock out whoever holds it.
   virtual base::expected<std::string> ensure_secret(RunContext& ctx, std::string_view name,
                                                     const std::function<std::string()>& generate) = 0;
   // Where the files of a component are (they may not exist yet).

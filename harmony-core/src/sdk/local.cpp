@@ -19,6 +19,7 @@
 #include <harmony/base/interrupt.hpp>
 #include <harmony/base/paths.hpp>
 #include <harmony/base/process.hpp>
+#include <harmony/base/secrets.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 #include <harmony/errors.hpp>
@@ -365,9 +366,17 @@ base::expected<std::string> Local::ensure_secret(RunContext& ctx, std::string_vi
   if (!safe_name(ctx.component)) return base::fail(bad_name("component", ctx.component));
   if (!safe_name(item)) return base::fail(bad_name("credential", item));
   const std::string path = credential_path(ctx.component, item);
-  if (auto existing = base::read_file(path, 1 << 20)) return *existing;
+  // The one secret reader (base/secrets.hpp): the file it checks is the file it reads.
+  auto existing = base::read_secret_file(path, "the credential", 1 << 20);
+  if (existing) return *existing;
+  if (existing.error().os_errno != ENOENT) {
+    base::Error e = existing.error();
+    if (e.hint.empty()) e.hint = "fix its owner and mode (chmod 600), or remove it to have a new one generated";
+    return base::fail(std::move(e));
+  }
   if (auto made = base::make_directories(base::parent_dir(path), 0700); !made) return base::fail(made.error());
   std::string value = generate();
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   if (auto written = base::write_file_atomically(path, value, 0600); !written) return base::fail(written.error());
   ctx.note("generated credential " + std::string(item));
   return value;
