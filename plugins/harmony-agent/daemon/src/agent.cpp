@@ -157,9 +157,9 @@ base::expected<void> Agent::start() {
       [](natsConnection* nc, void* raw) {
         auto* self = static_cast<Agent*>(raw);
         std::lock_guard link(self->link_mutex_);
-        if (!self->link_ || self->link_->connection != nc) return;
         std::lock_guard lock(self->mutex_);
-        self->link_closed_ = true;
+        --self->open_connections_;  // the last callback of this connection
+        if (self->link_ && self->link_->connection == nc) self->link_closed_ = true;
         self->changed_.notify_all();
       },
       this);
@@ -189,6 +189,10 @@ bool Agent::connect_once(int& attempts) {
   auto link = std::make_shared<Link>();
   link->agent = this;
   natsStatus s = natsConnection_Connect(&link->connection, options_);
+  if (s == NATS_OK) {
+    std::lock_guard lock(mutex_);
+    ++open_connections_;
+  }
   if (s != NATS_OK) {
     ++attempts;
     if (worth_saying(attempts))
@@ -336,11 +340,15 @@ void Agent::stop() {
   }
   link.reset();
   {
-    // No message handler may run once the agent is gone.
+    // No handler or connection callback may run once the agent is gone:
+    // wait for every subscription's completion and every connection's
+    // closed callback (libnats's last word), a bounded time.
     std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, std::chrono::seconds(2), [&] {
-      return std::all_of(links.begin(), links.end(), [](const auto& l) { return l->quiet.load(); });
+    const bool quiet = changed_.wait_for(lock, std::chrono::seconds(5), [&] {
+      return open_connections_ == 0 &&
+             std::all_of(links.begin(), links.end(), [](const auto& l) { return l->quiet.load(); });
     });
+    if (!quiet) log_->warn("NATS callbacks still pending after 5s; stopping anyway");
   }
   log_->info("stopped");
 }

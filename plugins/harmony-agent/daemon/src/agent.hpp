@@ -101,6 +101,9 @@ class Agent {
   std::condition_variable changed_;
   bool stopping_ = false;
   bool link_closed_ = false;
+  // Connections made whose closed callback has not run yet: libnats calls
+  // back with `this` until then, so stop() waits for it to reach zero.
+  int open_connections_ = 0;
   bool beat_now_ = false;  // a new connection: heartbeat at once
   int exec_running_ = 0;
   std::list<Worker> workers_;
