@@ -67,6 +67,21 @@ std::vector<std::string> untrusted_reasons(const FileSystem& fs, StatCache& cach
   const bool detour = judge_path(cache, c.path, c.is_link ? entry : c.stat, c.is_link ? "the link" : "the file",
                                  policy, judged, reasons);
   if (!detour) return reasons;
+  // A chain of links: every link on the way, and the directories it sits
+  // in, could redirect the plugin, so each is judged as the first one was
+  // (at most 40 hops, the kernel's own limit).
+  std::string hop = c.path;
+  for (int hops = 0; hops < 40; ++hops) {
+    const auto& st = cache.lstat(hop);
+    if (!st || st->type != FileStat::Type::symlink) break;
+    auto target = fs.read_link(hop);
+    if (!target || target->empty()) break;
+    std::string next = target->front() == '/' ? *target : base::join_path(base::parent_dir(hop), *target);
+    const auto& next_st = cache.lstat(next);
+    if (!next_st || next_st->type != FileStat::Type::symlink) break;
+    judge_path(cache, next, *next_st, "the link " + shown(next) + " on the way", policy, judged, reasons);
+    hop = std::move(next);
+  }
   auto real = fs.real_path(c.path);
   if (!real) {
     reasons.push_back("cannot resolve its real path: " + real.error().reason);

@@ -222,6 +222,14 @@ TEST_CASE("for a link, the link and its path, then the target and its real path 
     fs.link("/p/harmony-l", "/w/harmony-real");
     CHECK(refusals(fs, "/p", "harmony-l", as_user) == "its directory /w is writable by any user (mode 0777)\n");
   }
+  SECTION("a chain of links through a world-writable directory") {
+    fs.dir("/srv/open", 0777);
+    fs.file("/usr/bin/harmony-real");
+    fs.link("/p/harmony-l", "/srv/open/l2");
+    fs.link("/srv/open/l2", "/usr/bin/harmony-real");
+    // Before: only /p and the real path /usr/bin were judged, and it ran.
+    CHECK(refusals(fs, "/p", "harmony-l", as_root) == "its directory /srv/open is writable by any user (mode 0777)\n");
+  }
   SECTION("a link to someone else's file") {
     fs.file("/opt/harmony-real", "#!/bin/sh\n", 0755, 65534);
     fs.link("/p/harmony-l", "/opt/harmony-real");
