@@ -351,27 +351,28 @@ expected<ClientConfig> load_client_config(const LoadOptions& options) {
   c.files = merged->files;
   c.namespace_ = !options.namespace_.empty() ? options.namespace_ : !ns->empty() ? *ns : "default";
 
-  auto cluster = merged->clusters.find(*cluster_name);
-  if (cluster == merged->clusters.end()) {
+  // What the context refers to, or an error at the context's line.
+  auto referenced = [&](const std::map<std::string, Entry>& entries, const std::string& entry,
+                        const char* what) -> expected<const Entry*> {
+    auto it = entries.find(entry);
+    if (it != entries.end()) return &it->second;
     return fail(config_error(context.file, context.body.Mark(),
-                             "context '" + base::printable(name) + "' names cluster '" + base::printable(*cluster_name) +
+                             "context '" + base::printable(name) + "' names " + what + " '" + base::printable(entry) +
                                  "', which no kubeconfig file defines"));
-  }
-  auto cc = read_cluster(cluster->second);
+  };
+  auto cluster = referenced(merged->clusters, *cluster_name, "cluster");
+  if (!cluster) return fail(cluster.error());
+  auto cc = read_cluster(**cluster);
   if (!cc) return fail(cc.error());
   c.cluster = std::move(*cc);
   if (c.cluster.server.empty()) {
-    return fail(config_error(cluster->second.file, cluster->second.body.Mark(),
+    return fail(config_error((*cluster)->file, (*cluster)->body.Mark(),
                              "cluster '" + base::printable(*cluster_name) + "' has no server"));
   }
   if (!user_name->empty()) {
-    auto user = merged->users.find(*user_name);
-    if (user == merged->users.end()) {
-      return fail(config_error(context.file, context.body.Mark(),
-                               "context '" + base::printable(name) + "' names user '" + base::printable(*user_name) +
-                                   "', which no kubeconfig file defines"));
-    }
-    auto uc = read_user(user->second);
+    auto user = referenced(merged->users, *user_name, "user");
+    if (!user) return fail(user.error());
+    auto uc = read_user(**user);
     if (!uc) return fail(uc.error());
     c.user = std::move(*uc);
   }
