@@ -132,8 +132,6 @@ json pod_template(const PodTemplate& t, const Labels& selector) {
   return {{"metadata", m}, {"spec", spec}};
 }
 
-json strings(const std::vector<std::string>& v) { return v.empty() ? json::array() : json(v); }
-
 }  // namespace
 
 Object to_object(const Namespace& o) { return object_from(head("v1", "Namespace", o.metadata)); }
@@ -168,7 +166,7 @@ Object to_object(const Role& o) {
   json j = head("rbac.authorization.k8s.io/v1", o.cluster_wide ? "ClusterRole" : "Role", m);
   j["rules"] = json::array();
   for (const auto& r : o.rules) {
-    json rule = {{"apiGroups", strings(r.api_groups)}, {"resources", strings(r.resources)}, {"verbs", strings(r.verbs)}};
+    json rule = {{"apiGroups", r.api_groups}, {"resources", r.resources}, {"verbs", r.verbs}};
     if (!r.resource_names.empty()) rule["resourceNames"] = r.resource_names;
     j["rules"].push_back(std::move(rule));
   }

@@ -120,11 +120,14 @@ std::string host_and_port(const std::string& server) {
 }  // namespace
 
 std::string user_agent() {
-  struct utsname u {};
-  std::string arch = ::uname(&u) == 0 ? u.machine : "unknown";
-  if (arch == "x86_64") arch = "amd64";
-  if (arch == "aarch64") arch = "arm64";
-  return std::string("harmony/") + harmony::version + " (linux/" + arch + ")";
+  static const std::string agent = [] {
+    struct utsname u {};
+    std::string arch = ::uname(&u) == 0 ? u.machine : "unknown";
+    if (arch == "x86_64") arch = "amd64";
+    if (arch == "aarch64") arch = "arm64";
+    return std::string("harmony/") + harmony::version + " (linux/" + arch + ")";
+  }();
+  return agent;
 }
 
 struct Transport::Handle {
