@@ -5,12 +5,17 @@
 //           readiness check and a real check of its answer
 //   worker  a second server (after web), a TCP check and a custom check
 //   cloud   a manifest: needs WritesManifests, which only `directory` has
+//   shop    on Kubernetes (kubeconfig, k3d): a ConfigMap, a Secret with a
+//           generated key, a Deployment of busybox httpd serving the
+//           greeting, and a Service
 
 #include <harmony/checks.hpp>
 #include <harmony/plugin.hpp>
 #include <harmony/scores/config_file.hpp>
+#include <harmony/scores/kubernetes.hpp>
 #include <harmony/scores/local_process.hpp>
 #include <harmony/scores/readiness.hpp>
+#include <harmony/topologies/kubernetes.hpp>
 #include <harmony/topologies/local.hpp>
 
 #include "directory_topology.hpp"
@@ -165,14 +170,94 @@ class ManifestScore {
   Settings settings_;
 };
 
+class ShopScore {
+ public:
+  struct Settings {
+    std::string image = "harmony.local/busybox:1";
+    std::string pull_policy = "IfNotPresent";
+    int replicas = 2;
+    std::string greeting = "hello";
+    Secret token;
+    int node_port = 0;
+    bool extra_config = false;
+
+    template <class V>
+    void describe(V& v) {
+      v("image", image, "the container image (it must have busybox's httpd)");
+      v("pull_policy", pull_policy, "the image pull policy: Always, IfNotPresent or Never");
+      v("replicas", replicas, "how many pods", range(0, 20));
+      v("greeting", greeting, "what GET / answers");
+      v("token", token, "an API token, kept in a Secret");
+      v("node_port", node_port, "a NodePort for the Service (0: ClusterIP only)", range(0, 32767));
+      v("extra_config", extra_config, "also deploy a second ConfigMap (tests pruning)");
+    }
+  };
+  using capabilities = needs<capability::Kubernetes>;
+
+  explicit ShopScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "shop"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+  [[nodiscard]] std::vector<std::uint16_t> node_ports() const {
+    if (settings_.node_port == 0) return {};
+    return {static_cast<std::uint16_t>(settings_.node_port)};
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    const Settings& s = settings_;
+    const kube::Labels app{{"app", "shop"}};
+    Composition<T> c;
+    c.add("config", scores::KubeConfigMap({.metadata = {.name = "shop"}, .data = {{"index.html", s.greeting + "\n"}}}));
+    if (s.extra_config)
+      c.add("extra", scores::KubeConfigMap({.metadata = {.name = "shop-extra"}, .data = {{"extra", "yes"}}}));
+    c.add("secret", scores::KubeSecret({.secret = {.metadata = {.name = "shop"}, .data = {{"token", s.token.value}}},
+                                        .generated = {"api-key"},
+                                        .generate = [] { return std::string("generated-") + std::to_string(::getpid()); }}));
+    kube::Container web{.name = "web",
+                        .image = s.image,
+                        .image_pull_policy = s.pull_policy,
+                        .command = {"httpd", "-f", "-p", "8080", "-h", "/www"},
+                        .env = {{.name = "TOKEN", .secret_name = "shop", .secret_key = "token"}},
+                        .ports = {{.name = "http", .port = 8080}},
+                        .volume_mounts = {{.name = "www", .path = "/www", .read_only = true}},
+                        .readiness = kube::Probe{.http_path = "/", .port = "http", .period_seconds = 1},
+                        .run_as_user = 65534};
+    c.add("web",
+          scores::KubeDeployment({.metadata = {.name = "shop"},
+                                  .replicas = s.replicas,
+                                  .selector = app,
+                                  .template_ = {.containers = {web},
+                                                .volumes = {{.name = "www",
+                                                             .source = kube::Volume::Source::config_map,
+                                                             .reference = "shop"}}},
+                                  .progress_deadline_seconds = 120}),
+          {"config", "secret"});
+    kube::Service service{.metadata = {.name = "shop"},
+                          .selector = app,
+                          .ports = {{.name = "http", .port = 80, .target_port = "http"}}};
+    if (s.node_port != 0) {
+      service.type = "NodePort";
+      service.ports.front().node_port = s.node_port;
+    }
+    c.add("service", scores::KubeService(service), {"web"});
+    return c.interpret();
+  }
+
+ private:
+  Settings settings_;
+};
+
 }  // namespace sdktest
 
 int main(int argc, char** argv) {
-  harmony::Plugin<harmony::topologies::Local, sdktest::Directory> plugin(
-      {"sdktest", "1.2.3", "The SDK's test plugin: a web server, a worker and a manifest"});
+  harmony::Plugin<harmony::topologies::Local, sdktest::Directory, harmony::topologies::Kubeconfig,
+                  harmony::topologies::K3d>
+      plugin({"sdktest", "1.2.3", "The SDK's test plugin: a web server, a worker and a manifest", "sdktest"});
   plugin.component<sdktest::WebScore>("web", "sdktest-server with a config file and readiness checks");
   plugin.component<sdktest::WorkerScore>("worker", "a second server, deployed after web", {}, {"web"});
   plugin.component<sdktest::ManifestScore>("cloud", "a manifest (only the directory topology can write it)");
+  plugin.component<sdktest::ShopScore>("shop", "a small web shop on Kubernetes");
   plugin.group("apps", "the web server and the worker", {"web", "worker"});
 
   // A command of the plugin's own, through the runner's API.

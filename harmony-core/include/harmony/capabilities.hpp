@@ -24,6 +24,11 @@
 
 namespace harmony {
 
+namespace kube {
+class Client;
+class Object;
+}  // namespace kube
+
 // ---- process supervision ---------------------------------------------------
 
 struct PortBinding {
@@ -110,24 +115,60 @@ struct Endpoint {
 
 // ---- Kubernetes ----------------------------------------------------------------
 
-// A Helm release to install or upgrade.
+// A Helm chart release (HelmReleases).
 struct HelmRelease {
-  std::string name;
-  std::string namespace_name;
-  std::string chart;        // a chart directory, an archive, or oci://...
-  std::string version;      // empty: the chart's own
-  std::string values_yaml;  // values, as a YAML document
+  std::string name{};          // the release
+  std::string chart{};         // a chart directory or archive, a chart name in `repository`, or oci://...
+  std::string repository{};    // a repository URL (helm --repo), or empty
+  std::string version{};       // empty: the chart's own (a directory) or the latest
+  std::string values{};        // a YAML (or JSON) document; may hold secrets: never printed
 };
 
-// A Kubernetes cluster a topology deploys to (the k3d and remote-cluster
-// topologies). Scores of the control plane (operator, identity, callout)
-// need it; the `local` topology does not have one.
+// A Kubernetes cluster and the namespace a plugin deploys into (the
+// `kubeconfig` and `k3d` topologies). Everything a Score applies goes through
+// `apply`, so the topology knows what the component owns: status reads it,
+// destroy deletes it, a redeploy prunes what is no longer applied, and plan
+// dry-runs it. Secrets' values are never printed.
 class KubernetesCluster {
  public:
   virtual ~KubernetesCluster() = default;
-  // Applies manifests (server-side), creating or updating each object.
-  virtual Outcome apply(RunContext& ctx, std::string_view manifests_yaml) = 0;
+  // The client, connected as --kubeconfig/--context say (for reads; writes
+  // go through apply so that they are tracked and dry-run by plan).
+  virtual base::expected<kube::Client*> client(RunContext& ctx) = 0;
+  // -n, else the plugin's default, else the context's, else "default".
+  [[nodiscard]] virtual std::string namespace_name() const = 0;
+  // Server-side applies the objects in order (namespaced ones without a
+  // namespace go to namespace_name()), as the component ctx.component, then
+  // waits with watches until each is ready (kube/readiness.hpp) or
+  // ctx.deadline passes. no_change when the server changed nothing. In a
+  // dry run: a server-side dry-run apply, diffed with the live objects into
+  // ctx.plan.
+  virtual Outcome apply(RunContext& ctx, const std::vector<kube::Object>& objects) = 0;
+  // A generated credential kept in the cluster (a Secret of the component,
+  // kept by destroy unless --purge): generated once, then read back.
+  virtual base::expected<std::string> ensure_secret(RunContext& ctx, std::string_view name,
+                                                    const std::function<std::string()>& generate) = 0;
+  // Where a node port is reached from where harmony runs: k3d's host
+  // mapping on 127.0.0.1, else a Ready node's address.
+  virtual base::expected<Endpoint> node_endpoint(RunContext& ctx, std::uint16_t node_port) = 0;
+};
+
+// Installs Helm charts with the `helm` binary (3.12+ or 4.x), into the
+// cluster and namespace of the topology's KubernetesCluster.
+class HelmReleaser {
+ public:
+  virtual ~HelmReleaser() = default;
+  // `helm upgrade --install`, then harmony's readiness waits on the
+  // release's objects (tracked like applied ones). In a dry run: the
+  // rendered objects diffed with the live ones.
   virtual Outcome install_chart(RunContext& ctx, const HelmRelease& release) = 0;
+};
+
+// Puts locally built images into the cluster's nodes (k3d image import).
+class ImageImporter {
+ public:
+  virtual ~ImageImporter() = default;
+  virtual Outcome import_images(RunContext& ctx, const std::vector<std::string>& images) = 0;
 };
 
 // ---- the concepts ------------------------------------------------------------
@@ -153,6 +194,16 @@ concept ManagesKubernetes = Topology<T> && requires(T& t) {
   { t.kubernetes() } -> std::same_as<KubernetesCluster&>;
 };
 
+template <class T>
+concept HelmReleases = ManagesKubernetes<T> && requires(T& t) {
+  { t.helm() } -> std::same_as<HelmReleaser&>;
+};
+
+template <class T>
+concept ImportsImages = Topology<T> && requires(T& t) {
+  { t.images() } -> std::same_as<ImageImporter&>;
+};
+
 // ---- tags for the run time ---------------------------------------------------
 
 namespace capability {
@@ -176,6 +227,16 @@ struct Kubernetes {
   static constexpr std::string_view name = "ManagesKubernetes";
   template <class T>
   static constexpr bool provided_by = ManagesKubernetes<T>;
+};
+struct Helm {
+  static constexpr std::string_view name = "HelmReleases";
+  template <class T>
+  static constexpr bool provided_by = HelmReleases<T>;
+};
+struct ImageImport {
+  static constexpr std::string_view name = "ImportsImages";
+  template <class T>
+  static constexpr bool provided_by = ImportsImages<T>;
 };
 
 }  // namespace capability

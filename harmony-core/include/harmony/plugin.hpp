@@ -36,11 +36,15 @@ struct PluginInfo {
   std::string name;         // the plugin is the executable harmony-<name>
   std::string version;      // semantic version
   std::string description;  // one line, for listings
+  // Kubernetes topologies deploy into this namespace unless -n says otherwise
+  // (empty: the kubeconfig context's namespace).
+  std::string default_namespace{};
 };
 
 // Every capability the SDK knows, for listing what a topology provides.
 using known_capabilities =
-    needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach, capability::Kubernetes>;
+    needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach, capability::Kubernetes,
+          capability::Helm, capability::ImageImport>;
 
 // What a plugin's own command gets when it runs.
 struct CommandContext {
@@ -48,6 +52,10 @@ struct CommandContext {
   bool json = false;   // -o json
   int verbose = 0;
   bool color = false;
+  // The topology flags it was given (--topology, --kubeconfig, ...), for
+  // commands that reach what was deployed.
+  std::string topology{};
+  TopologyEnvironment environment{};
   // Writes to stdout.
   void print(std::string_view text) const;
 };
@@ -66,6 +74,14 @@ class TopologyHandle {
   virtual base::expected<Outcome> destroy(RunContext& ctx, const DestroyOptions& options) = 0;
   virtual base::expected<Outcome> prune(RunContext& ctx) = 0;
   [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>> log_files(std::string_view component) const = 0;
+  // Logs that are not files (StreamsLogs); false: use log_files.
+  virtual base::expected<bool> stream_logs(RunContext& ctx, std::string_view component, const LogOptions& options,
+                                           const std::function<void(std::string_view, std::string_view)>& sink) = 0;
+  // Dry runs (PlansByDryRun); false: plan compares settings only.
+  [[nodiscard]] virtual bool dry_runs() const = 0;
+  virtual base::expected<void> plan_ready(RunContext& ctx) = 0;
+  virtual base::expected<void> plan_prune(RunContext& ctx) = 0;
+  virtual void expose_node_ports(const std::vector<std::uint16_t>& ports) = 0;
 };
 
 template <TracksDeployments T>
@@ -82,12 +98,34 @@ class TopologyHolder final : public TopologyHandle {
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> log_files(std::string_view c) const override {
     return topology.log_files(c);
   }
+  base::expected<bool> stream_logs(RunContext& ctx, std::string_view c, const LogOptions& o,
+                                   const std::function<void(std::string_view, std::string_view)>& sink) override {
+    if constexpr (StreamsLogs<T>) {
+      if (auto done = topology.logs(ctx, c, o, sink); !done) return base::fail(done.error());
+      return true;
+    } else {
+      return false;
+    }
+  }
+  [[nodiscard]] bool dry_runs() const override { return PlansByDryRun<T>; }
+  base::expected<void> plan_ready(RunContext& ctx) override {
+    if constexpr (PlansByDryRun<T>) return topology.plan_ready(ctx);
+    return {};
+  }
+  base::expected<void> plan_prune(RunContext& ctx) override {
+    if constexpr (PlansByDryRun<T>) return topology.plan_prune(ctx);
+    return {};
+  }
+  void expose_node_ports(const std::vector<std::uint16_t>& ports) override {
+    if constexpr (ExposesNodePorts<T>) topology.expose_node_ports(ports);
+  }
   T topology;
 };
 
 struct TopologyEntry {
   std::string name;
   std::string description;
+  TopologyFlags flags;
   std::vector<std::string> capabilities;
   std::function<std::unique_ptr<TopologyHandle>(const TopologyEnvironment&)> make;
 };
@@ -98,6 +136,8 @@ struct Realisation {
   std::vector<std::string> missing;  // capabilities the topology lacks, when unsupported
   std::function<Outcome(TopologyHandle&, const settings::Node&, RunContext&)> deploy;
   std::function<base::expected<void>(TopologyHandle&, const settings::Node&, RunContext&)> smoke_test;
+  // The node ports the Score asks to reach from the host (`node_ports()`).
+  std::function<std::vector<std::uint16_t>(const settings::Node&)> node_ports;
 };
 
 struct ComponentEntry {
@@ -219,6 +259,7 @@ class Plugin {
     runner::TopologyEntry entry;
     entry.name = std::string(T::name);
     entry.description = std::string(T::description);
+    entry.flags = flags_of<T>();
     for (auto capability : known_capabilities::template names_in<T>()) entry.capabilities.emplace_back(capability);
     entry.make = [](const TopologyEnvironment& env) -> std::unique_ptr<runner::TopologyHandle> {
       return std::make_unique<runner::TopologyHolder<T>>(env);
@@ -241,6 +282,11 @@ class Plugin {
         Inventory inventory;
         return build(node).template create_interpret<T>()->execute(topology, inventory, ctx);
       };
+      if constexpr (requires(const S& s) {
+                      { s.node_ports() } -> std::convertible_to<std::vector<std::uint16_t>>;
+                    }) {
+        r.node_ports = [build](const settings::Node& node) { return build(node).node_ports(); };
+      }
       if constexpr (HasSmokeTest<S, T>) {
         r.smoke_test = [build](runner::TopologyHandle& handle, const settings::Node& node, RunContext& ctx) {
           T& topology = static_cast<runner::TopologyHolder<T>&>(handle).topology;

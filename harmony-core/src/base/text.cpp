@@ -112,4 +112,14 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+std::string shell_quote(std::string_view word) {
+  const bool bare = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("-_./:=@,+%").find(c) != std::string_view::npos;
+  });
+  if (bare) return std::string(word);
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 }  // namespace harmony::base

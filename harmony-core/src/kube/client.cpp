@@ -437,6 +437,54 @@ expected<Object> Client::apply_status(const Object& desired, const ApplyOptions&
   return apply_to(desired, options, true);
 }
 
+expected<Object> Client::create(const Object& desired) { return write(desired, "POST"); }
+
+expected<Object> Client::replace(const Object& desired) { return write(desired, "PUT"); }
+
+expected<Object> Client::write(const Object& desired, const char* method) {
+  State& state = *state_;
+  auto type = resource_for(desired.api_version(), desired.kind());
+  if (!type) return fail(type.error());
+  const bool create = std::string_view(method) == "POST";
+  if (desired.name().empty()) {
+    return fail(base::usage_error("cannot " + std::string(create ? "create" : "replace") + " a " + desired.kind() +
+                                  " without metadata.name"));
+  }
+  std::string ns = desired.namespace_();
+  if (type->namespaced && ns.empty()) ns = state.config.namespace_;
+  Request request;
+  request.method = method;
+  request.content_type = "application/json";
+  request.body = desired.to_json();
+  request.path = create ? type->path(ns) : type->path(ns, desired.name());
+  auto r = state.call(request, state.info(create ? "create" : "update", type->qualified(), type->namespaced ? ns : "",
+                                          desired.name()));
+  if (!r) return fail(r.error());
+  return Object::parse(r->body);
+}
+
+expected<void> Client::pod_log(const PodLogOptions& options, const std::function<bool(std::string_view)>& on_line,
+                               const std::atomic<bool>* stop) {
+  State& state = *state_;
+  const std::string ns = options.namespace_.empty() ? state.config.namespace_ : options.namespace_;
+  Request request;
+  request.path = with_query("/api/v1/namespaces/" + escape(ns) + "/pods/" + escape(options.pod) + "/log",
+                            {{"container", options.container},
+                             {"tailLines", options.tail_lines ? std::to_string(*options.tail_lines) : ""},
+                             {"follow", options.follow ? "true" : ""},
+                             {"previous", options.previous ? "true" : ""}});
+  request.accept = "*/*";
+  request.timeout = options.timeout;
+  request.retry = false;
+  auto r = state.transport.stream(request, on_line, stop);
+  if (!r) return fail(r.error());
+  if (r->status >= 400) {
+    return fail(to_error(parse_failure(r->status, r->body, r->retry_after),
+                         state.info("get", "pods/log", ns, options.pod)));
+  }
+  return {};
+}
+
 expected<void> Client::remove(const ObjectRef& ref, const DeleteOptions& options) {
   auto type = resource_for(ref.api_version, ref.kind);
   if (!type) return fail(type.error());

@@ -100,6 +100,13 @@ struct Lifecycle {
   bool yes = false;
   bool purge = false;
   std::string check_timeout = "2s";
+  // Topology flags (TopologyFlags).
+  std::string kubeconfig;
+  std::string context;
+  std::string namespace_;
+  std::string cluster;
+  bool force_conflicts = false;
+  bool delete_cluster = false;
 };
 
 struct Logs {
@@ -178,8 +185,42 @@ struct Runtime::State {
     return base::join_path(base::join_path(*home, "harmony"), info.name);
   }
 
+  // The topology flags given, checked against what the topology takes.
+  TopologyEnvironment environment(std::size_t index) const {
+    const TopologyEntry& t = topologies[index];
+    auto refuse = [&](const std::string& flag, const char* who) {
+      std::vector<std::string> takers;
+      for (const auto& other : topologies)
+        if (std::string_view(who) == "kubernetes" ? other.flags.kubernetes : other.flags.cluster) takers.push_back(other.name);
+      throw base::usage_error(flag + " does not apply to topology '" + t.name + "'",
+                              "it is a flag of the topologies " + join(takers, ", "),
+                              "drop " + flag + ", or choose one of them with --topology");
+    };
+    const Lifecycle& l = lifecycle;
+    if (!t.flags.kubernetes) {
+      if (!l.kubeconfig.empty()) refuse("--kubeconfig", "kubernetes");
+      if (!l.context.empty()) refuse("--context", "kubernetes");
+      if (!l.namespace_.empty()) refuse("--namespace", "kubernetes");
+      if (l.force_conflicts) refuse("--force-conflicts", "kubernetes");
+    }
+    if (!t.flags.cluster) {
+      if (!l.cluster.empty()) refuse("--cluster", "cluster");
+      if (l.delete_cluster) refuse("--delete-cluster", "cluster");
+    }
+    TopologyEnvironment env;
+    env.plugin = info.name;
+    env.state_root = state_root();
+    env.kubeconfig = l.kubeconfig;
+    env.context = l.context;
+    env.namespace_ = l.namespace_;
+    env.default_namespace = info.default_namespace;
+    env.cluster = l.cluster;
+    env.force_conflicts = l.force_conflicts;
+    return env;
+  }
+
   std::unique_ptr<TopologyHandle> make_topology(std::size_t index) const {
-    return topologies[index].make(TopologyEnvironment{info.name, state_root()});
+    return topologies[index].make(environment(index));
   }
 
   [[nodiscard]] const ComponentEntry* find_component(std::string_view name) const {
@@ -315,8 +356,10 @@ struct Runtime::State {
     return s;
   }
 
-  RunContext context(std::size_t topology, Reporter* reporter, std::chrono::milliseconds timeout) const {
+  RunContext context(std::size_t topology, Reporter* reporter, std::chrono::milliseconds timeout,
+                     std::string operation = {}) const {
     RunContext ctx;
+    ctx.operation = std::move(operation);
     ctx.plugin = info.name;
     ctx.topology = topologies[topology].name;
     ctx.reporter = reporter;
@@ -339,8 +382,37 @@ struct Runtime::State {
     return make_reporter(o);
   }
 
+  // The flags that name where, for the next steps printed.
   [[nodiscard]] std::string topology_flag(std::size_t topology) const {
-    return topology == 0 ? "" : " --topology " + topologies[topology].name;
+    std::string flags = topology == 0 ? "" : " --topology " + topologies[topology].name;
+    const Lifecycle& l = lifecycle;
+    for (const auto& [flag, value] : {std::pair{"--kubeconfig", l.kubeconfig}, std::pair{"--context", l.context},
+                                      std::pair{"-n", l.namespace_}, std::pair{"--cluster", l.cluster}})
+      if (!value.empty()) flags += std::string(" ") + flag + " " + base::shell_quote(value);
+    return flags;
+  }
+
+  // The topology flags some topology of the plugin takes.
+  [[nodiscard]] TopologyFlags any_flags() const {
+    TopologyFlags f;
+    for (const auto& t : topologies) {
+      f.kubernetes = f.kubernetes || t.flags.kubernetes;
+      f.cluster = f.cluster || t.flags.cluster;
+    }
+    return f;
+  }
+
+  void add_topology_flags(CLI::App* sub) {
+    sub->add_option("--topology", lifecycle.topology, "where (default: $HARMONY_TOPOLOGY, else the plugin's default)");
+    const TopologyFlags f = any_flags();
+    if (f.kubernetes) {
+      sub->add_option("--kubeconfig", lifecycle.kubeconfig, "the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)");
+      sub->add_option("--context", lifecycle.context, "the kubeconfig context (default: its current context)");
+      sub->add_option("-n,--namespace", lifecycle.namespace_,
+                      info.default_namespace.empty() ? "the namespace (default: the context's)"
+                                                     : "the namespace (default: " + info.default_namespace + ")");
+    }
+    if (f.cluster) sub->add_option("--cluster", lifecycle.cluster, "the k3d cluster (default: harmony)");
   }
 
   // ---- verbs ----------------------------------------------------------------
@@ -377,8 +449,13 @@ int Runtime::State::deploy() {
   for (const auto& [name, why] : selection.skipped) report->phase(name, Phase::skipped, why);
 
   base::InterruptScope interrupt_scope;
-  RunContext ctx = context(topology, report.get(), timeout);
+  RunContext ctx = context(topology, report.get(), timeout, "deploy");
   auto handle = make_topology(topology);
+  std::vector<std::uint16_t> node_ports;
+  for (std::size_t i : selection.run)
+    if (const auto& r = components[i].realisations[topology]; r.node_ports)
+      for (auto port : r.node_ports(tree.at(components[i].name))) node_ports.push_back(port);
+  handle->expose_node_ports(node_ports);
   std::optional<base::Error> failure;
   if (auto ready = handle->ensure_ready(ctx); !ready)
     failure = ready.error();
@@ -403,6 +480,9 @@ int Runtime::State::deploy() {
       failure = pruned.error();
       report->phase(c.name, Phase::failed, failure->message);
       break;
+    } else if (pruned->changed()) {
+      outcome.message = outcome.changed() ? outcome.message + "; " + pruned->message : pruned->message;
+      outcome.status = OutcomeStatus::success;
     }
     ComponentRecord record{c.name, settings::to_node(c.fields(node), c.name).to_json(), base::rfc3339_now()};
     if (auto recorded = handle->record(ctx, record); !recorded) {
@@ -486,6 +566,19 @@ int Runtime::State::destroy() {
     if (std::find(ordered.begin(), ordered.end(), t) == ordered.end()) ordered.push_back(t);
   std::reverse(ordered.begin(), ordered.end());
 
+  if (ordered.empty() && lifecycle.delete_cluster) {
+    // Nothing of the plugin left, but the cluster itself goes.
+    base::InterruptScope interrupt_scope;
+    RunContext ctx = context(topology, nullptr, timeout, "destroy");
+    auto removed = handle->destroy(ctx, {lifecycle.purge, true});
+    if (!removed) throw removed.error();
+    if (json_output())
+      out(dump({{"event", "summary"}, {"operation", "destroy"}, {"ok", true}, {"exit_status", 0},
+                {"message", removed->message}, {"components", json::array()}, {"time", base::rfc3339_now()}}));
+    else
+      out(removed->message + "\n");
+    return 0;
+  }
   if (ordered.empty()) {
     if (json_output())
       out(dump({{"event", "summary"}, {"operation", "destroy"}, {"ok", true}, {"exit_status", 0},
@@ -513,14 +606,16 @@ int Runtime::State::destroy() {
   auto report = reporter();
   report->start("destroy", ordered);
   base::InterruptScope interrupt_scope;
-  RunContext ctx = context(topology, report.get(), timeout);
+  RunContext ctx = context(topology, report.get(), timeout, "destroy");
   std::optional<base::Error> failure;
   if (auto ready = handle->ensure_ready(ctx); !ready) failure = ready.error();
-  for (const auto& name : ordered) {
+  for (std::size_t k = 0; k < ordered.size(); ++k) {
+    const std::string& name = ordered[k];
     if (failure) break;
     ctx.component = name;
     report->phase(name, Phase::running, "");
-    auto removed = handle->destroy(ctx, {lifecycle.purge});
+    // The cluster goes with the last component.
+    auto removed = handle->destroy(ctx, {lifecycle.purge, lifecycle.delete_cluster && k + 1 == ordered.size()});
     if (!removed) {
       failure = removed.error();
       report->phase(name, Phase::failed, failure->message);
@@ -554,7 +649,7 @@ int Runtime::State::status() {
   bool all_up = true;
   base::InterruptScope interrupt_scope;
   for (const auto& name : names) {
-    RunContext ctx = context(topology, nullptr, check_timeout);
+    RunContext ctx = context(topology, nullptr, check_timeout, "status");
     ctx.component = name;
     auto record = handle->recorded(name);
     json entry = {{"name", name}, {"deployed", record.has_value()}};
@@ -615,30 +710,70 @@ int Runtime::State::plan() {
   auto handle = make_topology(topology);
   json doc = {{"plugin", info.name}, {"topology", topologies[topology].name}, {"components", json::array()}};
   std::string text;
+  // Topologies that can dry-run (Kubernetes) say what would change object
+  // by object; the others compare settings with the recorded ones.
+  base::InterruptScope interrupt_scope;
+  RunContext ctx = context(topology, nullptr, parse_timeout(lifecycle.timeout, "--timeout"), "plan");
+  const bool dry_run = handle->dry_runs();
+  if (dry_run)
+    if (auto ready = handle->plan_ready(ctx); !ready) throw ready.error();
   for (std::size_t i : selection.run) {
     const ComponentEntry& c = components[i];
     auto after = c.fields(tree.at(c.name));
     auto record = handle->recorded(c.name);
     json entry = {{"name", c.name}, {"changes", json::array()}};
+    std::string lines;
+    std::string action;
     if (!record) {
-      entry["action"] = "create";
-      text += "+ " + c.name + ": will be deployed\n";
+      action = "create";
+      lines += "+ " + c.name + ": will be deployed\n";
       for (const auto& f : after) {
         entry["changes"].push_back({{"key", f.key}, {"before", nullptr}, {"after", f.value}});
-        text += "    " + f.key + " = " + f.value + "\n";
+        lines += "    " + f.key + " = " + f.value + "\n";
       }
     } else {
       auto node = settings::Node::from_json(record->settings_json);
       auto before = c.fields(node ? *node : settings::Node::map_node());
       auto changes = settings::diff(before, after);
-      entry["action"] = changes.empty() ? "none" : "update";
-      text += (changes.empty() ? "= " : "~ ") + c.name + (changes.empty() ? ": no setting changes (its smoke test still runs)\n" : ": will change\n");
+      action = changes.empty() ? "none" : "update";
       for (const auto& ch : changes) {
         entry["changes"].push_back({{"key", ch.key}, {"before", ch.before}, {"after", ch.after}});
-        text += "    " + ch.key + ": " + (ch.before.empty() ? "(unset)" : ch.before) + " -> " +
-                (ch.after.empty() ? "(unset)" : ch.after) + "\n";
+        lines += "    " + ch.key + ": " + (ch.before.empty() ? "(unset)" : ch.before) + " -> " +
+                 (ch.after.empty() ? "(unset)" : ch.after) + "\n";
       }
     }
+    if (dry_run) {
+      std::vector<PlannedChange> planned;
+      ctx.component = c.name;
+      ctx.plan = &planned;
+      Outcome o = c.realisations[topology].deploy(*handle, tree.at(c.name), ctx);
+      if (o.failed()) throw o.error.value_or(error_with(exit_status::deploy_failed, o.message));
+      if (auto pruned = handle->plan_prune(ctx); !pruned) throw pruned.error();
+      ctx.plan = nullptr;
+      json objects = json::array();
+      for (const auto& p : planned) {
+        json fields = json::array();
+        for (const auto& f : p.fields) fields.push_back({{"path", f.path}, {"before", f.before}, {"after", f.after}});
+        objects.push_back({{"object", p.what}, {"action", p.action}, {"fields", fields}});
+        if (p.action == "none") continue;
+        if (action == "none") action = "update";
+        const char* mark = p.action == "create" ? "+" : p.action == "delete" ? "-" : "~";
+        lines += "    " + std::string(mark) + " " + p.what + (p.action == "delete" ? " (no longer deployed)" : "") + "\n";
+        // Values with line ends or controls are shown quoted, on one line.
+        auto shown = [](const std::string& v) {
+          if (v.empty()) return std::string("(unset)");
+          const bool plain = std::none_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+          return plain ? v : json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+        };
+        for (const auto& f : p.fields) lines += "        " + f.path + ": " + shown(f.before) + " -> " + shown(f.after) + "\n";
+      }
+      entry["objects"] = objects;
+    }
+    entry["action"] = action;
+    if (action == "update") text += "~ " + c.name + ": will change\n";
+    if (action == "none")
+      text += "= " + c.name + (dry_run ? ": no change (its smoke test still runs)\n" : ": no setting changes (its smoke test still runs)\n");
+    text += lines;
     doc["components"].push_back(entry);
   }
   for (const auto& [name, why] : selection.skipped) {
@@ -653,6 +788,18 @@ int Runtime::State::show_logs() {
   const std::size_t topology = topology_index();
   if (find_component(logs.component) == nullptr) select({logs.component}, topology, false);  // the usage error
   auto handle = make_topology(topology);
+  {
+    base::InterruptScope interrupt_scope;
+    RunContext ctx = context(topology, nullptr, std::chrono::hours(24 * 365), "logs");
+    ctx.component = logs.component;
+    auto streamed = handle->stream_logs(ctx, logs.component, {logs.follow, logs.tail},
+                                        [&](std::string_view source, std::string_view line) {
+                                          out(source.empty() ? std::string(line)
+                                                             : std::string(source) + " | " + std::string(line));
+                                        });
+    if (!streamed) throw streamed.error();
+    if (*streamed) return 0;
+  }
   auto files = handle->log_files(logs.component);
   if (files.empty())
     throw base::make_error("no logs for '" + logs.component + "' on " + topologies[topology].name,
@@ -911,7 +1058,7 @@ void Runtime::State::add_lifecycle() {
   auto lifecycle_flags = [&s, common_flags](CLI::App* sub, bool settings_flags) {
     common_flags(sub);
     sub->add_option("components", s.lifecycle.components, "components or groups (default: all)");
-    sub->add_option("--topology", s.lifecycle.topology, "where (default: $HARMONY_TOPOLOGY, else the plugin's default)");
+    s.add_topology_flags(sub);
     if (settings_flags) {
       sub->add_option("--set", s.lifecycle.sets, "a setting: component.key=value (repeatable)");
       sub->add_option("-f,--values", s.lifecycle.values, "a YAML file of settings (repeatable)");
@@ -920,8 +1067,12 @@ void Runtime::State::add_lifecycle() {
   auto* deploy = s.app.add_subcommand("deploy", "deploy components and wait until their smoke tests pass");
   lifecycle_flags(deploy, true);
   deploy->add_option("--timeout", s.lifecycle.timeout, "how long to wait for everything (default 5m)");
+  if (s.any_flags().kubernetes)
+    deploy->add_flag("--force-conflicts", s.lifecycle.force_conflicts,
+                     "take over fields another field manager owns (server-side apply)");
   auto* plan = s.app.add_subcommand("plan", "show what a deploy would change (secrets redacted)");
   lifecycle_flags(plan, true);
+  plan->add_option("--timeout", s.lifecycle.timeout, "how long the dry run may take (default 5m)");
   auto* status = s.app.add_subcommand("status", "show the state of what was deployed; checks health");
   lifecycle_flags(status, false);
   status->add_option("--check-timeout", s.lifecycle.check_timeout, "how long each smoke test may take (default 2s)");
@@ -930,12 +1081,15 @@ void Runtime::State::add_lifecycle() {
   destroy->add_flag("-y,--yes", s.lifecycle.yes, "do not ask for confirmation");
   destroy->add_flag("--purge", s.lifecycle.purge, "also remove credentials and data");
   destroy->add_option("--timeout", s.lifecycle.timeout, "how long to wait (default 5m)");
+  if (s.any_flags().cluster)
+    destroy->add_flag("--delete-cluster", s.lifecycle.delete_cluster,
+                      "also delete the cluster (k3d), if harmony created it");
   auto* logs_cmd = s.app.add_subcommand("logs", "print a component's log");
   common_flags(logs_cmd);
   logs_cmd->add_option("component", s.logs.component, "the component")->required();
   logs_cmd->add_flag("-f,--follow", s.logs.follow, "keep printing what is added, until Ctrl-C");
   logs_cmd->add_option("--tail", s.logs.tail, "only the last N lines");
-  logs_cmd->add_option("--topology", s.lifecycle.topology, "where it runs");
+  s.add_topology_flags(logs_cmd);
   auto* components_cmd = s.app.add_subcommand("components", "list components, topologies and settings");
   common_flags(components_cmd);
 }
@@ -956,6 +1110,7 @@ CLI::App& Runtime::add_command(std::string name, std::string description, std::f
       ->check(CLI::IsMember({"text", "json"}));
   app->add_flag("-v,--verbose", s.common.verbose, "more output; repeat for more");
   app->add_flag("--no-color", s.common.no_color, "no colors (NO_COLOR is honoured too)");
+  if (!s.topologies.empty()) s.add_topology_flags(app);
   s.commands.push_back({std::move(name), app, {}});
   *action = &s.commands.back().action;
   return *app;
@@ -1026,6 +1181,11 @@ int Runtime::run(int argc, char** argv) {
       if (!cmd.app->parsed()) continue;
       if (!cmd.action) throw std::logic_error("command '" + cmd.name + "' has no action");
       CommandContext ctx{s.info.name, s.json_output(), s.verbose(), s.color()};
+      if (!s.topologies.empty()) {
+        const std::size_t t = s.topology_index();
+        ctx.topology = s.topologies[t].name;
+        ctx.environment = s.environment(t);
+      }
       return cmd.action(ctx);
     }
     out(s.app.help());

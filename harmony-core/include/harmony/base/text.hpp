@@ -28,4 +28,8 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows);
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
 
+// A word as a POSIX shell reads it back: unchanged when it is safe bare,
+// else in single quotes. For commands printed as next steps.
+std::string shell_quote(std::string_view word);
+
 }  // namespace harmony::base

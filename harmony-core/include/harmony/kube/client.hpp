@@ -117,6 +117,16 @@ struct WatchOptions {
   bool send_initial = true;                            // with an empty resource_version: report the listed objects as added
 };
 
+struct PodLogOptions {
+  std::string namespace_;
+  std::string pod;
+  std::string container;                               // empty: the only one
+  std::optional<int> tail_lines{};
+  bool follow = false;
+  bool previous = false;                               // the last terminated container's log
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+};
+
 class Client {
  public:
   explicit Client(ClientConfig config, ClientOptions options = {});
@@ -148,6 +158,11 @@ class Client {
   base::expected<Object> apply(const Object& desired, const ApplyOptions& options = {});
   // Applies the status subresource (operators).
   base::expected<Object> apply_status(const Object& desired, const ApplyOptions& options = {});
+  // Creates (POST); an object that exists already is exit_status::conflict.
+  base::expected<Object> create(const Object& desired);
+  // Replaces (PUT) the object whose metadata.resourceVersion it carries:
+  // someone else's change since is exit_status::conflict (optimistic locking).
+  base::expected<Object> replace(const Object& desired);
   // Deletes; a missing object is success (nothing to do).
   base::expected<void> remove(const ObjectRef& ref, const DeleteOptions& options = {});
 
@@ -159,12 +174,18 @@ class Client {
                              const WatchOptions& options, const std::function<bool(const WatchEvent&)>& on_event,
                              const std::atomic<bool>* stop = nullptr);
 
+  // A pod's log (GET .../pods/<name>/log): each line to `on_line` until it
+  // returns false, the log ends (without follow), `stop`, or `timeout`.
+  base::expected<void> pod_log(const PodLogOptions& options, const std::function<bool(std::string_view)>& on_line,
+                               const std::atomic<bool>* stop = nullptr);
+
   // How many discovery documents were fetched from the server (not the cache).
   [[nodiscard]] int discovery_fetches() const;
 
  private:
   struct State;
   base::expected<Object> apply_to(const Object& desired, const ApplyOptions& options, bool status);
+  base::expected<Object> write(const Object& desired, const char* method);
   std::unique_ptr<State> state_;
 };
 

@@ -1,0 +1,1083 @@
+// The Kubernetes topologies' shared part: connection, the in-cluster state
+// (records, inventory, credentials, the Lease), apply with readiness waits,
+// plan by dry run, status, destroy and logs. k3d.cpp adds the cluster.
+
+#include <harmony/topologies/kubernetes.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <harmony/base/interrupt.hpp>
+#include <harmony/base/names.hpp>
+#include <harmony/base/process.hpp>
+#include <harmony/base/text.hpp>
+#include <harmony/base/time.hpp>
+#include <harmony/errors.hpp>
+#include <harmony/kube/client.hpp>
+#include <harmony/kube/json.hpp>
+#include <harmony/kube/kinds.hpp>
+#include <harmony/kube/readiness.hpp>
+#include <harmony/version.hpp>
+
+#include "kubernetes_internal.hpp"
+
+namespace harmony::topologies {
+
+using base::expected;
+using base::fail;
+using nlohmann::json;
+namespace exit_status = base::exit_status;
+
+namespace kstate {
+
+std::string record_name(std::string_view plugin, std::string_view component) {
+  return "harmony." + std::string(plugin) + "." + std::string(component);
+}
+std::string credentials_name(std::string_view plugin, std::string_view component) {
+  return record_name(plugin, component) + ".credentials";
+}
+std::string lease_name(std::string_view plugin) { return "harmony." + std::string(plugin); }
+
+json entry_json(const Entry& e) {
+  json j = {{"apiVersion", e.api_version}, {"kind", e.kind}, {"name", e.name}};
+  if (!e.namespace_.empty()) j["namespace"] = e.namespace_;
+  if (!e.applied_hash.empty()) j["appliedHash"] = e.applied_hash;
+  if (!e.applied_at.empty()) j["appliedAt"] = e.applied_at;
+  return j;
+}
+
+Entry entry_from(const json& j) {
+  Entry e;
+  e.api_version = j.value("apiVersion", "");
+  e.kind = j.value("kind", "");
+  e.namespace_ = j.value("namespace", "");
+  e.name = j.value("name", "");
+  e.applied_hash = j.value("appliedHash", "");
+  e.applied_at = j.value("appliedAt", "");
+  return e;
+}
+
+std::string hash_hex(std::string_view data) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (char c : data) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = digits[h & 15];
+  return out;
+}
+
+// When the field manager `harmony` last changed the object with an apply:
+// the server moves that time only when the applied configuration changed
+// something, so it tells a no-op apply from a real one in one request.
+std::string applied_at(const kube::Object& object) {
+  for (const auto& m : object.items_at("/metadata/managedFields")) {
+    if (m.string_at("/manager").value_or("") == "harmony" && m.string_at("/operation").value_or("") == "Apply" &&
+        !m.string_at("/subresource").has_value())
+      return m.string_at("/time").value_or("");
+  }
+  return {};
+}
+
+}  // namespace kstate
+
+using kstate::Entry;
+
+namespace {
+
+constexpr std::string_view managed_by = "app.kubernetes.io/managed-by";
+constexpr std::string_view plugin_label = "harmony.dev/plugin";
+constexpr std::string_view component_label = "harmony.dev/component";
+constexpr std::string_view record_label = "harmony.dev/record";
+constexpr std::string_view credentials_label = "harmony.dev/credentials";
+constexpr std::string_view created_by = "harmony.dev/created-by";
+constexpr std::string_view release_kind = "HelmRelease";
+constexpr std::string_view release_api = "helm.sh/v1";
+
+bool is_release(const Entry& e) { return e.api_version == release_api && e.kind == release_kind; }
+
+std::string describe(const Entry& e) {
+  return e.kind + " " + (e.namespace_.empty() ? e.name : e.namespace_ + "/" + e.name);
+}
+
+kube::ObjectRef ref_of(const Entry& e) { return {e.api_version, e.kind, e.namespace_, e.name}; }
+
+bool same_object(const Entry& a, const Entry& b) {
+  return a.api_version == b.api_version && a.kind == b.kind && a.namespace_ == b.namespace_ && a.name == b.name;
+}
+
+// "2026-12-01T05:00:00.123456Z": the MicroTime a Lease's times are.
+std::string micro_time(std::chrono::system_clock::time_point t) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+  std::string s = base::rfc3339(t);  // ...:05Z
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us));
+  return s.substr(0, s.size() - 1) + frac + "Z";
+}
+
+std::string this_host() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown-host";
+  return name;
+}
+
+// Who holds a Lease: host, then this process's identity (pid, start, boot),
+// so a deploy that died on this machine is recognised as gone.
+std::string holder_identity() {
+  auto me = base::identify_process(static_cast<int>(::getpid()));
+  std::string id = this_host() + "/" + std::to_string(::getpid());
+  if (me) id += "/" + std::to_string(me->start_ticks) + "/" + me->boot_id;
+  return id;
+}
+
+bool holder_is_dead_here(const std::string& holder) {
+  auto parts = base::split_list(holder, '/');
+  if (parts.size() != 4 || parts[0] != this_host()) return false;
+  base::ProcessIdentity id;
+  try {
+    id.pid = std::stoi(parts[1]);
+    id.start_ticks = std::stoull(parts[2]);
+  } catch (const std::exception&) {
+    return false;
+  }
+  id.boot_id = parts[3];
+  if (id.boot_id != base::current_boot_id()) return true;  // this machine rebooted since
+  const auto l = base::check_process(id);
+  return l == base::Liveness::gone || l == base::Liveness::reused || l == base::Liveness::zombie;
+}
+
+// Leaves of a JSON document as "a.b[0].c" -> value, for plan's diff.
+void flatten(const json& j, const std::string& path, std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      const bool dotted = k.find('.') != std::string::npos || k.find('/') != std::string::npos;
+      flatten(v, path.empty() ? k : dotted ? path + "[" + k + "]" : path + "." + k, out);
+    }
+    if (j.empty() && !path.empty()) out[path] = "{}";
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) flatten(j[i], path + "[" + std::to_string(i) + "]", out);
+    if (j.empty()) out[path] = "[]";
+  } else {
+    out[path] = j.is_string() ? j.get<std::string>() : j.dump();
+  }
+}
+
+// What plan compares: the object without what the server keeps for itself.
+json comparable(json doc) {
+  if (doc.contains("metadata") && doc["metadata"].is_object()) {
+    auto& m = doc["metadata"];
+    for (const char* k : {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}) m.erase(k);
+    if (m.contains("annotations") && m["annotations"].is_object()) {
+      m["annotations"].erase("deployment.kubernetes.io/revision");
+      if (m["annotations"].empty()) m.erase("annotations");
+    }
+  }
+  doc.erase("status");
+  return doc;
+}
+
+std::vector<PlannedChange::Field> diff(const json& before, const json& after, bool secret) {
+  std::map<std::string, std::string> a, b;
+  flatten(comparable(before), "", a);
+  flatten(comparable(after), "", b);
+  std::vector<PlannedChange::Field> fields;
+  auto shown = [&](const std::string& path, const std::string& value) {
+    if (value.empty()) return value;
+    return secret && (path.starts_with("data") || path.starts_with("stringData")) ? std::string("(secret)") : value;
+  };
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end())
+      fields.push_back({k, shown(k, v), ""});
+    else if (it->second != v)
+      fields.push_back({k, shown(k, v), secret ? "(secret, changed)" : it->second});
+  }
+  for (const auto& [k, v] : b)
+    if (!a.count(k)) fields.push_back({k, "", shown(k, v)});
+  if (secret)
+    for (auto& f : fields)
+      if (f.path.starts_with("data") && f.before == "(secret)" && f.after == "(secret, changed)") f.before = "(secret)";
+  return fields;
+}
+
+}  // namespace
+
+// ---- state ------------------------------------------------------------------------
+
+struct KubernetesTopology::State {
+  TopologyEnvironment env;
+  std::string topology;
+  std::unique_ptr<kube::Client> client;
+  std::string namespace_;
+
+  struct Record {
+    ComponentRecord record;
+    std::vector<Entry> inventory;
+  };
+  bool records_loaded = false;
+  std::map<std::string, Record, std::less<>> records;
+  std::map<std::string, std::vector<Entry>, std::less<>> applied;  // this run, per component
+  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> credentials;  // loaded per component
+  std::optional<bool> namespace_exists;
+  std::string lease_holder;  // set while we hold it
+  std::string lease_namespace;
+
+  [[nodiscard]] std::string plugin() const { return env.plugin; }
+
+  expected<void> load_records();
+  expected<void> write_record(std::string_view component);
+  expected<void> load_credentials(std::string_view component);
+  expected<bool> check_namespace(RunContext& ctx, bool create);
+  expected<void> take_lease(RunContext& ctx);
+  expected<void> wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects);
+  expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
+  std::string pod_problems(RunContext& ctx, const kube::Object& workload, bool only_failed, bool* failed);
+  PlannedChange plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced);
+  expected<std::vector<kube::Object>> pods_of(const Entry& workload);
+  expected<void> remove_entry(RunContext& ctx, const Entry& e);
+  // Helm releases (kubernetes_helm.cpp).
+  expected<void> uninstall_release(RunContext& ctx, const std::string& release);
+  std::pair<bool, std::string> release_state(RunContext& ctx, const std::string& release);
+  Outcome install_chart(RunContext& ctx, const HelmRelease& release);
+
+  kube::Labels member_labels(std::string_view component) const {
+    return {{std::string(managed_by), "harmony"},
+            {std::string(plugin_label), env.plugin},
+            {std::string(component_label), std::string(component)}};
+  }
+};
+
+KubernetesTopology::KubernetesTopology(const TopologyEnvironment& environment, std::string topology_name)
+    : state_(std::make_unique<State>()) {
+  state_->env = environment;
+  state_->topology = std::move(topology_name);
+}
+
+KubernetesTopology::~KubernetesTopology() {
+  State& s = *state_;
+  if (s.lease_holder.empty() || !s.client) return;
+  // Released on every way out; if this fails the Lease expires by itself.
+  kube::DeleteOptions d;
+  d.wait = false;
+  (void)s.client->remove({"coordination.k8s.io/v1", "Lease", s.lease_namespace, kstate::lease_name(s.env.plugin)}, d);
+}
+
+const TopologyEnvironment& KubernetesTopology::environment() const { return state_->env; }
+
+void KubernetesTopology::disconnect() {
+  state_->client.reset();
+  state_->records_loaded = false;
+  state_->records.clear();
+  state_->namespace_exists.reset();
+}
+
+expected<kube::LoadOptions> KubernetesTopology::load_options() const {
+  kube::LoadOptions load = kube::LoadOptions::from_environment();
+  load.explicit_path = state_->env.kubeconfig;
+  load.context = state_->env.context;
+  return load;
+}
+
+std::string KubernetesTopology::namespace_name() const {
+  State& s = *state_;
+  if (!s.namespace_.empty()) return s.namespace_;
+  if (!s.env.namespace_.empty()) return s.env.namespace_;
+  if (!s.env.default_namespace.empty()) return s.env.default_namespace;
+  if (s.client) return s.client->config().namespace_;
+  return "default";
+}
+
+expected<kube::Client*> KubernetesTopology::client(RunContext&) {
+  State& s = *state_;
+  if (s.client) return s.client.get();
+  auto load = load_options();
+  if (!load) return fail(load.error());
+  // -n, then the plugin's default, then the context's.
+  if (!s.env.namespace_.empty())
+    load->namespace_ = s.env.namespace_;
+  else if (!s.env.default_namespace.empty())
+    load->namespace_ = s.env.default_namespace;
+  auto c = kube::Client::connect(*load);
+  if (!c) return fail(c.error());
+  s.client = std::move(*c);
+  s.namespace_ = s.client->config().namespace_;
+  if (!base::is_dns_label(s.namespace_))
+    return fail(base::usage_error("'" + base::printable(s.namespace_) + "' cannot be a namespace",
+                                  "a namespace is a DNS label: at most 63 lowercase letters, digits and '-', "
+                                  "starting and ending with a letter or digit",
+                                  "choose another with -n"));
+  return s.client.get();
+}
+
+// ---- records -------------------------------------------------------------------
+
+expected<void> KubernetesTopology::State::load_records() {
+  if (records_loaded) return {};
+  kube::ListOptions o;
+  o.label_selector = std::string(plugin_label) + "=" + env.plugin + "," + std::string(record_label) + "=true";
+  auto listed = client->list("v1", "Secret", namespace_, o);
+  if (!listed) return fail(listed.error());
+  for (const auto& secret : listed->items) {
+    std::string component;
+    for (const auto& [k, v] : secret.strings_at("/metadata/labels"))
+      if (k == component_label) component = v;
+    if (component.empty()) continue;
+    Record r;
+    r.record.component = component;
+    for (const auto& [k, v] : secret.strings_at("/data")) {
+      const std::string text = base::base64_decode(v).value_or("");
+      if (k == "settings.json") r.record.settings_json = text;
+      if (k == "deployed-at") r.record.deployed_at = text;
+      if (k == "inventory.json") {
+        json inv = json::parse(text, nullptr, false);
+        if (inv.is_array())
+          for (const auto& e : inv) r.inventory.push_back(kstate::entry_from(e));
+      }
+    }
+    records[component] = std::move(r);
+  }
+  records_loaded = true;
+  return {};
+}
+
+// The record's Secret carries everything in one object: settings, time and
+// inventory are always written together.
+expected<void> KubernetesTopology::State::write_record(std::string_view component) {
+  const Record& r = records[std::string(component)];
+  json inv = json::array();
+  for (const auto& e : r.inventory) inv.push_back(kstate::entry_json(e));
+  kube::Labels labels = member_labels(component);
+  labels[std::string(record_label)] = "true";
+  kube::Secret secret{.metadata = {.name = kstate::record_name(env.plugin, component),
+                                   .namespace_ = namespace_,
+                                   .labels = labels,
+                                   .annotations = {{"harmony.dev/topology", topology},
+                                                   {"harmony.dev/version", std::string(harmony::version)}}},
+                      .type = "harmony.dev/deploy-record",
+                      .data = {{"settings.json", r.record.settings_json},
+                               {"deployed-at", r.record.deployed_at},
+                               {"inventory.json", inv.dump()}}};
+  auto written = client->apply(kube::to_object(secret), {.force_conflicts = true});
+  if (!written) return fail(written.error());
+  return {};
+}
+
+expected<void> KubernetesTopology::State::load_credentials(std::string_view component) {
+  if (credentials.count(component)) return {};
+  auto found = client->find({"v1", "Secret", namespace_, kstate::credentials_name(env.plugin, component)});
+  if (!found) return fail(found.error());
+  auto& values = credentials[std::string(component)];
+  if (*found)
+    for (const auto& [k, v] : (*found)->strings_at("/data")) values[k] = base::base64_decode(v).value_or("");
+  return {};
+}
+
+expected<void> KubernetesTopology::record(RunContext& ctx, const ComponentRecord& record) {
+  State& s = *state_;
+  if (auto c = client(ctx); !c) return fail(c.error());
+  if (auto loaded = s.load_records(); !loaded) return fail(loaded.error());
+  auto& r = s.records[record.component];
+  r.record = record;
+  r.inventory = s.applied[record.component];
+  return s.write_record(record.component);
+}
+
+std::optional<ComponentRecord> KubernetesTopology::recorded(std::string_view component) const {
+  State& s = *state_;
+  if (!reachable_without_creating()) return std::nullopt;
+  RunContext ctx;
+  if (!s.client) {
+    auto c = const_cast<KubernetesTopology*>(this)->client(ctx);
+    if (!c) throw c.error();
+  }
+  if (auto loaded = s.load_records(); !loaded) throw loaded.error();
+  auto it = s.records.find(component);
+  if (it == s.records.end()) return std::nullopt;
+  return it->second.record;
+}
+
+std::vector<std::string> KubernetesTopology::deployed_components() const {
+  State& s = *state_;
+  if (!reachable_without_creating()) return {};
+  (void)recorded("");  // connects and loads, or throws
+  std::vector<std::string> names;
+  for (const auto& [name, r] : s.records) names.push_back(name);
+  return names;
+}
+
+std::vector<std::pair<std::string, std::string>> KubernetesTopology::log_files(std::string_view) const { return {}; }
+
+// ---- namespace and lock -------------------------------------------------------------
+
+// Whether the namespace exists; with `create`, makes it (labelled as
+// harmony's, so destroy --purge may remove it) when it does not.
+expected<bool> KubernetesTopology::State::check_namespace(RunContext& ctx, bool create) {
+  if (namespace_exists && (*namespace_exists || !create)) return *namespace_exists;
+  auto found = client->find({"v1", "Namespace", "", namespace_});
+  if (!found) return fail(found.error());
+  if (*found) {
+    auto health = kube::evaluate(**found);
+    if (health.health == kube::Health::failed)
+      return fail(error_with(exit_status::deploy_failed, "namespace '" + namespace_ + "' cannot be deployed to",
+                             health.message, "wait until it is gone, or choose another with -n"));
+    namespace_exists = true;
+    return true;
+  }
+  if (!create) {
+    namespace_exists = false;
+    return false;
+  }
+  kube::Namespace ns{.metadata = {.name = namespace_,
+                                  .labels = {{std::string(managed_by), "harmony"}},
+                                  .annotations = {{std::string(created_by), env.plugin}}}};
+  auto made = client->apply(kube::to_object(ns));
+  if (!made) return fail(made.error());
+  ctx.note("created namespace " + namespace_);
+  namespace_exists = true;
+  return true;
+}
+
+expected<void> KubernetesTopology::State::take_lease(RunContext& ctx) {
+  const std::string name = kstate::lease_name(env.plugin);
+  const std::string holder = holder_identity();
+  const auto now = std::chrono::system_clock::now();
+  // Held for the whole operation: it ends by its deadline, and a holder that
+  // dies leaves a Lease that expires a minute after that.
+  const auto hold = std::clamp<long long>(
+      std::chrono::duration_cast<std::chrono::seconds>(ctx.remaining()).count() + 60, 60, 24 * 3600);
+  auto lease = [&](const std::string& resource_version) {
+    json j = {{"apiVersion", "coordination.k8s.io/v1"},
+              {"kind", "Lease"},
+              {"metadata",
+               {{"name", name},
+                {"namespace", namespace_},
+                {"labels", {{std::string(managed_by), "harmony"}, {std::string(plugin_label), env.plugin}}}}},
+              {"spec",
+               {{"holderIdentity", holder},
+                {"leaseDurationSeconds", hold},
+                {"acquireTime", micro_time(now)},
+                {"renewTime", micro_time(now)}}}};
+    if (!resource_version.empty()) j["metadata"]["resourceVersion"] = resource_version;
+    return kube::object_from(std::move(j));
+  };
+  auto busy = [&](const kube::Object& current) {
+    const std::string who = current.string_at("/spec/holderIdentity").value_or("someone");
+    const std::string since = current.string_at("/spec/acquireTime").value_or("?");
+    base::Error e = error_with(exit_status::lock_held,
+                               "another deploy or destroy of " + env.plugin + " is running in namespace " + namespace_,
+                               "Lease " + namespace_ + "/" + name + " is held by " + who + " since " + since,
+                               "wait for it to finish; if it died, its Lease expires by itself, or remove it: kubectl "
+                               "delete lease -n " + namespace_ + " " + name);
+    return fail(std::move(e));
+  };
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto current = client->find({"coordination.k8s.io/v1", "Lease", namespace_, name});
+    if (!current) return fail(current.error());
+    if (!*current) {
+      auto made = client->create(lease(""));
+      if (made) break;
+      if (made.error().status != exit_status::conflict) return fail(made.error());
+      continue;  // someone created it meanwhile: look again
+    }
+    const kube::Object& l = **current;
+    const std::string who = l.string_at("/spec/holderIdentity").value_or("");
+    const auto renewed = base::parse_rfc3339(l.string_at("/spec/renewTime").value_or(""));
+    const auto duration = std::chrono::seconds(l.int_at("/spec/leaseDurationSeconds").value_or(0));
+    const bool expired = who.empty() || !renewed || *renewed + duration < now;
+    if (!expired && !holder_is_dead_here(who)) return busy(l);
+    ctx.note("taking over the Lease of " + (who.empty() ? std::string("nobody") : who) + " (expired or gone)");
+    auto taken = client->replace(lease(l.resource_version()));
+    if (taken) break;
+    if (taken.error().status != exit_status::conflict) return fail(taken.error());
+    auto again = client->find({"coordination.k8s.io/v1", "Lease", namespace_, name});
+    if (again && *again) return busy(**again);
+    return fail(taken.error());
+  }
+  lease_holder = holder;
+  lease_namespace = namespace_;
+  return {};
+}
+
+expected<Outcome> KubernetesTopology::ensure_ready(RunContext& ctx) {
+  State& s = *state_;
+  auto c = client(ctx);
+  if (!c) return fail(c.error());
+  const bool deploying = ctx.operation != "destroy";
+  auto exists = s.check_namespace(ctx, deploying);
+  if (!exists) return fail(exists.error());
+  if (!*exists) return Outcome::no_change("namespace " + s.namespace_ + " does not exist");
+  if (auto loaded = s.load_records(); !loaded) return fail(loaded.error());
+  if (auto taken = s.take_lease(ctx); !taken) return fail(taken.error());
+  return Outcome::no_change("connected to " + (*c)->config().describe() + ", namespace " + s.namespace_);
+}
+
+expected<void> KubernetesTopology::plan_ready(RunContext& ctx) {
+  State& s = *state_;
+  auto c = client(ctx);
+  if (!c) return fail(c.error());
+  if (auto exists = s.check_namespace(ctx, false); !exists) return fail(exists.error());
+  return s.load_records();
+}
+
+// ---- apply and wait --------------------------------------------------------------
+
+PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced) {
+  PlannedChange change;
+  const auto ref = kube::ObjectRef::of(desired);
+  change.what = ref.describe();
+  const bool secret = desired.kind() == "Secret" && desired.api_version() == "v1";
+  std::optional<kube::Object> live;
+  if (!namespaced || namespace_exists.value_or(false)) {
+    auto found = client->find(ref);
+    if (found && *found) live = **found;
+  }
+  if (!live) {
+    change.action = "create";
+    return change;
+  }
+  kube::ApplyOptions o;
+  o.dry_run = true;
+  o.force_conflicts = env.force_conflicts;
+  auto result = client->apply(desired, o);
+  if (!result) {
+    change.action = "update";
+    change.fields.push_back({"(server-side apply)", "", "refused: " + result.error().message});
+    (void)ctx;
+    return change;
+  }
+  change.fields = diff(kube::json_of(*live), kube::json_of(*result), secret);
+  change.action = change.fields.empty() ? "none" : "update";
+  return change;
+}
+
+Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Object>& objects) {
+  State& s = *state_;
+  auto c = client(ctx);
+  if (!c) return Outcome::failure(c.error());
+  kube::Client& api = **c;
+  if (auto loaded = s.load_records(); !loaded) return Outcome::failure(loaded.error());
+
+  // Complete each object: namespace, and the labels that say whose it is.
+  std::vector<kube::Object> desired;
+  std::vector<Entry> entries;
+  std::vector<bool> namespaced;
+  for (const auto& o : objects) {
+    kube::Object d = o;
+    auto type = api.resource_for(d.api_version(), d.kind());
+    // In a dry run, a kind whose CRD a previous step would install is new.
+    const bool is_namespaced = type ? type->namespaced : true;
+    if (!type && !ctx.dry_run()) return Outcome::failure(type.error());
+    if (is_namespaced && d.namespace_().empty()) d.set_string("/metadata/namespace", s.namespace_);
+    for (const auto& [k, v] : s.member_labels(ctx.component)) {
+      std::string escaped;
+      for (char ch : k) escaped += ch == '/' ? std::string("~1") : std::string(1, ch);
+      d.set_string("/metadata/labels/" + escaped, v);
+    }
+    Entry e{d.api_version(), d.kind(), is_namespaced ? d.namespace_() : "", d.name(), "", ""};
+    e.applied_hash = kstate::hash_hex(d.to_json());
+    desired.push_back(std::move(d));
+    entries.push_back(std::move(e));
+    namespaced.push_back(is_namespaced);
+  }
+
+  auto& done = s.applied[ctx.component];
+  if (ctx.dry_run()) {
+    for (std::size_t i = 0; i < desired.size(); ++i) {
+      ctx.plan->push_back(s.plan_object(ctx, desired[i], namespaced[i]));
+      done.push_back(entries[i]);
+    }
+    return Outcome::no_change("planned");
+  }
+
+  // New objects enter the inventory before they exist, so that a deploy
+  // that dies midway leaves nothing destroy would not find.
+  auto& record = s.records[ctx.component];
+  std::vector<Entry> fresh;
+  for (const auto& e : entries)
+    if (std::none_of(record.inventory.begin(), record.inventory.end(), [&](const Entry& x) { return same_object(x, e); }))
+      fresh.push_back(e);
+  if (!fresh.empty()) {
+    if (record.record.component.empty()) record.record.component = ctx.component;
+    record.inventory.insert(record.inventory.end(), fresh.begin(), fresh.end());
+    if (auto written = s.write_record(ctx.component); !written) return Outcome::failure(written.error());
+  }
+
+  std::size_t changed = 0;
+  std::vector<std::string> what_changed;
+  std::vector<kube::Object> results;
+  for (std::size_t i = 0; i < desired.size(); ++i) {
+    if (ctx.interrupted()) return Outcome::failure(interrupted_error());
+    kube::ApplyOptions o;
+    o.force_conflicts = s.env.force_conflicts;
+    auto result = api.apply(desired[i], o);
+    if (!result) {
+      base::Error e = result.error();
+      if (e.status == exit_status::conflict && e.hint.empty())
+        e.hint = "to take the fields over, deploy again with --force-conflicts";
+      return Outcome::failure(std::move(e));
+    }
+    Entry& e = entries[i];
+    e.applied_at = kstate::applied_at(*result);
+    auto before = std::find_if(record.inventory.begin(), record.inventory.end(), [&](const Entry& x) { return same_object(x, e); });
+    const bool known = before != record.inventory.end() &&
+                       std::none_of(fresh.begin(), fresh.end(), [&](const Entry& x) { return same_object(x, e); });
+    const bool same = known && before->applied_hash == e.applied_hash && before->applied_at == e.applied_at &&
+                      !e.applied_at.empty();
+    if (!same) {
+      ++changed;
+      what_changed.push_back((known ? "updated " : "created ") + describe(e));
+      ctx.note(what_changed.back());
+    }
+    std::erase_if(done, [&](const Entry& x) { return same_object(x, e); });
+    done.push_back(e);
+    results.push_back(std::move(*result));
+  }
+  if (auto ready = s.wait_ready(ctx, results); !ready) return Outcome::failure(ready.error());
+  const std::string n = std::to_string(desired.size()) + " object" + (desired.size() == 1 ? "" : "s");
+  if (changed == 0) return Outcome::no_change(n + " unchanged");
+  if (what_changed.size() <= 2) return Outcome::success(base::join(what_changed, ", "));
+  return Outcome::success("applied " + n + " (" + std::to_string(changed) + " changed)");
+}
+
+expected<void> KubernetesTopology::State::wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects) {
+  for (const auto& o : objects) {
+    const auto r = kube::evaluate(o);
+    if (r.health == kube::Health::current) continue;
+    if (auto ok = wait_one(ctx, o); !ok) return ok;
+  }
+  return {};
+}
+
+expected<std::vector<kube::Object>> KubernetesTopology::State::pods_of(const Entry& workload) {
+  auto got = client->get(ref_of(workload));
+  if (!got) return fail(got.error());
+  std::vector<std::string> selector;
+  const char* pointer = workload.kind == "Job" ? "/spec/selector/matchLabels" : "/spec/selector/matchLabels";
+  for (const auto& [k, v] : got->strings_at(pointer)) selector.push_back(k + "=" + v);
+  if (selector.empty()) return std::vector<kube::Object>{};
+  kube::ListOptions o;
+  o.label_selector = base::join(selector, ",");
+  auto pods = client->list("v1", "Pod", workload.namespace_, o);
+  if (!pods) return fail(pods.error());
+  return std::move(pods->items);
+}
+
+// What is wrong with a workload's pods, with the last lines of a failing
+// container's log: what a user would look up next with kubectl.
+std::string KubernetesTopology::State::pod_problems(RunContext& ctx, const kube::Object& workload, bool only_failed,
+                                                     bool* failed) {
+  (void)ctx;
+  Entry w{workload.api_version(), workload.kind(), workload.namespace_(), workload.name(), "", ""};
+  auto pods = w.kind == "Pod" ? expected<std::vector<kube::Object>>(std::vector<kube::Object>{workload}) : pods_of(w);
+  if (!pods) return {};
+  std::string text;
+  for (const auto& pod : *pods) {
+    const auto r = kube::evaluate(pod);
+    if (r.health == kube::Health::current) continue;
+    if (only_failed && r.health != kube::Health::failed) continue;
+    if (r.health == kube::Health::failed && failed != nullptr) *failed = true;
+    text += "\n  pod " + pod.name() + ": " + r.message;
+    for (const auto& status : pod.items_at("/status/containerStatuses")) {
+      const bool crashed = status.string_at("/state/waiting/reason").value_or("") == "CrashLoopBackOff" ||
+                           status.has("/lastState/terminated");
+      if (!crashed && !status.has("/state/terminated")) continue;
+      std::vector<std::string> lines;
+      kube::PodLogOptions o;
+      o.namespace_ = pod.namespace_();
+      o.pod = pod.name();
+      o.container = status.string_at("/name").value_or("");
+      o.tail_lines = 10;
+      o.previous = !status.has("/state/terminated");
+      o.timeout = std::chrono::seconds(5);
+      (void)client->pod_log(o, [&](std::string_view line) {
+        lines.emplace_back(line);
+        return true;
+      });
+      if (lines.empty()) continue;
+      text += "\n  the end of container " + o.container + "'s log:";
+      for (auto& l : lines) {
+        while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+        text += "\n    | " + base::printable(l);
+      }
+    }
+  }
+  return text;
+}
+
+expected<void> KubernetesTopology::State::wait_one(RunContext& ctx, const kube::Object& object) {
+  const std::string what = kube::ObjectRef::of(object).describe();
+  const bool workload = object.kind() == "Deployment" || object.kind() == "StatefulSet" ||
+                        object.kind() == "DaemonSet" || object.kind() == "Job" || object.kind() == "Pod";
+  ctx.note("waiting for " + what);
+  kube::Readiness last = kube::evaluate(object);
+  std::string version = object.resource_version();
+  while (true) {
+    if (ctx.interrupted()) return fail(interrupted_error());
+    if (ctx.expired()) {
+      bool failed = false;
+      return fail(error_with(exit_status::not_ready, what + " was not ready in time",
+                             last.message + pod_problems(ctx, object, false, &failed),
+                             "look at it with: kubectl describe " + object.kind() + " -n " + object.namespace_() +
+                                 " " + object.name() + "; or allow more time with --timeout"));
+    }
+    // A watch on this one object, in slices: between them the workload's
+    // pods are looked at, so an image that cannot be pulled fails the
+    // deploy at once instead of at the deadline.
+    kube::WatchOptions w;
+    w.field_selector = "metadata.name=" + object.name();
+    w.resource_version = version;
+    w.timeout = std::min<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(2));
+    if (w.timeout.count() <= 0) w.timeout = std::chrono::milliseconds(1);
+    bool done = false;
+    auto watched = client->watch(object.api_version(), object.kind(), object.namespace_(), w, [&](const kube::WatchEvent& e) {
+      using T = kube::WatchEvent::Type;
+      if (e.type == T::added || e.type == T::modified) {
+        version = e.object.resource_version();
+        last = kube::evaluate(e.object);
+        done = last.health != kube::Health::in_progress;
+      } else if (e.type == T::deleted) {
+        last = {kube::Health::failed, "it was deleted while harmony waited for it"};
+        done = true;
+      } else if (e.type == T::bookmark) {
+        version = e.object.resource_version();
+      } else if (e.type == T::relisted) {
+        version.clear();
+      }
+      return !done;
+    });
+    if (!watched) return fail(watched.error());
+    if (last.health == kube::Health::current) return {};
+    if (last.health == kube::Health::failed) {
+      bool failed = false;
+      return fail(error_with(exit_status::deploy_failed, what + " failed", last.message + pod_problems(ctx, object, false, &failed),
+                             "look at it with: kubectl describe " + object.kind() + " -n " + object.namespace_() + " " +
+                                 object.name()));
+    }
+    if (workload) {
+      bool failed = false;
+      std::string problems = pod_problems(ctx, object, true, &failed);
+      if (failed)
+        return fail(error_with(exit_status::deploy_failed, what + " cannot become ready", last.message + problems,
+                               "fix the image or the configuration, then deploy again"));
+    }
+  }
+}
+
+// ---- credentials -----------------------------------------------------------------
+
+expected<std::string> KubernetesTopology::ensure_secret(RunContext& ctx, std::string_view name,
+                                                        const std::function<std::string()>& generate) {
+  State& s = *state_;
+  if (auto c = client(ctx); !c) return fail(c.error());
+  if (!s.namespace_exists.value_or(false) && ctx.dry_run()) return generate();
+  if (auto loaded = s.load_credentials(ctx.component); !loaded) return fail(loaded.error());
+  auto& values = s.credentials[ctx.component];
+  if (auto it = values.find(name); it != values.end()) return it->second;
+  std::string value = generate();
+  if (ctx.dry_run()) return value;
+  values[std::string(name)] = value;
+  kube::Labels labels = s.member_labels(ctx.component);
+  labels[std::string(credentials_label)] = "true";
+  kube::Secret secret{.metadata = {.name = kstate::credentials_name(s.env.plugin, ctx.component),
+                                   .namespace_ = s.namespace_,
+                                   .labels = labels},
+                      .data = {values.begin(), values.end()}};
+  auto written = (*client(ctx))->apply(kube::to_object(secret), {.force_conflicts = true});
+  if (!written) return fail(written.error());
+  ctx.note("generated credential " + std::string(name));
+  return value;
+}
+
+// ---- prune, destroy, status ------------------------------------------------------
+
+namespace {
+
+std::vector<Entry> stale_entries(const std::vector<Entry>& recorded, const std::vector<Entry>& now) {
+  std::vector<Entry> stale;
+  for (const auto& e : recorded)
+    if (std::none_of(now.begin(), now.end(), [&](const Entry& x) { return same_object(x, e); })) stale.push_back(e);
+  std::reverse(stale.begin(), stale.end());
+  return stale;
+}
+
+}  // namespace
+
+expected<void> KubernetesTopology::plan_prune(RunContext& ctx) {
+  State& s = *state_;
+  auto it = s.records.find(ctx.component);
+  if (it == s.records.end()) return {};
+  for (const auto& e : stale_entries(it->second.inventory, s.applied[ctx.component]))
+    ctx.plan->push_back({"delete", describe(e), {}});
+  return {};
+}
+
+expected<Outcome> KubernetesTopology::prune(RunContext& ctx) {
+  State& s = *state_;
+  auto it = s.records.find(ctx.component);
+  if (it == s.records.end()) return Outcome::no_change("nothing to prune");
+  auto stale = stale_entries(it->second.inventory, s.applied[ctx.component]);
+  for (const auto& e : stale) {
+    if (auto removed = s.remove_entry(ctx, e); !removed) return fail(removed.error());
+    ctx.note("pruned " + describe(e));
+  }
+  if (stale.empty()) return Outcome::no_change("nothing to prune");
+  return Outcome::success("pruned " + std::to_string(stale.size()) + " object" + (stale.size() == 1 ? "" : "s"));
+}
+
+expected<void> KubernetesTopology::State::remove_entry(RunContext& ctx, const Entry& e) {
+  State& s = *this;
+  if (is_release(e)) return uninstall_release(ctx, e.name);
+  kube::DeleteOptions d;
+  d.timeout = std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(1));
+  d.propagation = kube::Propagation::background;
+  if (auto removed = s.client->remove(ref_of(e), d); !removed) {
+    // A kind whose CRD went first is gone with it.
+    if (removed.error().status == exit_status::object_not_found) return {};
+    return fail(removed.error());
+  }
+  return {};
+}
+
+expected<Outcome> KubernetesTopology::destroy(RunContext& ctx, const DestroyOptions& options) {
+  State& s = *state_;
+  if (ctx.component.empty()) return Outcome::no_change("nothing of " + s.env.plugin + " is deployed");
+  if (auto c = client(ctx); !c) return fail(c.error());
+  if (auto loaded = s.load_records(); !loaded) return fail(loaded.error());
+  std::size_t removed = 0;
+  if (auto it = s.records.find(ctx.component); it != s.records.end()) {
+    auto inventory = it->second.inventory;
+    for (auto e = inventory.rbegin(); e != inventory.rend(); ++e) {
+      if (ctx.interrupted()) return fail(interrupted_error());
+      if (auto gone = s.remove_entry(ctx, *e); !gone) return fail(gone.error());
+      ++removed;
+    }
+    kube::DeleteOptions d;
+    d.wait = false;
+    if (auto gone = s.client->remove({"v1", "Secret", s.namespace_, kstate::record_name(s.env.plugin, ctx.component)}, d);
+        !gone)
+      return fail(gone.error());
+    s.records.erase(it);
+  }
+  std::string message = "deleted " + std::to_string(removed) + " object" + (removed == 1 ? "" : "s");
+  if (options.purge) {
+    kube::DeleteOptions d;
+    d.wait = false;
+    if (auto gone = s.client->remove({"v1", "Secret", s.namespace_, kstate::credentials_name(s.env.plugin, ctx.component)}, d);
+        !gone)
+      return fail(gone.error());
+    message += " and its credentials";
+    // The namespace harmony made goes with the last component of the plugin
+    // that made it, unless something else lives there.
+    if (s.records.empty()) {
+      auto ns = s.client->find({"v1", "Namespace", "", s.namespace_});
+      if (ns && *ns) {
+        bool ours = false;
+        for (const auto& [k, v] : (*ns)->strings_at("/metadata/annotations"))
+          if (k == created_by && v == s.env.plugin) ours = true;
+        if (ours) {
+          // The Lease is in it: let it go first.
+          kube::DeleteOptions quick;
+          quick.wait = false;
+          (void)s.client->remove({"coordination.k8s.io/v1", "Lease", s.namespace_, kstate::lease_name(s.env.plugin)}, quick);
+          s.lease_holder.clear();
+          kube::DeleteOptions wait;
+          wait.timeout = std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(1));
+          if (auto gone = s.client->remove({"v1", "Namespace", "", s.namespace_}, wait); !gone) return fail(gone.error());
+          message += "; namespace " + s.namespace_ + " (harmony created it)";
+        }
+      }
+    }
+  }
+  return Outcome::success(message);
+}
+
+std::vector<ResourceState> KubernetesTopology::resources(RunContext& ctx) {
+  State& s = *state_;
+  std::vector<ResourceState> out;
+  if (!recorded(ctx.component)) return out;
+  for (const auto& e : s.records[ctx.component].inventory) {
+    ResourceState r;
+    r.kind = e.kind;
+    r.name = e.namespace_.empty() ? e.name : e.namespace_ + "/" + e.name;
+    if (is_release(e)) {
+      auto info = s.release_state(ctx, e.name);
+      r.up = info.first;
+      r.state = info.second;
+      out.push_back(std::move(r));
+      continue;
+    }
+    auto live = s.client->find(ref_of(e));
+    if (!live) {
+      r.state = "unknown: " + live.error().message;
+    } else if (!*live) {
+      r.state = "missing (deleted behind harmony's back; deploy again)";
+    } else {
+      const auto health = kube::evaluate(**live);
+      r.up = health.health == kube::Health::current;
+      r.state = r.up ? "ready" : (health.health == kube::Health::failed ? "failed: " : "not ready: ") + health.message;
+      if (auto created = (*live)->string_at("/metadata/creationTimestamp")) r.details.emplace_back("since", *created);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// ---- logs ---------------------------------------------------------------------
+
+expected<void> KubernetesTopology::logs(RunContext& ctx, std::string_view component, const LogOptions& options,
+                                        const std::function<void(std::string_view, std::string_view)>& sink) {
+  State& s = *state_;
+  auto record = recorded(component);
+  if (!record)
+    return fail(base::make_error("no logs for '" + std::string(component) + "' on " + s.topology,
+                                 "it is not deployed in namespace " + s.namespace_,
+                                 "deploy it first: harmony deploy " + s.env.plugin + " " + std::string(component)));
+  struct Source {
+    std::string pod, container, label;
+  };
+  std::vector<Source> sources;
+  for (const auto& e : s.records[std::string(component)].inventory) {
+    if (e.kind != "Deployment" && e.kind != "StatefulSet" && e.kind != "DaemonSet" && e.kind != "Job" && e.kind != "Pod")
+      continue;
+    std::vector<kube::Object> pods;
+    if (e.kind == "Pod") {
+      auto p = s.client->find(ref_of(e));
+      if (p && *p) pods.push_back(**p);
+    } else if (auto found = s.pods_of(e)) {
+      pods = std::move(*found);
+    }
+    for (const auto& pod : pods)
+      for (const auto& c : pod.items_at("/spec/containers")) {
+        const std::string name = c.string_at("/name").value_or("");
+        sources.push_back({pod.name(), name, pod.name() + "/" + name});
+      }
+  }
+  if (sources.empty())
+    return fail(base::make_error("no logs for '" + std::string(component) + "' on " + s.topology,
+                                 "it runs no pod in namespace " + s.namespace_));
+  std::mutex out;
+  std::atomic<bool> stop{false};
+  std::vector<std::optional<base::Error>> errors(sources.size());
+  auto read = [&](std::size_t i) {
+    kube::PodLogOptions o;
+    o.namespace_ = s.namespace_;
+    o.pod = sources[i].pod;
+    o.container = sources[i].container;
+    if (options.tail >= 0) o.tail_lines = options.tail;
+    o.follow = options.follow;
+    o.timeout = options.follow ? std::chrono::hours(24 * 365) : std::chrono::minutes(1);
+    const std::string label = sources.size() > 1 ? sources[i].label : "";
+    std::string partial;
+    auto r = s.client->pod_log(o, [&](std::string_view line) {
+      std::lock_guard lock(out);
+      sink(label, line.ends_with('\n') ? std::string(line) : std::string(line) + "\n");
+      return true;
+    }, &stop);
+    if (!r) errors[i] = r.error();
+  };
+  if (sources.size() == 1 && !options.follow) {
+    read(0);
+  } else {
+    std::vector<std::jthread> readers;
+    for (std::size_t i = 0; i < sources.size(); ++i) readers.emplace_back(read, i);
+    // Ctrl-C ends following: the readers poll `stop`.
+    std::thread watcher([&] {
+      while (!stop.load()) {
+        if (ctx.interrupted()) stop = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    readers.clear();
+    stop = true;
+    watcher.join();
+  }
+  for (auto& e : errors)
+    if (e && !ctx.interrupted()) return fail(*e);
+  return {};
+}
+
+// ---- endpoints -------------------------------------------------------------------
+
+expected<Endpoint> KubernetesTopology::node_endpoint(RunContext& ctx, std::uint16_t node_port) {
+  auto c = client(ctx);
+  if (!c) return fail(c.error());
+  auto nodes = (*c)->list("v1", "Node", "");
+  if (!nodes) return fail(nodes.error());
+  for (const auto& node : nodes->items) {
+    if (kube::evaluate(node).health != kube::Health::current) continue;
+    std::string external, internal;
+    for (const auto& a : node.items_at("/status/addresses")) {
+      const auto type = a.string_at("/type").value_or("");
+      if (type == "ExternalIP" && external.empty()) external = a.string_at("/address").value_or("");
+      if (type == "InternalIP" && internal.empty()) internal = a.string_at("/address").value_or("");
+    }
+    if (!external.empty() || !internal.empty()) return Endpoint{external.empty() ? internal : external, node_port};
+  }
+  return fail(error_with(exit_status::unreachable, "no Ready node of the cluster has an address",
+                         "node port " + std::to_string(node_port) + " cannot be reached from here",
+                         "check the nodes: kubectl get nodes -o wide"));
+}
+
+}  // namespace harmony::topologies
+
+namespace harmony::topologies {
+
+// ---- Helm ----------------------------------------------------------------------
+
+expected<void> KubernetesTopology::State::uninstall_release(RunContext&, const std::string& release) {
+  return fail(base::make_error("cannot uninstall Helm release " + release, "this build has no Helm support yet"));
+}
+
+std::pair<bool, std::string> KubernetesTopology::State::release_state(RunContext&, const std::string&) {
+  return {false, "unknown (no Helm support in this build yet)"};
+}
+
+Outcome KubernetesTopology::State::install_chart(RunContext&, const HelmRelease& release) {
+  return Outcome::failure(base::make_error("cannot install Helm release " + release.name, "this build has no Helm support yet"));
+}
+
+Outcome KubernetesTopology::install_chart(RunContext& ctx, const HelmRelease& release) {
+  if (auto c = client(ctx); !c) return Outcome::failure(c.error());
+  return state_->install_chart(ctx, release);
+}
+}  // namespace harmony::topologies
+
+// ---- Scores ----------------------------------------------------------------------
+
+#include <harmony/scores/kubernetes.hpp>
+
+namespace harmony::scores {
+
+base::expected<kube::Secret> KubeSecret::complete_secret(KubernetesCluster& cluster, RunContext& ctx,
+                                                         const Settings& settings) {
+  kube::Secret secret = settings.secret;
+  if (settings.generated.empty()) return secret;
+  auto api = cluster.client(ctx);
+  if (!api) return base::fail(api.error());
+  const std::string ns = secret.metadata.namespace_.empty() ? cluster.namespace_name() : secret.metadata.namespace_;
+  std::map<std::string, std::string> live;
+  auto found = (*api)->find({"v1", "Secret", ns, secret.metadata.name});
+  if (!found && found.error().status != base::exit_status::object_not_found) return base::fail(found.error());
+  if (found && *found)
+    for (const auto& [k, v] : (*found)->strings_at("/data")) live[k] = base::base64_decode(v).value_or("");
+  for (const auto& key : settings.generated) {
+    if (auto it = live.find(key); it != live.end() && !it->second.empty()) {
+      secret.data[key] = it->second;
+    } else {
+      if (!settings.generate)
+        throw std::logic_error("KubeSecret " + secret.metadata.name + ": keys to generate but no generate function");
+      secret.data[key] = settings.generate();
+    }
+  }
+  return secret;
+}
+
+}  // namespace harmony::scores
