@@ -24,6 +24,7 @@
 #include <harmony/kube/kinds.hpp>
 #include <harmony/kube/readiness.hpp>
 
+#include "cluster.hpp"
 #include "eventually.hpp"
 #include "temp_dir.hpp"
 
@@ -33,40 +34,9 @@ namespace es = base::exit_status;
 
 namespace {
 
-struct Cluster {
-  std::string state, kubeconfig, kubectl;
-};
+using e2e::kubectl;
 
-// The test cluster, or exit 77 (skipped) saying why there is none.
-const Cluster& cluster() {
-  static const Cluster c = [] {
-    const char* state = std::getenv("HARMONY_CLUSTER_STATE");
-    if (state == nullptr || *state == '\0') {
-      std::cout << "SKIPPED: no test cluster (HARMONY_CLUSTER_STATE is not set; e2e/cluster/up could not start one here)"
-                << std::endl;
-      std::exit(77);
-    }
-    auto env = base::read_file(std::string(state) + "/cluster.env");
-    if (!env) {
-      // The fixture keeps the reason it could not start one beside the state.
-      auto why = base::read_file(std::string(state) + ".skipped");
-      std::cout << "SKIPPED: no test cluster at " << state << ": "
-                << (why && !why->empty() ? base::split_lines(*why).front() : std::string("it is not running")) << std::endl;
-      std::exit(77);
-    }
-    Cluster out;
-    out.state = state;
-    for (const auto& line : base::split_lines(*env)) {
-      const auto eq = line.find('=');
-      if (eq == std::string::npos || line.front() == '#') continue;
-      const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-      if (key == "KUBECONFIG") out.kubeconfig = value;
-      if (key == "HARMONY_CLUSTER_KUBECTL") out.kubectl = value;
-    }
-    return out;
-  }();
-  return c;
-}
+const e2e::TestCluster& cluster() { return e2e::test_cluster(); }
 
 kube::LoadOptions admin() {
   kube::LoadOptions o;
@@ -80,20 +50,6 @@ std::unique_ptr<kube::Client> client(const kube::LoadOptions& load, const std::s
   auto c = kube::Client::connect(load, options);
   REQUIRE(c);
   return std::move(*c);
-}
-
-base::ProcessResult kubectl(const std::vector<std::string>& args, const std::string& stdin_data = {}) {
-  base::ProcessSpec spec;
-  spec.argv = {cluster().kubectl, "--kubeconfig", cluster().kubeconfig};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  if (!stdin_data.empty()) {
-    spec.stdin_mode = base::StdinMode::data;
-    spec.stdin_data = stdin_data;
-  }
-  spec.timeout = std::chrono::seconds(60);
-  auto r = base::run_process(spec);
-  REQUIRE(r);
-  return *r;
 }
 
 kube::Object object(const json& doc) {

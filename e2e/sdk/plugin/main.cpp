@@ -217,7 +217,7 @@ class ShopScore {
     kube::Container web{.name = "web",
                         .image = s.image,
                         .image_pull_policy = s.pull_policy,
-                        .command = {"httpd", "-f", "-p", "8080", "-h", "/www"},
+                        .command = {"sh", "-c", "echo shop serving on 8080; exec httpd -f -p 8080 -h /www"},
                         .env = {{.name = "TOKEN", .secret_name = "shop", .secret_key = "token"}},
                         .ports = {{.name = "http", .port = 8080}},
                         .volume_mounts = {{.name = "www", .path = "/www", .read_only = true}},

@@ -78,6 +78,15 @@ std::vector<Object> Object::items_at(std::string_view pointer) const {
   return out;
 }
 
+std::vector<std::string> Object::string_list_at(std::string_view pointer) const {
+  std::vector<std::string> out;
+  const json* v = find(impl_->doc, pointer);
+  if (v == nullptr || !v->is_array()) return out;
+  for (const auto& item : *v)
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> Object::strings_at(std::string_view pointer) const {
   std::vector<std::pair<std::string, std::string>> out;
   const json* v = find(impl_->doc, pointer);

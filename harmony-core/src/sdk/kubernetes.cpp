@@ -239,6 +239,7 @@ struct KubernetesTopology::State {
   expected<void> take_lease(RunContext& ctx);
   expected<void> wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects);
   expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
+  expected<void> wait_endpoints(RunContext& ctx, const kube::Object& service);
   std::string pod_problems(RunContext& ctx, const kube::Object& workload, bool only_failed, bool* failed);
   PlannedChange plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced);
   expected<std::vector<kube::Object>> pods_of(const Entry& workload);
@@ -650,10 +651,64 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
 expected<void> KubernetesTopology::State::wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects) {
   for (const auto& o : objects) {
     const auto r = kube::evaluate(o);
-    if (r.health == kube::Health::current) continue;
-    if (auto ok = wait_one(ctx, o); !ok) return ok;
+    if (r.health != kube::Health::current)
+      if (auto ok = wait_one(ctx, o); !ok) return ok;
+    if (o.kind() == "Service" && o.api_version() == "v1")
+      if (auto ok = wait_endpoints(ctx, o); !ok) return ok;
   }
   return {};
+}
+
+// A Service is ready when its EndpointSlices list every pod it selects that
+// is Ready: until then a client that connects right after the deploy is
+// refused. A Service whose pods are not there (0 replicas) has nothing to
+// wait for.
+expected<void> KubernetesTopology::State::wait_endpoints(RunContext& ctx, const kube::Object& service) {
+  std::vector<std::string> selector;
+  for (const auto& [k, v] : service.strings_at("/spec/selector")) selector.push_back(k + "=" + v);
+  if (selector.empty()) return {};
+  kube::ListOptions pods_by;
+  pods_by.label_selector = base::join(selector, ",");
+  auto pods = client->list("v1", "Pod", service.namespace_(), pods_by);
+  if (!pods) return fail(pods.error());
+  std::set<std::string> ready;
+  for (const auto& pod : pods->items)
+    if (kube::evaluate(pod).health == kube::Health::current && !pod.has("/metadata/deletionTimestamp"))
+      if (auto ip = pod.string_at("/status/podIP")) ready.insert(*ip);
+  if (ready.empty()) return {};
+  std::map<std::string, std::set<std::string>> slices;  // slice -> ready addresses
+  auto covered = [&] {
+    std::set<std::string> all;
+    for (const auto& [name, addresses] : slices) all.insert(addresses.begin(), addresses.end());
+    return std::includes(all.begin(), all.end(), ready.begin(), ready.end());
+  };
+  kube::WatchOptions w;
+  w.label_selector = "kubernetes.io/service-name=" + service.name();
+  w.timeout = std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::milliseconds(1));
+  bool done = false;
+  auto watched = client->watch("discovery.k8s.io/v1", "EndpointSlice", service.namespace_(), w, [&](const kube::WatchEvent& e) {
+    using T = kube::WatchEvent::Type;
+    if (e.type == T::relisted) slices.clear();
+    if (e.type == T::deleted) slices.erase(e.object.name());
+    if (e.type == T::added || e.type == T::modified) {
+      auto& addresses = slices[e.object.name()];
+      addresses.clear();
+      for (const auto& endpoint : e.object.items_at("/endpoints")) {
+        if (!endpoint.bool_at("/conditions/ready").value_or(true)) continue;
+        for (const auto& a : endpoint.string_list_at("/addresses")) addresses.insert(a);
+      }
+    }
+    if (e.type == T::synced || e.type == T::added || e.type == T::modified || e.type == T::deleted)
+      done = covered();
+    return !done && !ctx.interrupted();
+  });
+  if (!watched) return fail(watched.error());
+  if (done) return {};
+  if (ctx.interrupted()) return fail(interrupted_error());
+  return fail(error_with(exit_status::not_ready, "Service " + service.namespace_() + "/" + service.name() + " has no endpoints for all its ready pods in time",
+                         std::to_string(ready.size()) + " ready pods are selected by it",
+                         "look at: kubectl get endpointslices -n " + service.namespace_() + " -l kubernetes.io/service-name=" +
+                             service.name()));
 }
 
 expected<std::vector<kube::Object>> KubernetesTopology::State::pods_of(const Entry& workload) {

@@ -45,6 +45,8 @@ class Object {
   [[nodiscard]] std::optional<bool> bool_at(std::string_view pointer) const;
   // The elements of the array at `pointer` (empty when there is none).
   [[nodiscard]] std::vector<Object> items_at(std::string_view pointer) const;
+  // The strings of the array at `pointer` (empty when there is none).
+  [[nodiscard]] std::vector<std::string> string_list_at(std::string_view pointer) const;
   // The keys and string values of the map at `pointer` (labels, data).
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> strings_at(std::string_view pointer) const;
 

@@ -1,0 +1,348 @@
+// The SDK's Kubernetes topology `kubeconfig` through its test plugin and the
+// real dispatcher, against the real test cluster (e2e/cluster): the shop
+// component's ConfigMap, Secret, Deployment and Service, cross-checked with
+// the real kubectl. Each case works in a namespace of its own.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <unistd.h>
+
+#include <harmony/base/exit_status.hpp>
+#include <harmony/base/text.hpp>
+#include <harmony/base/time.hpp>
+
+#include "cluster.hpp"
+#include "eventually.hpp"
+#include "sandbox.hpp"
+
+using namespace harmony::e2e;
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace es = harmony::base::exit_status;
+
+namespace {
+
+std::string unique_namespace(const std::string& hint) {
+  static std::atomic<int> n{0};
+  return "sdk-" + hint + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
+}
+
+// A sandbox with harmony and the test plugin, the cluster's kubeconfig, and
+// a namespace of its own, destroyed (and deleted) at the end.
+struct KubeStack {
+  Sandbox box;
+  std::string ns;
+
+  explicit KubeStack(const std::string& hint) : ns(unique_namespace(hint)) {
+    (void)test_cluster();
+    box.make_dir("hbin");
+    fs::create_symlink(harmony_binary(), box.path("hbin/harmony"));
+    box.install_program(fixture_file("harmony-sdktest"));
+    box.path_dirs = {"hbin", "bin", "/usr/bin", "/bin"};
+    box.vars = {{"KUBECONFIG", test_cluster().kubeconfig}};
+  }
+  ~KubeStack() {
+    try {
+      (void)harmony({"destroy", "sdktest", "--yes", "--purge"});
+      (void)kubectl({"delete", "namespace", ns, "--wait=false", "--ignore-not-found"});
+    } catch (...) {
+    }
+  }
+  KubeStack(const KubeStack&) = delete;
+  KubeStack& operator=(const KubeStack&) = delete;
+
+  // harmony <verb> <plugin> ... --topology kubeconfig -n <ns>
+  [[nodiscard]] harmony::base::ProcessResult harmony(std::vector<std::string> args) const {
+    std::vector<std::string> argv{"harmony"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--topology", "kubeconfig", "-n", ns});
+    return static_cast<const harmony::testing::Sandbox&>(box).run(argv, {}, 180s);
+  }
+  [[nodiscard]] harmony::base::ProcessResult deploy(std::vector<std::string> sets = {}) const {
+    std::vector<std::string> args{"deploy", "sdktest", "shop", "--timeout", "120s"};
+    for (auto& s : sets) args.insert(args.end(), {"--set", "shop." + s});
+    return harmony(args);
+  }
+  [[nodiscard]] json get(const std::string& what) const {
+    auto r = kubectl({"get", "-n", ns, what, "-o", "json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out);
+  }
+  [[nodiscard]] bool exists(const std::string& what) const {
+    return kubectl({"get", "-n", ns, what, "--ignore-not-found", "-o", "name"}).out.find('/') != std::string::npos;
+  }
+};
+
+std::string out_and_err(const harmony::base::ProcessResult& r) { return r.out + r.err; }
+
+}  // namespace
+
+TEST_CASE("deploy on kubeconfig creates the namespace and the objects, waits until they are ready, and kubectl reads back what harmony applied") {
+  KubeStack s("deploy");
+  auto r = s.deploy({"greeting=bonjour"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("shop: ready"));
+  CHECK_THAT(r.out, Catch::Contains("deployed 1 component of sdktest on kubeconfig"));
+  CHECK_THAT(r.out, Catch::Contains("-n " + s.ns));  // next steps keep the flags that say where
+
+  // Ready when deploy returns: no waiting here.
+  json deploy = s.get("deployment/shop");
+  CHECK(deploy["status"]["readyReplicas"] == 2);
+  CHECK(deploy["metadata"]["labels"]["harmony.dev/plugin"] == "sdktest");
+  CHECK(deploy["metadata"]["labels"]["harmony.dev/component"] == "shop");
+  bool harmony_applied = false;
+  for (const auto& m : deploy["metadata"]["managedFields"])
+    harmony_applied = harmony_applied || (m["manager"] == "harmony" && m["operation"] == "Apply");
+  CHECK(harmony_applied);
+  json ns = json::parse(kubectl({"get", "namespace", s.ns, "-o", "json"}).out);
+  CHECK(ns["metadata"]["annotations"]["harmony.dev/created-by"] == "sdktest");
+
+  // The Service answers with the greeting through its cluster IP.
+  json svc = s.get("service/shop");
+  const std::string ip = svc["spec"]["clusterIP"];
+  auto answer = s.box.run({"/usr/bin/curl", "-s", "--noproxy", "*", "-m", "5", "http://" + ip + "/"});
+  CHECK(answer.out == "bonjour\n");
+
+  // The Secret's generated key was made once, and the token is not printed.
+  json secret = s.get("secret/shop");
+  CHECK(secret["data"].contains("api-key"));
+  // The record lives in the cluster, beside what it describes.
+  CHECK(s.exists("secret/harmony.sdktest.shop"));
+  // The Lease is released when the deploy ends.
+  CHECK_FALSE(s.exists("lease/harmony.sdktest"));
+}
+
+TEST_CASE("a redeploy without changes changes nothing, and a second machine with the same kubeconfig sees the same deployment") {
+  KubeStack s("again");
+  REQUIRE(s.deploy().exit_code == 0);
+  const json before = s.get("deployment/shop");
+  const json secret_before = s.get("secret/shop");
+
+  auto r = s.deploy();
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("no change: 1 component of sdktest on kubeconfig is up to date"));
+  const json after = s.get("deployment/shop");
+  CHECK(after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]);
+  // The generated key is kept, not generated again.
+  CHECK(s.get("secret/shop")["data"]["api-key"] == secret_before["data"]["api-key"]);
+
+  // Another HOME, state and cache: all it has is the kubeconfig.
+  KubeStack other("unused");
+  other.ns = s.ns;
+  auto status = other.harmony({"sdktest", "status", "-o", "json"});
+  INFO(out_and_err(status));
+  REQUIRE(status.exit_code == 0);
+  json doc = json::parse(status.out);
+  REQUIRE(doc["components"].size() == 1);
+  CHECK(doc["components"][0]["name"] == "shop");
+  CHECK(doc["components"][0]["state"] == "up");
+  CHECK(doc["components"][0]["resources"].size() == 4);
+  auto plan = other.harmony({"sdktest", "plan", "shop"});
+  CHECK_THAT(plan.out, Catch::Contains("= shop: no change"));
+  other.ns = unique_namespace("unused");  // its destructor must not destroy the shared one
+}
+
+TEST_CASE("plan is a server-side dry run compared with the live objects, changes nothing, and never shows a secret") {
+  KubeStack s("plan");
+  REQUIRE(s.deploy().exit_code == 0);
+  const std::string secret_value = "s3cr3t-token-value";
+  auto r = s.harmony({"sdktest", "plan", "shop", "--set", "shop.replicas=3", "--set", "shop.token=" + secret_value,
+                      "--set", "shop.extra_config=true"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("~ shop: will change"));
+  CHECK_THAT(r.out, Catch::Contains("~ Deployment " + s.ns + "/shop"));
+  CHECK_THAT(r.out, Catch::Contains("spec.replicas: 2 -> 3"));
+  CHECK_THAT(r.out, Catch::Contains("+ ConfigMap " + s.ns + "/shop-extra"));
+  CHECK_THAT(r.out, Catch::Contains("~ Secret " + s.ns + "/shop"));
+  CHECK_THAT(out_and_err(r), !Catch::Contains(secret_value));
+  CHECK_THAT(out_and_err(r), !Catch::Contains(harmony::base::base64_encode(secret_value)));
+  // Nothing changed.
+  CHECK(s.get("deployment/shop")["spec"]["replicas"] == 2);
+  CHECK_FALSE(s.exists("configmap/shop-extra"));
+
+  auto j = s.harmony({"sdktest", "plan", "shop", "-o", "json", "--set", "shop.replicas=3"});
+  REQUIRE(j.exit_code == 0);
+  json doc = json::parse(j.out);
+  bool found = false;
+  for (const auto& o : doc["components"][0]["objects"])
+    if (o["object"] == "Deployment " + s.ns + "/shop") {
+      found = o["action"] == "update";
+      CHECK(o["fields"][0]["path"] == "spec.replicas");
+    }
+  CHECK(found);
+}
+
+TEST_CASE("a redeploy prunes what the Score no longer applies") {
+  KubeStack s("prune");
+  REQUIRE(s.deploy({"extra_config=true"}).exit_code == 0);
+  REQUIRE(s.exists("configmap/shop-extra"));
+  auto r = s.deploy();
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("pruned 1 object"));
+  CHECK_FALSE(s.exists("configmap/shop-extra"));
+  CHECK(s.exists("configmap/shop"));
+}
+
+TEST_CASE("a deploy whose image cannot be had fails fast, with the pod's reason") {
+  KubeStack s("image");
+  const auto start = std::chrono::steady_clock::now();
+  auto r = s.deploy({"image=harmony.local/no-such-image:1", "pull_policy=Never"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  INFO(out_and_err(r));
+  CHECK(r.exit_code == es::deploy_failed);
+  CHECK_THAT(r.err, Catch::Contains("Deployment " + s.ns + "/shop cannot become ready"));
+  CHECK_THAT(r.err, Catch::Contains("ErrImageNeverPull"));
+  CHECK(took < 60s);  // the --timeout is 120 s: it did not wait for it
+}
+
+TEST_CASE("a deploy while another holds the plugin's Lease is refused with the busy status; an expired Lease is taken over") {
+  KubeStack s("lease");
+  REQUIRE(s.deploy().exit_code == 0);
+  auto lease = [&](const std::string& renewed) {
+    return json{{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", "harmony.sdktest"}, {"namespace", s.ns}}},
+                {"spec",
+                 {{"holderIdentity", "other-machine/4242/1/boot"},
+                  {"leaseDurationSeconds", 300},
+                  {"acquireTime", renewed},
+                  {"renewTime", renewed}}}}
+        .dump();
+  };
+  const auto now = std::chrono::system_clock::now();
+  REQUIRE(kubectl({"apply", "-f", "-"}, lease(harmony::base::rfc3339(now).insert(19, ".000000"))).exit_code == 0);
+  auto busy = s.deploy();
+  INFO(out_and_err(busy));
+  CHECK(busy.exit_code == es::lock_held);
+  CHECK_THAT(busy.err, Catch::Contains("held by other-machine/4242/1/boot"));
+  CHECK_THAT(busy.err, Catch::Contains("kubectl delete lease -n " + s.ns + " harmony.sdktest"));
+  CHECK(s.exists("lease/harmony.sdktest"));  // not ours to remove
+
+  REQUIRE(kubectl({"apply", "-f", "-"}, lease(harmony::base::rfc3339(now - std::chrono::hours(1)).insert(19, ".000000")))
+              .exit_code == 0);
+  auto taken = s.deploy();
+  INFO(out_and_err(taken));
+  CHECK(taken.exit_code == 0);
+  CHECK_FALSE(s.exists("lease/harmony.sdktest"));
+}
+
+TEST_CASE("logs prints the component's pods' logs, each line named by its pod when there are several") {
+  KubeStack s("logs");
+  REQUIRE(s.deploy().exit_code == 0);
+  auto r = s.harmony({"sdktest", "logs", "shop"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  const auto lines = ::lines(r.out);
+  REQUIRE(lines.size() == 2);
+  for (const auto& line : lines) {
+    CHECK_THAT(line, Catch::StartsWith("shop-"));
+    CHECK_THAT(line, Catch::EndsWith("/web | shop serving on 8080"));
+  }
+  // One pod (once the other is gone): its lines, without a prefix.
+  REQUIRE(s.deploy({"replicas=1"}).exit_code == 0);
+  CHECK(harmony::testing::eventually(
+      [&] { return s.harmony({"sdktest", "logs", "shop", "--tail", "1"}).out == "shop serving on 8080\n"; }, 60s));
+}
+
+TEST_CASE("destroy deletes what the deploy created and waits until it is gone; --purge also removes the namespace harmony created") {
+  KubeStack s("destroy");
+  REQUIRE(s.deploy().exit_code == 0);
+  auto r = s.harmony({"destroy", "sdktest", "--yes", "--purge"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("deleted 4 objects"));
+  CHECK_THAT(r.out, Catch::Contains("namespace " + s.ns));
+  auto ns = kubectl({"get", "namespace", s.ns, "-o", "name", "--ignore-not-found"});
+  CHECK(ns.out.empty());
+  auto again = s.harmony({"sdktest", "status"});
+  CHECK_THAT(again.out, Catch::Contains("nothing of sdktest is deployed on kubeconfig"));
+}
+
+TEST_CASE("destroy without --purge keeps a namespace that something else lives in") {
+  KubeStack s("keep");
+  REQUIRE(s.deploy().exit_code == 0);
+  REQUIRE(kubectl({"create", "configmap", "not-harmonys", "-n", s.ns}).exit_code == 0);
+  auto r = s.harmony({"destroy", "sdktest", "--yes"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_FALSE(s.exists("deployment/shop"));
+  CHECK_FALSE(s.exists("secret/harmony.sdktest.shop"));
+  CHECK(s.exists("configmap/not-harmonys"));
+}
+
+TEST_CASE("bad input on kubeconfig: unreachable server, unknown context, a flag of another topology, RBAC, a terminating namespace") {
+  KubeStack s("bad");
+
+  SECTION("a server nobody listens on fails fast, naming the server and the context") {
+    const std::string config = s.box.write("home", "dead.kubeconfig", R"(apiVersion: v1
+kind: Config
+clusters: [{name: dead, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: abc}}]
+contexts: [{name: dead, context: {cluster: dead, user: u}}]
+current-context: dead
+)", fs::perms(0600));
+    const auto start = std::chrono::steady_clock::now();
+    auto r = s.harmony({"deploy", "sdktest", "shop", "--kubeconfig", config});
+    INFO(out_and_err(r));
+    CHECK(r.exit_code == es::unreachable);
+    CHECK_THAT(r.err, Catch::Contains("127.0.0.1:1"));
+    CHECK_THAT(r.err, Catch::Contains("dead"));
+    CHECK(std::chrono::steady_clock::now() - start < 20s);
+  }
+  SECTION("an unknown context is a usage error with the nearest name") {
+    auto r = s.harmony({"sdktest", "status", "--context", "harmony-tset"});
+    INFO(out_and_err(r));
+    CHECK(r.exit_code == es::usage);
+    CHECK_THAT(r.err, Catch::Contains("did you mean"));
+  }
+  SECTION("--cluster is k3d's") {
+    auto r = s.harmony({"sdktest", "status", "--cluster", "x"});
+    CHECK(r.exit_code == es::usage);
+    CHECK_THAT(r.err, Catch::Contains("--cluster does not apply to topology 'kubeconfig'"));
+  }
+  SECTION("a user RBAC refuses gets the forbidden status, naming the verb, the resource and the user") {
+    REQUIRE(kubectl({"create", "namespace", s.ns}).exit_code == 0);
+    REQUIRE(kubectl({"create", "serviceaccount", "nobody", "-n", s.ns}).exit_code == 0);
+    auto token = kubectl({"create", "token", "nobody", "-n", s.ns});
+    REQUIRE(token.exit_code == 0);
+    json admin = json::parse(kubectl({"config", "view", "--raw", "--minify", "-o", "json"}).out);
+    json cluster = admin["clusters"][0]["cluster"];
+    const std::string config = s.box.write(
+        "home", "nobody.kubeconfig",
+        json{{"apiVersion", "v1"},
+             {"kind", "Config"},
+             {"clusters", {{{"name", "test"}, {"cluster", cluster}}}},
+             {"users", {{{"name", "nobody"}, {"user", {{"token", harmony::base::split_lines(token.out).front()}}}}}},
+             {"contexts", {{{"name", "nobody"}, {"context", {{"cluster", "test"}, {"user", "nobody"}}}}}},
+             {"current-context", "nobody"}}
+            .dump(),
+        fs::perms(0600));
+    auto r = s.harmony({"deploy", "sdktest", "shop", "--kubeconfig", config});
+    INFO(out_and_err(r));
+    CHECK(r.exit_code == es::forbidden);
+    CHECK_THAT(r.err, Catch::Contains("system:serviceaccount:" + s.ns + ":nobody"));
+  }
+  SECTION("a terminating namespace cannot be deployed to, and deploy says why") {
+    REQUIRE(kubectl({"create", "namespace", s.ns}).exit_code == 0);
+    REQUIRE(kubectl({"apply", "-f", "-"},
+                    json{{"apiVersion", "v1"},
+                         {"kind", "ConfigMap"},
+                         {"metadata", {{"name", "held"}, {"namespace", s.ns}, {"finalizers", {"harmony.test/hold"}}}}}
+                        .dump())
+                .exit_code == 0);
+    REQUIRE(kubectl({"delete", "namespace", s.ns, "--wait=false"}).exit_code == 0);
+    auto r = s.deploy();
+    INFO(out_and_err(r));
+    CHECK(r.exit_code == es::deploy_failed);
+    CHECK_THAT(r.err, Catch::Contains("namespace '" + s.ns + "' cannot be deployed to"));
+    CHECK_THAT(r.err, Catch::Contains("being deleted"));
+    (void)kubectl({"patch", "configmap", "held", "-n", s.ns, "--type", "merge", "-p", R"({"metadata":{"finalizers":null}})"});
+  }
+}

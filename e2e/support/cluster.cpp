@@ -1,0 +1,59 @@
+#include "cluster.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+
+#include <harmony/base/files.hpp>
+#include <harmony/base/text.hpp>
+
+namespace harmony::e2e {
+
+const TestCluster& test_cluster() {
+  static const TestCluster c = [] {
+    const char* state = std::getenv("HARMONY_CLUSTER_STATE");
+    if (state == nullptr || *state == '\0') {
+      std::cout << "SKIPPED: no test cluster (HARMONY_CLUSTER_STATE is not set; e2e/cluster/up could not start one here)"
+                << std::endl;
+      std::exit(77);
+    }
+    auto env = base::read_file(std::string(state) + "/cluster.env");
+    if (!env) {
+      // The fixture keeps the reason it could not start one beside the state.
+      auto why = base::read_file(std::string(state) + ".skipped");
+      std::cout << "SKIPPED: no test cluster at " << state << ": "
+                << (why && !why->empty() ? base::split_lines(*why).front() : std::string("it is not running")) << std::endl;
+      std::exit(77);
+    }
+    TestCluster out;
+    out.state = state;
+    for (const auto& line : base::split_lines(*env)) {
+      const auto eq = line.find('=');
+      if (eq == std::string::npos || line.front() == '#') continue;
+      const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+      if (key == "KUBECONFIG") out.kubeconfig = value;
+      if (key == "HARMONY_CLUSTER_KUBECTL") out.kubectl = value;
+      if (key == "HARMONY_CLUSTER_HELM") out.helm = value;
+      if (key == "HARMONY_CLUSTER_NODE_IP") out.node_ip = value;
+      if (key == "HARMONY_CLUSTER_BUSYBOX_IMAGE") out.busybox_image = value;
+    }
+    return out;
+  }();
+  return c;
+}
+
+base::ProcessResult kubectl(const std::vector<std::string>& args, const std::string& stdin_data) {
+  base::ProcessSpec spec;
+  spec.argv = {test_cluster().kubectl, "--kubeconfig", test_cluster().kubeconfig};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  if (!stdin_data.empty()) {
+    spec.stdin_mode = base::StdinMode::data;
+    spec.stdin_data = stdin_data;
+  }
+  spec.timeout = std::chrono::seconds(60);
+  auto r = base::run_process(spec);
+  if (!r) throw std::runtime_error("cannot run kubectl: " + r.error().message);
+  return *r;
+}
+
+}  // namespace harmony::e2e
