@@ -9,7 +9,10 @@
 #include <chrono>
 #include <unistd.h>
 
+#include <iostream>
+
 #include <harmony/base/exit_status.hpp>
+#include <harmony/base/files.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 
@@ -66,7 +69,7 @@ struct KubeStack {
     return harmony(args);
   }
   [[nodiscard]] json get(const std::string& what) const {
-    auto r = kubectl({"get", "-n", ns, what, "-o", "json"});
+    auto r = kubectl({"get", "-n", ns, what, "-o", "json", "--show-managed-fields"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     return json::parse(r.out);
@@ -101,11 +104,13 @@ TEST_CASE("deploy on kubeconfig creates the namespace and the objects, waits unt
   json ns = json::parse(kubectl({"get", "namespace", s.ns, "-o", "json"}).out);
   CHECK(ns["metadata"]["annotations"]["harmony.dev/created-by"] == "sdktest");
 
-  // The Service answers with the greeting through its cluster IP.
+  // The Service answers with the greeting through its cluster IP (once
+  // kube-proxy has caught up with its endpoints, which harmony waited for).
   json svc = s.get("service/shop");
   const std::string ip = svc["spec"]["clusterIP"];
-  auto answer = s.box.run({"/usr/bin/curl", "-s", "--noproxy", "*", "-m", "5", "http://" + ip + "/"});
-  CHECK(answer.out == "bonjour\n");
+  CHECK(harmony::testing::eventually(
+      [&] { return s.box.run({"/usr/bin/curl", "-s", "--noproxy", "*", "-m", "2", "http://" + ip + "/"}).out == "bonjour\n"; },
+      15s));
 
   // The Secret's generated key was made once, and the token is not printed.
   json secret = s.get("secret/shop");
@@ -345,4 +350,139 @@ current-context: dead
     CHECK_THAT(r.err, Catch::Contains("being deleted"));
     (void)kubectl({"patch", "configmap", "held", "-n", s.ns, "--type", "merge", "-p", R"({"metadata":{"finalizers":null}})"});
   }
+}
+
+// ---- k3d, through the stand-in ----------------------------------------------------
+
+namespace {
+
+// The k3d topology against e2e/k3d-standin: a `k3d` that implements the
+// commands the topology runs, backed by the test cluster, and a `docker`
+// that answers the engine check. Real k3d and docker are NOT exercised.
+struct K3dStack : KubeStack {
+  std::string cluster = "h" + std::to_string(::getpid() % 100000);
+  std::string calls;
+
+  explicit K3dStack(const std::string& hint) : KubeStack(hint) {
+    std::cout << "NOTE: the k3d topology runs against e2e/k3d-standin (backed by the test cluster); "
+                 "real k3d and docker were NOT exercised"
+              << std::endl;
+    box.path_dirs = {"hbin", "bin", HARMONY_E2E_K3D_STANDIN, "/usr/bin", "/bin"};
+    const std::string state = box.make_dir("k3d-standin", 0700);
+    calls = state + "/calls.log";
+    box.vars = {{"HARMONY_K3D_STANDIN_CLUSTER", test_cluster().state}, {"HARMONY_K3D_STANDIN_STATE", state}};
+  }
+  ~K3dStack() {
+    try {
+      (void)k3d({"destroy", "sdktest", "--yes", "--purge", "--delete-cluster"});
+      (void)box.run({"k3d", "cluster", "delete", cluster});
+    } catch (...) {
+    }
+  }
+  K3dStack(const K3dStack&) = delete;
+  K3dStack& operator=(const K3dStack&) = delete;
+
+  [[nodiscard]] harmony::base::ProcessResult k3d(std::vector<std::string> args) const {
+    std::vector<std::string> argv{"harmony"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--topology", "k3d", "--cluster", cluster, "-n", ns});
+    return static_cast<const harmony::testing::Sandbox&>(box).run(argv, {}, 180s);
+  }
+  // The k3d commands the topology ran, one argv per line.
+  [[nodiscard]] std::vector<json> k3d_calls() const {
+    std::vector<json> out;
+    auto text = harmony::base::read_file(calls);
+    if (!text) return out;
+    for (const auto& line : ::lines(*text)) out.push_back(json::parse(line));
+    return out;
+  }
+  [[nodiscard]] int count(const std::string& verb) const {
+    int n = 0;
+    for (const auto& c : k3d_calls()) {
+      std::string joined;
+      for (const auto& a : c["args"]) joined += a.get<std::string>() + " ";
+      if (joined.starts_with(verb)) ++n;
+    }
+    return n;
+  }
+};
+
+std::uint16_t free_node_port() {
+  static std::atomic<int> n{0};
+  return static_cast<std::uint16_t>(30000 + (::getpid() * 7 + ++n * 13) % 2700);
+}
+
+}  // namespace
+
+TEST_CASE("k3d: deploy creates the cluster with the node ports the Scores ask for on 127.0.0.1, keeps its kubeconfig in harmony's state, and reuses it") {
+  K3dStack s("k3d");
+  const auto port = free_node_port();
+  auto r = s.k3d({"deploy", "sdktest", "shop", "--timeout", "120s", "--set", "shop.node_port=" + std::to_string(port),
+                  "--set", "shop.greeting=from-k3d"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("--cluster " + s.cluster));
+
+  // How it was created: API and node port on loopback only, the user's
+  // kubeconfig untouched.
+  REQUIRE(s.count("cluster create") == 1);
+  std::vector<std::string> create;
+  for (const auto& c : s.k3d_calls())
+    if (c["args"].size() > 1 && c["args"][1] == "create") create = c["args"].get<std::vector<std::string>>();
+  const std::string joined = harmony::base::join(create, " ");
+  CHECK_THAT(joined, Catch::Contains("--api-port 127.0.0.1:"));
+  CHECK_THAT(joined, Catch::Contains("--port 127.0.0.1:" + std::to_string(port) + ":" + std::to_string(port) + "@server:0"));
+  CHECK_THAT(joined, Catch::Contains("--kubeconfig-update-default=false"));
+  CHECK_FALSE(fs::exists(s.box.path("home/.kube/config")));
+  const std::string kubeconfig = s.box.path("state/harmony/k3d/" + s.cluster + "/kubeconfig");
+  REQUIRE(fs::exists(kubeconfig));
+  CHECK((fs::status(kubeconfig).permissions() & fs::perms::all) == fs::perms(0600));
+
+  // The NodePort, mapped on the host, answers.
+  auto answer = s.box.run({"/usr/bin/curl", "-s", "--noproxy", "*", "-m", "5", "http://127.0.0.1:" + std::to_string(port) + "/"});
+  CHECK(answer.out == "from-k3d\n");
+
+  // Again: the cluster is there, nothing is created.
+  auto again = s.k3d({"deploy", "sdktest", "shop", "--set", "shop.node_port=" + std::to_string(port), "--set",
+                      "shop.greeting=from-k3d"});
+  INFO(out_and_err(again));
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("no change"));
+  CHECK(s.count("cluster create") == 1);
+  auto status = s.k3d({"sdktest", "status"});
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("shop: up"));
+
+  // destroy --delete-cluster deletes what harmony created.
+  auto gone = s.k3d({"destroy", "sdktest", "--yes", "--delete-cluster"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK_THAT(gone.out, Catch::Contains("deleted k3d cluster '" + s.cluster + "'"));
+  CHECK(s.count("cluster delete") == 1);
+  CHECK_FALSE(fs::exists(kubeconfig));
+}
+
+TEST_CASE("k3d: a cluster harmony did not create is used but never deleted") {
+  K3dStack s("k3dkeep");
+  auto made = s.box.run({"k3d", "cluster", "create", s.cluster, "--api-port", "127.0.0.1:" + std::to_string(Sandbox::free_port())});
+  INFO(made.out << made.err);
+  REQUIRE(made.exit_code == 0);
+  auto r = s.k3d({"deploy", "sdktest", "shop", "--timeout", "120s"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(s.count("cluster create") == 1);  // the test's own
+  auto gone = s.k3d({"destroy", "sdktest", "--yes", "--delete-cluster"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK_THAT(out_and_err(gone), Catch::Contains("was not created by harmony"));
+  CHECK(s.count("cluster delete") == 0);
+}
+
+TEST_CASE("k3d: without k3d or docker, deploy says what to install") {
+  KubeStack s("nok3d");
+  auto r = s.box.run({"harmony", "deploy", "sdktest", "shop", "--topology", "k3d"});
+  INFO(out_and_err(r));
+  CHECK(r.exit_code == es::unsupported);
+  CHECK_THAT(r.err, Catch::Contains("docker"));
+  CHECK_THAT(r.err, Catch::Contains("install"));
 }

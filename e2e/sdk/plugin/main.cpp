@@ -230,7 +230,8 @@ class ShopScore {
                                   .template_ = {.containers = {web},
                                                 .volumes = {{.name = "www",
                                                              .source = kube::Volume::Source::config_map,
-                                                             .reference = "shop"}}},
+                                                             .reference = "shop"}},
+                                                .termination_grace_period_seconds = 2},
                                   .progress_deadline_seconds = 120}),
           {"config", "secret"});
     kube::Service service{.metadata = {.name = "shop"},
@@ -242,6 +243,26 @@ class ShopScore {
     }
     c.add("service", scores::KubeService(service), {"web"});
     return c.interpret();
+  }
+
+  // With a node port: the greeting, through the port, from where harmony runs.
+  template <Topology T>
+    requires ManagesKubernetes<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    struct Greets final : SmokeTest<T> {
+      explicit Greets(Settings s) : settings(std::move(s)) {}
+      base::expected<void> run(T& topology, RunContext& ctx) override {
+        if (settings.node_port == 0) return {};
+        auto endpoint = topology.kubernetes().node_endpoint(ctx, static_cast<std::uint16_t>(settings.node_port));
+        if (!endpoint) return base::fail(endpoint.error());
+        const std::string url = "http://" + endpoint->str() + "/";
+        return checks::wait_until(ctx, "the shop at " + url, [&] {
+          return checks::http_get(url, {.body_contains = settings.greeting}, 2s);
+        });
+      }
+      Settings settings;
+    };
+    return std::make_unique<Greets>(settings_);
   }
 
  private:

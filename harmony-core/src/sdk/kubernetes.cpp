@@ -892,7 +892,9 @@ expected<void> KubernetesTopology::State::remove_entry(RunContext& ctx, const En
   if (is_release(e)) return uninstall_release(ctx, e.name);
   kube::DeleteOptions d;
   d.timeout = std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(1));
-  d.propagation = kube::Propagation::background;
+  // Foreground: a Deployment is gone only once its pods are, so "destroyed"
+  // means nothing of it still runs.
+  d.propagation = kube::Propagation::foreground;
   if (auto removed = s.client->remove(ref_of(e), d); !removed) {
     // A kind whose CRD went first is gone with it.
     if (removed.error().status == exit_status::object_not_found) return {};

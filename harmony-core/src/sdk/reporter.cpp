@@ -28,7 +28,7 @@ void write_err(const std::string& text) {
 }
 
 std::string warning_line(std::string_view component, std::string_view text) {
-  return "warning: " + std::string(component) + ": " + base::printable(text) + "\n";
+  return "warning: " + (component.empty() ? std::string() : std::string(component) + ": ") + base::printable(text) + "\n";
 }
 
 std::string seconds(Clock::duration d) {
