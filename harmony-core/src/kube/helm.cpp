@@ -194,6 +194,20 @@ json plain_scalar(const std::string& text) {
   return value;
 }
 
+// Where a YAML document is broken, and how, but not what it says there:
+// values and manifests hold secrets, and a few of yaml-cpp's messages quote
+// the text after a ':' ("unknown escape character: x").
+std::string yaml_problem(const YAML::Exception& e) {
+  return "line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) + ": " +
+         e.msg.substr(0, e.msg.find(':'));
+}
+
+// A member that must be a string to mean anything; empty otherwise.
+std::string string_member(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
 
 // Tags that still let the scalar be typed; "!" (quoted, block) and !!str
@@ -505,8 +519,9 @@ base::expected<std::optional<std::string>> run_helm(const std::string& path, con
   if (result->end == base::ProcessResult::End::timed_out) {
     return base::fail(error_with(es::timed_out, "helm did not " + call.doing + " within " + seconds_text(call.timeout),
                                  "it was stopped after " + seconds_text(result->elapsed),
-                                 "allow more time, or look at what the release's hooks wait on (helm history " +
-                                     base::printable(call.release) + " -n " + base::printable(call.namespace_) + ")"));
+                                 "is the cluster slow or unreachable (kubectl cluster-info)? An install or upgrade may "
+                                 "need more time: 'helm history " + base::printable(call.release) + " -n " +
+                                     base::printable(call.namespace_) + "' shows what it did"));
   }
   if (result->end == base::ProcessResult::End::signaled) {
     return base::fail(error_with(es::failure, "helm could not " + call.doing, "helm " + result->describe(), {}));
@@ -662,8 +677,7 @@ base::expected<void> check_request(const HelmTarget& target, const HelmReleaseRe
     }
   } catch (const YAML::Exception& e) {
     return base::fail(error_with(es::invalid_settings, "the values" + for_release + " are not valid YAML",
-                                 "line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) +
-                                     ": " + e.msg,
+                                 yaml_problem(e),
                                  "fix the values document"));
   }
   return {};
@@ -701,15 +715,14 @@ base::expected<std::vector<Object>> parse_manifest(std::string_view yaml, std::s
   try {
     documents = YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    return base::fail(base::make_error("cannot read the manifest", "line " + std::to_string(e.mark.line + 1) + ", column " +
-                                                                       std::to_string(e.mark.column + 1) + ": " + e.msg));
+    return base::fail(base::make_error("cannot read the manifest", yaml_problem(e)));
   }
   std::vector<Object> objects;
   YamlToJson converter;
   auto add = [&](json doc) {
     if (doc.contains("metadata") && doc["metadata"].is_object() && !namespace_.empty() &&
-        doc["metadata"].value("namespace", "").empty() &&
-        !cluster_scoped(doc.value("apiVersion", ""), doc.value("kind", ""))) {
+        string_member(doc["metadata"], "namespace").empty() &&
+        !cluster_scoped(string_member(doc, "apiVersion"), string_member(doc, "kind"))) {
       doc["metadata"]["namespace"] = std::string(namespace_);
     }
     objects.push_back(object_from(std::move(doc)));
@@ -724,7 +737,7 @@ base::expected<std::vector<Object>> parse_manifest(std::string_view yaml, std::s
     }
     auto doc = converter.convert(document);
     if (!doc) return base::fail(doc.error());
-    const std::string kind = doc->value("kind", "");
+    const std::string kind = string_member(*doc, "kind");
     if (kind.ends_with("List") && doc->contains("items") && (*doc)["items"].is_array()) {
       for (json& item : (*doc)["items"]) {
         if (item.is_object()) add(std::move(item));

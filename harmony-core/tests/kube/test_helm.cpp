@@ -449,6 +449,18 @@ TEST_CASE("manifest: what is not a manifest is an error, with the place") {
   auto broken = parse_manifest("kind: A\nmetadata: [\n", "shop");
   REQUIRE_FALSE(broken);
   CHECK_THAT(broken.error().reason, Catch::Contains("line "));
+  // A Secret's text is not quoted back, even where yaml-cpp would.
+  auto escape = parse_manifest("kind: Secret\nstringData:\n  password: \"s3cret\\q\"\n", "shop");
+  REQUIRE_FALSE(escape);
+  CHECK(escape.error().reason.find("q") == std::string::npos);
+}
+
+TEST_CASE("manifest: odd but valid documents are kept as they are") {
+  const auto objects = manifest("apiVersion: v1\nkind: 5\nmetadata:\n  name: x\n  namespace:\n---\nmetadata: [1]\n");
+  REQUIRE(objects.size() == 2);
+  CHECK(objects[0].namespace_() == "shop");  // an empty namespace is none
+  CHECK(objects[0].int_at("/kind") == 5);
+  CHECK(objects[1].has("/metadata/0"));
 }
 
 // ---- helm's JSON -----------------------------------------------------------------
