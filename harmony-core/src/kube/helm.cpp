@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 #include <yaml-cpp/yaml.h>
 
@@ -117,11 +121,8 @@ class ValuesFile {
 
 // ---- YAML as helm reads it ---------------------------------------------------
 
-// A plain (unquoted, untagged) scalar typed as go-yaml v2 types it: that is
-// the reader behind helm and kubectl (sigs.k8s.io/yaml), so a manifest reads
-// here as the API server received it. YAML 1.1: y/yes/on are true, 0755 is
-// octal, '_' separates digits; timestamps stay strings; .inf and .nan too
-// (JSON has no such numbers).
+// An integer as Go's strconv.ParseInt(text, 0, 64) reads one (a sign, 0x,
+// 0o or 0b, and a leading 0 for octal), or beyond int64 as ParseUint does.
 std::optional<json> go_integer(std::string_view text) {
   bool negative = false;
   if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
@@ -170,6 +171,11 @@ bool yaml_float_syntax(std::string_view s) {
   return i == s.size();
 }
 
+// A plain (unquoted, untagged) scalar typed as go-yaml v2 types it: that is
+// the reader behind helm and kubectl (sigs.k8s.io/yaml), so a manifest reads
+// here as the API server received it. YAML 1.1: y/yes/on are true, 0755 is
+// octal, '_' separates digits; timestamps stay strings; .inf and .nan too
+// (JSON has no such numbers).
 json plain_scalar(const std::string& text) {
   static constexpr std::array<std::string_view, 11> yes{"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
   static constexpr std::array<std::string_view, 11> no{"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
@@ -467,7 +473,8 @@ std::string fill(std::string_view hint, std::string_view release, std::string_vi
 
 // helm honours these over its flags' defaults: a HELM_KUBETOKEN in the
 // user's shell would make helm act as someone the kubeconfig does not name.
-constexpr std::array<const char*, 10> helm_connection_variables{
+// HELM_DEBUG would mix helm's debug log into the errors it reports.
+constexpr std::array<const char*, 10> helm_variables_kept_out{
     "HELM_KUBEAPISERVER", "HELM_KUBEASGROUPS", "HELM_KUBEASUSER", "HELM_KUBECAFILE", "HELM_KUBECONTEXT",
     "HELM_KUBEINSECURE_SKIP_TLS_VERIFY", "HELM_KUBETLS_SERVER_NAME", "HELM_KUBETOKEN", "HELM_NAMESPACE",
     "HELM_DEBUG"};
@@ -501,7 +508,7 @@ base::expected<std::optional<std::string>> run_helm(const std::string& path, con
   spec.argv.push_back(path);
   spec.argv.insert(spec.argv.end(), call.args.begin(), call.args.end());
   base::Environment env = base::Environment::current();
-  for (const char* name : helm_connection_variables) env.unset(name);
+  for (const char* name : helm_variables_kept_out) env.unset(name);
   if (kubeconfig_is_list(target)) env.set("KUBECONFIG", target.kubeconfig);
   spec.env = std::move(env);
   spec.timeout = call.timeout + helm_timeout_grace;
@@ -546,8 +553,8 @@ std::string release_doing(std::string_view verb, std::string_view release, const
   return std::string(verb) + " release " + named(release) + " in namespace " + named(target.namespace_);
 }
 
-// Errors that name the release must find it named sensibly, and helm's
-// filter and arguments must not take it for anything else.
+// helm's own rule for release names, checked before helm runs so that a
+// mistake reads as one (and never reaches helm as a flag).
 base::expected<void> check_release_name(std::string_view release) {
   bool ok = !release.empty() && release.size() <= 53;
   for (std::size_t start = 0; ok;) {
@@ -608,7 +615,7 @@ base::expected<base::Version> parse_helm_version(std::string_view printed, std::
                                  std::string(install_hint)));
   }
   if (helm_version_supported(*version)) return *version;
-  const bool old = version->major < 3 || (version->major == 3 && version->minor < 12);
+  const bool old = *version < base::Version{3, 12, 0, {}};
   return base::fail(error_with(es::unsupported,
                                "helm " + version->str() + (old ? " is too old for harmony" : " is newer than harmony knows"),
                                named(path) + " is helm " + version->str() + "; harmony works with helm 3.12 or newer, and 4.x",

@@ -73,7 +73,9 @@ TEST_CASE("helm: older, newer and unreadable versions are refused as unsupported
   CHECK_THAT(old.error().reason, Catch::Contains("'/opt/helm'") && Catch::Contains("3.12"));
   CHECK_THAT(old.error().hint, Catch::Contains("https://helm.sh/docs/intro/install/"));
 
-  CHECK_FALSE(parse_helm_version("v3.12.0-rc.1", "helm"));  // before 3.12.0
+  auto candidate = parse_helm_version("v3.12.0-rc.1", "helm");  // before 3.12.0
+  REQUIRE_FALSE(candidate);
+  CHECK(candidate.error().message == "helm 3.12.0-rc.1 is too old for harmony");
   CHECK_FALSE(parse_helm_version("v2.17.0", "helm"));
   auto future = parse_helm_version("v5.0.0", "helm");
   REQUIRE_FALSE(future);
