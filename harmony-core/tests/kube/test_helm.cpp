@@ -237,7 +237,7 @@ TEST_CASE("helm: requests that cannot work are refused before helm runs") {
   CHECK(refused(shop(), no_time).status == es::failure);
 }
 
-TEST_CASE("helm: values must be one YAML or JSON map; a broken one is reported by place, never by content") {
+TEST_CASE("helm: values must be one YAML or JSON map, and a broken one is reported by place, never by content") {
   testing::TempDir dir;
   auto r = request({dir.path(), "", ""});
   for (const char* ok : {"", "replicaCount: 2\nimage: {tag: \"1\"}\n", R"({"password": "s3cret", "n": [1, 2]})", "# nothing\n"}) {
