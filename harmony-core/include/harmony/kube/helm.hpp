@@ -149,7 +149,8 @@ class Helm {
   base::Version version_;
 };
 
-// ---- The steps, as pure functions (tested alone) ---------------------------
+// ---- The steps, tested alone ---------------------------------------------------
+// Pure functions, but for check_request, which looks for a local chart.
 
 // The helm versions harmony works with: [3.12.0, 5.0.0).
 bool helm_version_supported(const base::Version& version);
