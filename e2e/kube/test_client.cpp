@@ -24,54 +24,16 @@
 #include <harmony/kube/kinds.hpp>
 #include <harmony/kube/readiness.hpp>
 
-#include "cluster.hpp"
 #include "eventually.hpp"
+#include "kube_cases.hpp"
 #include "temp_dir.hpp"
 
 using namespace harmony;
+using namespace harmony::e2e;
 using nlohmann::json;
 namespace es = base::exit_status;
 
 namespace {
-
-using e2e::kubectl;
-
-const e2e::TestCluster& cluster() { return e2e::test_cluster(); }
-
-kube::LoadOptions admin() {
-  kube::LoadOptions o;
-  o.explicit_path = cluster().kubeconfig;
-  return o;
-}
-
-std::unique_ptr<kube::Client> client(const kube::LoadOptions& load, const std::string& cache_dir = {}) {
-  kube::ClientOptions options;
-  options.cache_dir = cache_dir;
-  auto c = kube::Client::connect(load, options);
-  REQUIRE(c);
-  return std::move(*c);
-}
-
-kube::Object object(const json& doc) {
-  auto o = kube::Object::parse(doc.dump());
-  REQUIRE(o);
-  return *o;
-}
-
-// A namespace of this test's own, deleted when the case ends.
-struct Namespace {
-  explicit Namespace(kube::Client& c, const std::string& hint) : client(c) {
-    name = "client-" + hint + "-" + std::to_string(::getpid());
-    REQUIRE(client.apply(object({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}})));
-  }
-  ~Namespace() {
-    kube::DeleteOptions d;
-    d.wait = false;
-    (void)client.remove({"v1", "Namespace", "", name}, d);
-  }
-  kube::Client& client;
-  std::string name;
-};
 
 json config_map(const std::string& ns, const std::string& name, const json& data) {
   return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}, {"namespace", ns}}}, {"data", data}};
