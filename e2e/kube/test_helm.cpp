@@ -37,56 +37,17 @@ kube::Helm find_helm() {
   return *helm;
 }
 
-// The cluster's helm run directly, as admin, for cross-checks.
-base::ProcessResult helm_cli(const std::vector<std::string>& args) {
-  base::ProcessSpec spec;
-  spec.argv = {test_cluster().helm, "--kubeconfig", test_cluster().kubeconfig};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.timeout = std::chrono::seconds(120);
-  auto r = base::run_process(spec);
-  REQUIRE(r);
-  INFO(r->err);
-  return *r;
-}
-
 kube::HelmTarget target_in(const kube::Client& c, const std::string& namespace_) {
   kube::HelmTarget t = kube::helm_target(admin(), c.config());
   t.namespace_ = namespace_;
   return t;
 }
 
-// `helm create`'s chart, able to run the cluster's busybox: a command to keep
-// it running (the chart has no place for one, so one is added), and values
-// that drop the nginx probes and pull nothing.
+// `helm create`'s chart, able to run the cluster's busybox (support/cluster.hpp).
 struct BusyboxChart {
   testing::TempDir dir;
-  std::string path = dir / "demo";
-
-  BusyboxChart() {
-    REQUIRE(helm_cli({"create", path}).ok());
-    const std::string deployment = path + "/templates/deployment.yaml";
-    auto text = base::read_file(deployment);
-    REQUIRE(text);
-    const std::string after = "imagePullPolicy: {{ .Values.image.pullPolicy }}\n";
-    const auto at = text->find(after);
-    REQUIRE(at != std::string::npos);
-    text->insert(at + after.size(),
-                 "          {{- with .Values.command }}\n"
-                 "          command:\n"
-                 "            {{- toYaml . | nindent 12 }}\n"
-                 "          {{- end }}\n");
-    REQUIRE(base::write_file_atomically(deployment, *text));
-  }
-
-  static json values(int replicas) {
-    const std::string& image = test_cluster().busybox_image;
-    const auto colon = image.rfind(':');
-    return {{"replicaCount", replicas},
-            {"image", {{"repository", image.substr(0, colon)}, {"tag", image.substr(colon + 1)}, {"pullPolicy", "Never"}}},
-            {"command", {"sleep", "3600"}},
-            {"livenessProbe", nullptr},
-            {"readinessProbe", nullptr}};
-  }
+  std::string path = e2e::busybox_chart(dir / "demo");
+  static json values(int replicas) { return e2e::busybox_chart_values(replicas); }
 };
 
 // What each case starts from: a client, a helmw-<hint> namespace of its own,

@@ -352,6 +352,61 @@ current-context: dead
   }
 }
 
+TEST_CASE("a Helm chart through HelmChart: installed, waited on, unchanged on a redeploy, upgraded, planned and uninstalled, as helm itself tells") {
+  KubeStack s("chart");
+  s.box.vars.emplace_back("HARMONY_HELM", test_cluster().helm);
+  const std::string chart = busybox_chart(s.box.path("demo"));
+  auto deploy = [&](std::vector<std::string> sets) {
+    std::vector<std::string> args{"deploy", "sdktest", "chart", "--timeout", "120s", "--set", "chart.chart=" + chart};
+    for (auto& set : sets) args.insert(args.end(), {"--set", "chart." + set});
+    return s.harmony(args);
+  };
+  auto release = [&] {
+    auto list = helm_cli({"list", "-n", s.ns, "-o", "json"});
+    json all = json::parse(list.out);
+    return all.empty() ? json() : all[0];
+  };
+
+  auto r = deploy({"password=hunter2-secret"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("installed Helm release web (revision 1"));
+  CHECK(release()["status"] == "deployed");
+  CHECK(release()["revision"] == "1");
+  // Waited on: ready when deploy returns.
+  CHECK(s.get("deployment/web-demo")["status"]["readyReplicas"] == 1);
+
+  auto again = deploy({"password=hunter2-secret"});
+  INFO(out_and_err(again));
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("unchanged"));
+  CHECK(release()["revision"] == "1");
+
+  auto plan = s.harmony({"sdktest", "plan", "chart", "--set", "chart.chart=" + chart, "--set", "chart.replicas=2", "--set",
+                         "chart.password=hunter2-secret"});
+  INFO(out_and_err(plan));
+  CHECK(plan.exit_code == 0);
+  CHECK_THAT(plan.out, Catch::Contains("~ Helm release " + s.ns + "/web"));
+  CHECK_THAT(plan.out, Catch::Contains("spec.replicas: 1 -> 2"));
+  CHECK_THAT(out_and_err(plan), !Catch::Contains("hunter2-secret"));
+
+  auto upgraded = deploy({"replicas=2", "password=hunter2-secret"});
+  INFO(out_and_err(upgraded));
+  CHECK(upgraded.exit_code == 0);
+  CHECK_THAT(upgraded.out, Catch::Contains("upgraded Helm release web (revision 2"));
+  CHECK(release()["revision"] == "2");
+  CHECK(s.get("deployment/web-demo")["status"]["readyReplicas"] == 2);
+  auto status = s.harmony({"sdktest", "status", "chart"});
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("HelmRelease " + s.ns + "/web: deployed, revision 2"));
+
+  auto gone = s.harmony({"destroy", "sdktest", "chart", "--yes"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK(release().is_null());
+  CHECK_FALSE(s.exists("deployment/web-demo"));
+}
+
 // ---- k3d, through the stand-in ----------------------------------------------------
 
 namespace {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <harmony/base/files.hpp>
+#include <harmony/base/process.hpp>
 #include <harmony/base/text.hpp>
 
 namespace harmony::e2e {
@@ -54,6 +55,43 @@ base::ProcessResult kubectl(const std::vector<std::string>& args, const std::str
   auto r = base::run_process(spec);
   if (!r) throw std::runtime_error("cannot run kubectl: " + r.error().message);
   return *r;
+}
+
+base::ProcessResult helm_cli(const std::vector<std::string>& args) {
+  base::ProcessSpec spec;
+  spec.argv = {test_cluster().helm, "--kubeconfig", test_cluster().kubeconfig};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.timeout = std::chrono::seconds(120);
+  auto r = base::run_process(spec);
+  if (!r) throw std::runtime_error("cannot run helm: " + r.error().message);
+  return *r;
+}
+
+std::string busybox_chart(const std::string& path) {
+  auto made = helm_cli({"create", path});
+  if (!made.ok()) throw std::runtime_error("helm create failed: " + made.err);
+  const std::string deployment = path + "/templates/deployment.yaml";
+  auto text = base::read_file(deployment);
+  const std::string after = "imagePullPolicy: {{ .Values.image.pullPolicy }}\n";
+  const auto at = text ? text->find(after) : std::string::npos;
+  if (at == std::string::npos) throw std::runtime_error("helm create's deployment.yaml is not as expected");
+  text->insert(at + after.size(),
+               "          {{- with .Values.command }}\n"
+               "          command:\n"
+               "            {{- toYaml . | nindent 12 }}\n"
+               "          {{- end }}\n");
+  if (!base::write_file_atomically(deployment, *text)) throw std::runtime_error("cannot write " + deployment);
+  return path;
+}
+
+nlohmann::json busybox_chart_values(int replicas) {
+  const std::string& image = test_cluster().busybox_image;
+  const auto colon = image.rfind(':');
+  return {{"replicaCount", replicas},
+          {"image", {{"repository", image.substr(0, colon)}, {"tag", image.substr(colon + 1)}, {"pullPolicy", "Never"}}},
+          {"command", {"sleep", "3600"}},
+          {"livenessProbe", nullptr},
+          {"readinessProbe", nullptr}};
 }
 
 }  // namespace harmony::e2e

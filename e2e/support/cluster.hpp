@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <harmony/base/process.hpp>
 
 namespace harmony::e2e {
@@ -23,5 +25,15 @@ const TestCluster& test_cluster();
 
 // kubectl as the cluster's admin; `stdin_data` is fed to it.
 base::ProcessResult kubectl(const std::vector<std::string>& args, const std::string& stdin_data = {});
+
+// helm, as the cluster's admin.
+base::ProcessResult helm_cli(const std::vector<std::string>& args);
+
+// `helm create`'s chart at `path`, able to run the cluster's busybox: a
+// `command` value (the chart has no place for one, so one is added); its
+// values (busybox_chart_values) drop the nginx probes and pull nothing.
+// Returns `path`.
+std::string busybox_chart(const std::string& path);
+nlohmann::json busybox_chart_values(int replicas);
 
 }  // namespace harmony::e2e

@@ -5,9 +5,12 @@
 //           readiness check and a real check of its answer
 //   worker  a second server (after web), a TCP check and a custom check
 //   cloud   a manifest: needs WritesManifests, which only `directory` has
+//   chart   a Helm chart (a directory), with values built from settings
 //   shop    on Kubernetes (kubeconfig, k3d): a ConfigMap, a Secret with a
 //           generated key, a Deployment of busybox httpd serving the
 //           greeting, and a Service
+
+#include <nlohmann/json.hpp>
 
 #include <harmony/checks.hpp>
 #include <harmony/plugin.hpp>
@@ -269,6 +272,47 @@ class ShopScore {
   Settings settings_;
 };
 
+class ChartScore {
+ public:
+  struct Settings {
+    std::string chart;
+    std::string image = "harmony.local/busybox:1";
+    int replicas = 1;
+    Secret password;
+    template <class V>
+    void describe(V& v) {
+      v("chart", chart, "the chart: a directory, an archive, or oci://...");
+      v("image", image, "the image the chart runs");
+      v("replicas", replicas, "how many pods", range(0, 20));
+      v("password", password, "a value the chart gets but nobody sees");
+    }
+  };
+  using capabilities = needs<capability::Helm>;
+
+  explicit ChartScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "chart"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires HelmReleases<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    const Settings& s = settings_;
+    const auto colon = s.image.rfind(':');
+    // Values as JSON (which is YAML), built as data: never a YAML string by hand.
+    const nlohmann::json values = {
+        {"replicaCount", s.replicas},
+        {"image", {{"repository", s.image.substr(0, colon)}, {"tag", s.image.substr(colon + 1)}, {"pullPolicy", "IfNotPresent"}}},
+        {"command", {"sleep", "3600"}},
+        {"podAnnotations", {{"password-length", std::to_string(s.password.value.size())}}},
+        {"livenessProbe", nullptr},
+        {"readinessProbe", nullptr}};
+    return scores::HelmChart({.name = "web", .chart = s.chart, .values = values.dump()}).create_interpret<T>();
+  }
+
+ private:
+  Settings settings_;
+};
+
 }  // namespace sdktest
 
 int main(int argc, char** argv) {
@@ -279,6 +323,7 @@ int main(int argc, char** argv) {
   plugin.component<sdktest::WorkerScore>("worker", "a second server, deployed after web", {}, {"web"});
   plugin.component<sdktest::ManifestScore>("cloud", "a manifest (only the directory topology can write it)");
   plugin.component<sdktest::ShopScore>("shop", "a small web shop on Kubernetes");
+  plugin.component<sdktest::ChartScore>("chart", "a Helm chart's release");
   plugin.group("apps", "the web server and the worker", {"web", "worker"});
 
   // A command of the plugin's own, through the runner's API.

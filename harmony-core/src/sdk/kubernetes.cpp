@@ -5,6 +5,7 @@
 #include <harmony/topologies/kubernetes.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <harmony/base/files.hpp>
 #include <harmony/base/interrupt.hpp>
 #include <harmony/base/names.hpp>
 #include <harmony/base/process.hpp>
@@ -20,6 +22,7 @@
 #include <harmony/base/time.hpp>
 #include <harmony/errors.hpp>
 #include <harmony/kube/client.hpp>
+#include <harmony/kube/helm.hpp>
 #include <harmony/kube/json.hpp>
 #include <harmony/kube/kinds.hpp>
 #include <harmony/kube/readiness.hpp>
@@ -241,10 +244,15 @@ struct KubernetesTopology::State {
   expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
   expected<void> wait_endpoints(RunContext& ctx, const kube::Object& service);
   std::string pod_problems(RunContext& ctx, const kube::Object& workload, bool only_failed, bool* failed);
-  PlannedChange plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced);
+  PlannedChange plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced,
+                            const std::string& field_manager = "harmony");
   expected<std::vector<kube::Object>> pods_of(const Entry& workload);
   expected<void> remove_entry(RunContext& ctx, const Entry& e);
-  // Helm releases (kubernetes_helm.cpp).
+  // Helm releases.
+  std::optional<kube::Helm> helm_program;
+  kube::LoadOptions load;
+  expected<const kube::Helm*> helm();
+  [[nodiscard]] kube::HelmTarget helm_target() const;
   expected<void> uninstall_release(RunContext& ctx, const std::string& release);
   std::pair<bool, std::string> release_state(RunContext& ctx, const std::string& release);
   Outcome install_chart(RunContext& ctx, const HelmRelease& release);
@@ -308,6 +316,7 @@ expected<kube::Client*> KubernetesTopology::client(RunContext&) {
     load->namespace_ = s.env.default_namespace;
   auto c = kube::Client::connect(*load);
   if (!c) return fail(c.error());
+  s.load = *load;
   s.client = std::move(*c);
   s.namespace_ = s.client->config().namespace_;
   if (!base::is_dns_label(s.namespace_))
@@ -530,7 +539,8 @@ expected<void> KubernetesTopology::plan_ready(RunContext& ctx) {
 
 // ---- apply and wait --------------------------------------------------------------
 
-PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced) {
+PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced,
+                                                     const std::string& field_manager) {
   PlannedChange change;
   const auto ref = kube::ObjectRef::of(desired);
   change.what = ref.describe();
@@ -546,7 +556,8 @@ PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube
   }
   kube::ApplyOptions o;
   o.dry_run = true;
-  o.force_conflicts = env.force_conflicts;
+  o.field_manager = field_manager;
+  o.force_conflicts = env.force_conflicts || field_manager != "harmony";
   auto result = client->apply(desired, o);
   if (!result) {
     change.action = "update";
@@ -1089,16 +1100,114 @@ namespace harmony::topologies {
 
 // ---- Helm ----------------------------------------------------------------------
 
-expected<void> KubernetesTopology::State::uninstall_release(RunContext&, const std::string& release) {
-  return fail(base::make_error("cannot uninstall Helm release " + release, "this build has no Helm support yet"));
+namespace {
+
+// What a release is made from, as one fingerprint: a redeploy with the same
+// chart (for a local chart, the same files) and values changes nothing, so
+// helm is not run (helm upgrade would make a new revision every time).
+std::string release_fingerprint(const HelmRelease& r) {
+  std::string material = r.chart + "\n" + r.repository + "\n" + r.version + "\n" + r.values + "\n";
+  std::error_code ec;
+  if (std::filesystem::is_directory(r.chart, ec)) {
+    std::vector<std::string> files;
+    for (auto it = std::filesystem::recursive_directory_iterator(r.chart, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file(ec)) files.push_back(it->path().string());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) material += f + "\n" + base::read_file(f).value_or("") + "\n";
+  } else if (std::filesystem::is_regular_file(r.chart, ec)) {
+    material += base::read_file(r.chart, 64 * 1024 * 1024).value_or("");
+  }
+  return kstate::hash_hex(material);
 }
 
-std::pair<bool, std::string> KubernetesTopology::State::release_state(RunContext&, const std::string&) {
-  return {false, "unknown (no Helm support in this build yet)"};
+}  // namespace
+
+expected<const kube::Helm*> KubernetesTopology::State::helm() {
+  if (!helm_program) {
+    auto found = kube::Helm::find();
+    if (!found) return fail(found.error());
+    helm_program = std::move(*found);
+  }
+  return &*helm_program;
 }
 
-Outcome KubernetesTopology::State::install_chart(RunContext&, const HelmRelease& release) {
-  return Outcome::failure(base::make_error("cannot install Helm release " + release.name, "this build has no Helm support yet"));
+kube::HelmTarget KubernetesTopology::State::helm_target() const {
+  kube::HelmTarget target = kube::helm_target(load, client->config());
+  target.namespace_ = namespace_;
+  return target;
+}
+
+expected<void> KubernetesTopology::State::uninstall_release(RunContext& ctx, const std::string& release) {
+  auto h = helm();
+  if (!h) return fail(h.error());
+  return (*h)->uninstall(helm_target(), release, std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(10)));
+}
+
+std::pair<bool, std::string> KubernetesTopology::State::release_state(RunContext&, const std::string& release) {
+  auto h = helm();
+  if (!h) return {false, "unknown: " + h.error().message};
+  auto info = (*h)->status(helm_target(), release);
+  if (!info) return {false, "unknown: " + info.error().message};
+  if (!*info) return {false, "missing (uninstalled behind harmony's back; deploy again)"};
+  const std::string state = (*info)->status + ", revision " + std::to_string((*info)->revision) + ", chart " + (*info)->chart;
+  return {(*info)->status == "deployed", state};
+}
+
+Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRelease& release) {
+  auto h = helm();
+  if (!h) return Outcome::failure(h.error());
+  if (auto loaded = load_records(); !loaded) return Outcome::failure(loaded.error());
+  Entry entry{std::string(release_api), std::string(release_kind), namespace_, release.name, release_fingerprint(release), ""};
+  kube::HelmReleaseRequest request{.release = release.name,
+                                   .chart = {.chart = release.chart, .repository = release.repository, .version = release.version},
+                                   .values = release.values,
+                                   .create_namespace = false,
+                                   .timeout = std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(10))};
+  auto& done = applied[ctx.component];
+  if (ctx.dry_run()) {
+    // What the release would be, compared object by object with the cluster.
+    auto rendered = (*h)->render(helm_target(), request);
+    if (!rendered) return Outcome::failure(rendered.error());
+    auto current = (*h)->status(helm_target(), release.name);
+    ctx.plan->push_back({current && *current ? "update" : "create", "Helm release " + namespace_ + "/" + release.name, {}});
+    for (const auto& object : *rendered) {
+      auto type = client->resource_for(object.api_version(), object.kind());
+      // As helm would write them: its objects are its field manager's.
+      ctx.plan->push_back(plan_object(ctx, object, type ? type->namespaced : true, "helm"));
+    }
+    done.push_back(entry);
+    return Outcome::no_change("planned");
+  }
+
+  auto& record = records[ctx.component];
+  auto known = std::find_if(record.inventory.begin(), record.inventory.end(), [&](const Entry& x) { return same_object(x, entry); });
+  if (known == record.inventory.end()) {
+    if (record.record.component.empty()) record.record.component = ctx.component;
+    record.inventory.push_back(entry);
+    if (auto written = write_record(ctx.component); !written) return Outcome::failure(written.error());
+  } else if (known->applied_hash == entry.applied_hash) {
+    // Nothing of it changed: still there and deployed?
+    auto current = (*h)->status(helm_target(), release.name);
+    if (!current) return Outcome::failure(current.error());
+    if (*current && (*current)->status == "deployed") {
+      auto objects = (*h)->manifest(helm_target(), release.name);
+      if (!objects) return Outcome::failure(objects.error());
+      std::erase_if(done, [&](const Entry& x) { return same_object(x, entry); });
+      done.push_back(entry);
+      if (auto ready = wait_ready(ctx, *objects); !ready) return Outcome::failure(ready.error());
+      return Outcome::no_change("Helm release " + release.name + " unchanged (revision " +
+                                std::to_string((*current)->revision) + ")");
+    }
+  }
+  ctx.note("helm upgrade --install " + release.name + " (helm " + (*h)->version().str() + ")");
+  auto installed = (*h)->upgrade_install(helm_target(), request);
+  if (!installed) return Outcome::failure(installed.error());
+  std::erase_if(done, [&](const Entry& x) { return same_object(x, entry); });
+  done.push_back(entry);
+  if (auto ready = wait_ready(ctx, installed->objects); !ready) return Outcome::failure(ready.error());
+  return Outcome::success((installed->info.revision == 1 ? "installed Helm release " : "upgraded Helm release ") + release.name +
+                          " (revision " + std::to_string(installed->info.revision) + ", chart " + installed->info.chart + ")");
 }
 
 Outcome KubernetesTopology::install_chart(RunContext& ctx, const HelmRelease& release) {
