@@ -49,7 +49,8 @@ TEST_CASE("deploy brings the components up, blocks on their smoke tests, and say
   CHECK_THAT(r.out, Catch::Contains("web: ready"));
   CHECK_THAT(r.out, Catch::Contains("worker: ready"));
   CHECK_THAT(r.out, Catch::Contains("cloud: skipped: needs WritesManifests, which 'local' does not have"));
-  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of sdktest on local (2 changed, 1 skipped)"));
+  CHECK_THAT(r.out, Catch::Contains("shop: skipped: needs ManagesKubernetes, which 'local' does not have"));
+  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of sdktest on local (2 changed, 3 skipped)"));
   CHECK_THAT(r.out, Catch::Contains("harmony sdktest status"));
   // The smoke test passed, so the server answers now, with its setting.
   CHECK(s.get(s.web_port, "/") == "bonjour");
@@ -76,7 +77,7 @@ TEST_CASE("a redeploy with nothing changed reports no change and still runs the 
   CHECK(web_phases == std::vector<std::string>{"running", "checking", "ready"});
   CHECK(events.back()["event"] == "summary");
   CHECK(events.back()["ok"] == true);
-  CHECK(events.back()["message"] == "no change: 2 components of sdktest on local are up to date and passed their smoke tests (1 skipped)");
+  CHECK(events.back()["message"] == "no change: 2 components of sdktest on local are up to date and passed their smoke tests (3 skipped)");
   for (const auto& c : events.back()["components"])
     if (c["component"] == "web") CHECK(c["message"] == "unchanged");
   CHECK(s.pid("web") == web);
@@ -245,10 +246,11 @@ TEST_CASE("components a topology cannot run: skipped by default, an error when n
     CHECK(s.harmony({"destroy", "sdktest", "--yes"}).exit_code == 0);
   }
   SECTION("an unknown topology lists the available ones") {
-    auto r = s.harmony({"deploy", "sdktest", "--topology", "k3d"});
+    auto r = s.harmony({"deploy", "sdktest", "--topology", "k3s"});
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, Catch::Contains("unknown topology 'k3d'"));
-    CHECK_THAT(r.err, Catch::Contains("built with the topologies: local, directory"));
+    CHECK_THAT(r.err, Catch::Contains("unknown topology 'k3s'"));
+    CHECK_THAT(r.err, Catch::Contains("built with the topologies: local, directory, kubeconfig, k3d"));
+    CHECK_THAT(r.err, Catch::Contains("did you mean 'k3d'?"));
   }
 }
 

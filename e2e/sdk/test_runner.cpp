@@ -29,8 +29,8 @@ TEST_CASE("the build embeds the descriptor: listing reads verbs, components and 
   CHECK(d["version"] == "1.2.3");
   CHECK(d["sdk_version"] == harmony::version);
   CHECK(d["verbs"] == json::array({"deploy", "destroy", "status", "plan"}));
-  CHECK(d["components"] == json::array({"web", "worker", "cloud", "apps", "all"}));
-  CHECK(d["topologies"] == json::array({"local", "directory"}));
+  CHECK(d["components"] == json::array({"web", "worker", "cloud", "shop", "chart", "apps", "all"}));
+  CHECK(d["topologies"] == json::array({"local", "directory", "kubeconfig", "k3d"}));
   CHECK(d["default_topology"] == "local");
   CHECK(d["completion"] == true);
   CHECK_THAT(p.harmony({"status"}).err, Catch::Contains("plugins offering 'status': sdktest"));
@@ -40,7 +40,8 @@ TEST_CASE("components lists components, topologies, groups and every setting") {
   Stack p;
   auto text = p.harmony({"sdktest", "components"});
   REQUIRE(text.exit_code == 0);
-  CHECK_THAT(text.out, Catch::Contains("cloud      directory   a manifest"));
+  CHECK_THAT(text.out, Catch::Contains("cloud      directory        a manifest"));
+  CHECK_THAT(text.out, Catch::Contains("shop       kubeconfig, k3d  a small web shop on Kubernetes"));
   CHECK_THAT(text.out, Catch::Contains("apps = web, worker"));
   CHECK_THAT(text.out, Catch::Contains("local (default): processes on this machine"));
   json doc = json_of(p.harmony({"sdktest", "components", "-o", "json"}));
@@ -67,7 +68,9 @@ TEST_CASE("completion answers from what was registered") {
                                                                      "worker\ta second server, deployed after web\n");
   CHECK(p.harmony({"__complete", "deploy", "sdktest", "--topology", ""}).out ==
         "local\tprocesses on this machine, started and tracked by harmony\n"
-        "directory\tmanifests written into a directory (a test topology)\n");
+        "directory\tmanifests written into a directory (a test topology)\n"
+        "kubeconfig\tthe Kubernetes cluster of a kubeconfig context\n"
+        "k3d\ta local k3d cluster, created when missing\n");
   auto keys = p.harmony({"__complete", "deploy", "sdktest", "--set", "web.p"});
   CHECK(keys.out == "web.port=\tthe HTTP port\n:nospace\n");
   CHECK_THAT(p.harmony({"__complete", "deploy", "sdktest", "--v"}).out, Catch::Contains("--values\t"));
