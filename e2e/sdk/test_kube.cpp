@@ -407,6 +407,29 @@ TEST_CASE("a Helm chart through HelmChart: installed, waited on, unchanged on a 
   CHECK_FALSE(s.exists("deployment/web-demo"));
 }
 
+TEST_CASE("a CRD is installed and waited on until Established before its custom resources; a kind no CRD defines is an error") {
+  KubeStack s("crd");
+  auto r = s.harmony({"deploy", "sdktest", "widget", "--timeout", "60s"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(s.get("widgets.sdktest.harmony.test/w1")["spec"]["size"] == "small");
+  auto plan = s.harmony({"sdktest", "plan", "widget", "--set", "widget.size=large"});
+  CHECK_THAT(plan.out, Catch::Contains("spec.size: small -> large"));
+
+  auto missing = s.harmony({"deploy", "sdktest", "widget", "--set", "widget.install_crd=false", "--set", "widget.kind=Gadget"});
+  INFO(out_and_err(missing));
+  CHECK(missing.exit_code == es::object_not_found);
+  CHECK_THAT(missing.err, Catch::Contains("Gadget"));
+  CHECK_THAT(missing.err, Catch::Contains("CustomResourceDefinition installed"));
+
+  // destroy removes the custom resource, then its CRD.
+  REQUIRE(s.harmony({"deploy", "sdktest", "widget"}).exit_code == 0);
+  auto gone = s.harmony({"destroy", "sdktest", "widget", "--yes"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK(kubectl({"get", "crd", "widgets.sdktest.harmony.test", "--ignore-not-found", "-o", "name"}).out.empty());
+}
+
 // ---- k3d, through the stand-in ----------------------------------------------------
 
 namespace {

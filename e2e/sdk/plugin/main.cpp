@@ -173,6 +173,33 @@ class ManifestScore {
   Settings settings_;
 };
 
+// Puts a locally built image into the cluster (k3d image import).
+class ImportImage {
+ public:
+  struct Settings {
+    std::string image;
+  };
+  using capabilities = needs<capability::ImageImport>;
+  explicit ImportImage(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "import " + settings_.image; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+  template <Topology T>
+    requires ImportsImages<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    struct Import final : Interpret<T> {
+      explicit Import(std::string i) : image(std::move(i)) {}
+      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        return topology.images().import_images(ctx, {image});
+      }
+      std::string image;
+    };
+    return std::make_unique<Import>(settings_.image);
+  }
+
+ private:
+  Settings settings_;
+};
+
 class ShopScore {
  public:
   struct Settings {
@@ -183,6 +210,8 @@ class ShopScore {
     Secret token;
     int node_port = 0;
     bool extra_config = false;
+    bool kwok = false;
+    bool import_image = false;
 
     template <class V>
     void describe(V& v) {
@@ -193,6 +222,8 @@ class ShopScore {
       v("token", token, "an API token, kept in a Secret");
       v("node_port", node_port, "a NodePort for the Service (0: ClusterIP only)", range(0, 32767));
       v("extra_config", extra_config, "also deploy a second ConfigMap (tests pruning)");
+      v("kwok", kwok, "run the pods on the test cluster's simulated (kwok) node");
+      v("import_image", import_image, "import the image into the cluster first (topologies that can)");
     }
   };
   using capabilities = needs<capability::Kubernetes>;
@@ -217,6 +248,11 @@ class ShopScore {
     c.add("secret", scores::KubeSecret({.secret = {.metadata = {.name = "shop"}, .data = {{"token", s.token.value}}},
                                         .generated = {"api-key"},
                                         .generate = [] { return std::string("generated-") + std::to_string(::getpid()); }}));
+    if (s.import_image) {
+      if constexpr (ImportsImages<T>) {
+        c.add("image", ImportImage({s.image}));
+      }
+    }
     kube::Container web{.name = "web",
                         .image = s.image,
                         .image_pull_policy = s.pull_policy,
@@ -234,9 +270,15 @@ class ShopScore {
                                                 .volumes = {{.name = "www",
                                                              .source = kube::Volume::Source::config_map,
                                                              .reference = "shop"}},
+                                                .node_selector = s.kwok ? kube::Labels{{"type", "kwok"}} : kube::Labels{},
+                                                .tolerations = s.kwok ? std::vector<kube::Toleration>{{.key = "kwok.x-k8s.io/node",
+                                                                                                        .value = "fake",
+                                                                                                        .effect = "NoSchedule"}}
+                                                                      : std::vector<kube::Toleration>{},
                                                 .termination_grace_period_seconds = 2},
                                   .progress_deadline_seconds = 120}),
-          {"config", "secret"});
+          s.import_image && ImportsImages<T> ? std::vector<std::string>{"config", "secret", "image"}
+                                             : std::vector<std::string>{"config", "secret"});
     kube::Service service{.metadata = {.name = "shop"},
                           .selector = app,
                           .ports = {{.name = "http", .port = 80, .target_port = "http"}}};
@@ -266,6 +308,58 @@ class ShopScore {
       Settings settings;
     };
     return std::make_unique<Greets>(settings_);
+  }
+
+ private:
+  Settings settings_;
+};
+
+// A custom resource and, unless told not to, its CRD (built from JSON by the
+// Score's own code: kinds without a typed struct).
+class WidgetScore {
+ public:
+  struct Settings {
+    bool install_crd = true;
+    std::string kind = "Widget";
+    std::string size = "small";
+    template <class V>
+    void describe(V& v) {
+      v("install_crd", install_crd, "install the CRD before the custom resource");
+      v("kind", kind, "the custom resource's kind (a kind no CRD defines tests that error)");
+      v("size", size, "the widget's spec.size", choice<std::string>({{"small", "small"}, {"large", "large"}}));
+    }
+  };
+  using capabilities = needs<capability::Kubernetes>;
+  explicit WidgetScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "widget"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires ManagesKubernetes<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    using nlohmann::json;
+    const json schema = {
+        {"type", "object"},
+        {"properties",
+         {{"spec", {{"type", "object"}, {"properties", {{"size", {{"type", "string"}, {"enum", {"small", "large"}}}}}}}}}}};
+    const json crd = {
+        {"apiVersion", "apiextensions.k8s.io/v1"},
+        {"kind", "CustomResourceDefinition"},
+        {"metadata", {{"name", "widgets.sdktest.harmony.test"}}},
+        {"spec",
+         {{"group", "sdktest.harmony.test"},
+          {"scope", "Namespaced"},
+          {"names", {{"plural", "widgets"}, {"singular", "widget"}, {"kind", "Widget"}, {"listKind", "WidgetList"}}},
+          {"versions", {{{"name", "v1"}, {"served", true}, {"storage", true}, {"schema", {{"openAPIV3Schema", schema}}}}}}}}};
+    const json widget = {{"apiVersion", "sdktest.harmony.test/v1"},
+                         {"kind", settings_.kind},
+                         {"metadata", {{"name", "w1"}}},
+                         {"spec", {{"size", settings_.size}}}};
+    Composition<T> c;
+    if (settings_.install_crd) c.add("crd", scores::KubeCustomResourceDefinition(*kube::Object::parse(crd.dump())));
+    c.add("widget", scores::KubeObjects({.what = "the widget", .objects = {*kube::Object::parse(widget.dump())}}),
+          settings_.install_crd ? std::vector<std::string>{"crd"} : std::vector<std::string>{});
+    return c.interpret();
   }
 
  private:
@@ -324,6 +418,7 @@ int main(int argc, char** argv) {
   plugin.component<sdktest::ManifestScore>("cloud", "a manifest (only the directory topology can write it)");
   plugin.component<sdktest::ShopScore>("shop", "a small web shop on Kubernetes");
   plugin.component<sdktest::ChartScore>("chart", "a Helm chart's release");
+  plugin.component<sdktest::WidgetScore>("widget", "a custom resource and its CRD");
   plugin.group("apps", "the web server and the worker", {"web", "worker"});
 
   // A command of the plugin's own, through the runner's API.

@@ -310,6 +310,14 @@ Transport& Client::transport() { return state_->transport; }
 std::string Client::identity() const { return state_->info("", "", "", "").identity; }
 int Client::discovery_fetches() const { return state_->fetches; }
 
+void Client::invalidate_discovery() {
+  std::lock_guard lock(state_->discovery_mutex);
+  state_->resources.clear();
+  state_->resources_fresh = false;
+  // The cache on disk is stale too: a miss must not be answered from it.
+  if (const std::string file = state_->cache_file(); !file.empty()) ::unlink(file.c_str());
+}
+
 expected<std::string> Client::server_version() {
   Request request;
   request.path = "/version";

@@ -128,6 +128,13 @@ json pod_template(const PodTemplate& t, const Labels& selector) {
   if (!security.empty()) spec["securityContext"] = security;
   for (const auto& s : t.image_pull_secrets) spec["imagePullSecrets"].push_back({{"name", s}});
   if (!t.node_selector.empty()) spec["nodeSelector"] = t.node_selector;
+  for (const auto& toleration : t.tolerations) {
+    json j = {{"operator", toleration.operator_}};
+    if (!toleration.key.empty()) j["key"] = toleration.key;
+    if (!toleration.value.empty()) j["value"] = toleration.value;
+    if (!toleration.effect.empty()) j["effect"] = toleration.effect;
+    spec["tolerations"].push_back(std::move(j));
+  }
   if (t.termination_grace_period_seconds) spec["terminationGracePeriodSeconds"] = *t.termination_grace_period_seconds;
   return {{"metadata", m}, {"spec", spec}};
 }

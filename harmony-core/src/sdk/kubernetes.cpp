@@ -624,6 +624,7 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
 
   std::size_t changed = 0;
   std::vector<std::string> what_changed;
+  bool crd_changed = false;
   std::vector<kube::Object> results;
   for (std::size_t i = 0; i < desired.size(); ++i) {
     if (ctx.interrupted()) return Outcome::failure(interrupted_error());
@@ -645,6 +646,7 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
                       !e.applied_at.empty();
     if (!same) {
       ++changed;
+      crd_changed = crd_changed || e.kind == "CustomResourceDefinition";
       what_changed.push_back((known ? "updated " : "created ") + describe(e));
       ctx.note(what_changed.back());
     }
@@ -653,6 +655,8 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
     results.push_back(std::move(*result));
   }
   if (auto ready = s.wait_ready(ctx, results); !ready) return Outcome::failure(ready.error());
+  // Kinds a CRD just made are served now: discovery must ask again.
+  if (crd_changed) api.invalidate_discovery();
   const std::string n = std::to_string(desired.size()) + " object" + (desired.size() == 1 ? "" : "s");
   if (changed == 0) return Outcome::no_change(n + " unchanged");
   if (what_changed.size() <= 2) return Outcome::success(base::join(what_changed, ", "));

@@ -64,7 +64,8 @@ int connect_info(const CommandContext& ctx) {
 int main(int argc, char** argv) {
   using namespace harmony::fleet;
   harmony::Plugin<harmony::topologies::Local> plugin(
-      {"fleet", harmony::version, "Deploys the fleet: NATS, device agents, operator, identity and auth callout"});
+      {"fleet", harmony::version, "Deploys the fleet: NATS, device agents, operator, identity and auth callout",
+       "fleet-system"});
   plugin.component<FleetNatsScore>("nats", "NATS with JetStream, the fleet's accounts and the agent-status bucket");
   plugin.component<FleetAgentScore>("agent", "the device agents (fleet-agent), a NATS user each", {}, {"nats"});
   plugin.component<FleetOperatorScore>("operator", "the fleet operator: its CRDs and chart (Kubernetes)", {}, {"nats"});

@@ -179,6 +179,10 @@ class Client {
   base::expected<void> pod_log(const PodLogOptions& options, const std::function<bool(std::string_view)>& on_line,
                                const std::atomic<bool>* stop = nullptr);
 
+  // Forgets what discovery said, so that the next lookup asks the server
+  // again: a CRD just became Established and its kind is served now.
+  void invalidate_discovery();
+
   // How many discovery documents were fetched from the server (not the cache).
   [[nodiscard]] int discovery_fetches() const;
 

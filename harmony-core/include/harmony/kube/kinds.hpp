@@ -104,6 +104,13 @@ struct Volume {
   std::string size_limit{};            // emptyDir
 };
 
+struct Toleration {
+  std::string key{};
+  std::string operator_ = "Equal";  // or Exists
+  std::string value{};
+  std::string effect{};             // NoSchedule, PreferNoSchedule, NoExecute; empty: all
+};
+
 struct PodTemplate {
   Labels labels{};
   Labels annotations{};
@@ -117,6 +124,7 @@ struct PodTemplate {
   std::optional<std::int64_t> run_as_group{};
   std::vector<std::string> image_pull_secrets{};
   Labels node_selector{};
+  std::vector<Toleration> tolerations{};
   std::optional<std::int64_t> termination_grace_period_seconds{};
 };
 

@@ -66,7 +66,6 @@ struct AgentSettings {
 };
 
 struct OperatorSettings {
-  std::string namespace_name = "fleet-system";
   std::string image = "harmony-fleet-operator:latest";
   std::string chart_version;
   int replicas = 1;
@@ -74,7 +73,6 @@ struct OperatorSettings {
 
   template <class V>
   void describe(V& v) {
-    v("namespace", namespace_name, "the Kubernetes namespace of the control plane");
     v("image", image, "the operator's container image");
     v("chart_version", chart_version, "a published chart's version; empty: the chart generated from this build");
     v("replicas", replicas, "operator replicas (one leads)", range(1, 5));
@@ -83,7 +81,6 @@ struct OperatorSettings {
 };
 
 struct CalloutSettings {
-  std::string namespace_name = "fleet-system";
   std::string image = "harmony-fleet-callout:latest";
   std::string issuer_url;
   std::string audience;
@@ -91,7 +88,6 @@ struct CalloutSettings {
 
   template <class V>
   void describe(V& v) {
-    v("namespace", namespace_name, "the Kubernetes namespace of the control plane");
     v("image", image, "the auth callout service's container image");
     v("issuer_url", issuer_url, "the OIDC issuer agents' tokens come from (Zitadel's URL by default)");
     v("audience", audience, "the OIDC audience tokens must carry (the Zitadel project id)");
@@ -100,7 +96,6 @@ struct CalloutSettings {
 };
 
 struct ZitadelSettings {
-  std::string namespace_name = "fleet-system";
   std::string chart_version;
   std::string external_domain = "localhost";
   Port external_port{8080};
@@ -108,7 +103,6 @@ struct ZitadelSettings {
 
   template <class V>
   void describe(V& v) {
-    v("namespace", namespace_name, "the Kubernetes namespace of the control plane");
     v("chart_version", chart_version, "the Zitadel chart's version; empty: the newest");
     v("external_domain", external_domain, "the domain Zitadel answers on");
     v("external_port", external_port, "the port Zitadel answers on (k3d maps it to the host)");
