@@ -1,3 +1,5 @@
+#include <fcntl.h>
+#include <unistd.h>
 #include <harmony/kube/transport.hpp>
 
 #include <algorithm>
@@ -161,7 +163,9 @@ struct Transport::Pool {
 };
 
 Transport::Transport(ClientConfig config, TransportOptions options)
-    : config_(std::move(config)), options_(options), credentials_(config_), pool_(std::make_unique<Pool>()) {}
+    : config_(std::move(config)), options_(options), credentials_(config_), pool_(std::make_unique<Pool>()) {
+  if (const char* trace = std::getenv("HARMONY_KUBE_TRACE"); trace != nullptr && trace[0] == '/') trace_file_ = trace;
+}
 
 Transport::~Transport() = default;
 
@@ -305,6 +309,7 @@ expected<Response> Transport::perform(const Request& request, const std::functio
     }
 
     ++stats_.requests;
+    const auto started = Clock::now();
     const CURLcode rc = curl.perform(easy);
     long status = 0;
     long connects = 0;
@@ -313,6 +318,14 @@ expected<Response> Transport::perform(const Request& request, const std::functio
     curl.getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_after);
     curl.getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
     stats_.connections += static_cast<int>(connects);
+    if (!trace_file_.empty()) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+      const std::string line = request.method + " " + request.path + " " + std::to_string(status) + " " + std::to_string(ms) + "ms\n";
+      if (int fd = ::open(trace_file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+        (void)!::write(fd, line.data(), line.size());
+        ::close(fd);
+      }
+    }
     curl.slist_free_all(headers);
     curl.slist_free_all(connect_to);
     // The handle no longer points at this frame's buffers after the next reset.

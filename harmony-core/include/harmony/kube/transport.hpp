@@ -16,6 +16,8 @@
 //   (honouring Retry-After) while the request's deadline allows; a request
 //   that cannot have reached the server (connection refused, DNS) is retried
 //   the same way. Other failures are returned at once.
+// - With HARMONY_KUBE_TRACE=FILE, each request appends a line to FILE:
+//   method, path, HTTP status, milliseconds (never headers or bodies).
 // - Every request carries `User-Agent: harmony/<version> (<os>/<arch>)`.
 // - Errors: a cluster that cannot be reached is exit_status::unreachable,
 //   naming the server, the context and how to check; an HTTP answer >= 400
@@ -106,6 +108,7 @@ class Transport {
   CredentialSource credentials_;
   std::unique_ptr<Pool> pool_;
   TransportStats stats_;
+  std::string trace_file_;  // $HARMONY_KUBE_TRACE: one line per request, for benchmarks and debugging
 };
 
 // "harmony/0.3.0 (linux/amd64)"
