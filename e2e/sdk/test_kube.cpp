@@ -307,6 +307,18 @@ current-context: dead
     CHECK(r.exit_code == es::usage);
     CHECK_THAT(r.err, Catch::Contains("did you mean"));
   }
+  SECTION("Kubernetes flags on the local topology are refused, naming the topologies that take them") {
+    auto r = s.box.run({"harmony", "deploy", "sdktest", "web", "--topology", "local", "--kubeconfig", "x"});
+    CHECK(r.exit_code == es::usage);
+    CHECK_THAT(r.err, Catch::Contains("--kubeconfig does not apply to topology 'local'"));
+    CHECK_THAT(r.err, Catch::Contains("kubeconfig, k3d"));
+  }
+  SECTION("--context completes from the kubeconfig's contexts") {
+    auto r = s.box.run({"harmony", "__complete", "deploy", "sdktest", "--context", ""});
+    CHECK(r.exit_code == 0);
+    auto contexts = kubectl({"config", "get-contexts", "-o", "name"});
+    for (const auto& name : lines(contexts.out)) CHECK_THAT(r.out, Catch::Contains(name + "\t"));
+  }
   SECTION("--cluster is k3d's") {
     auto r = s.harmony({"sdktest", "status", "--cluster", "x"});
     CHECK(r.exit_code == es::usage);

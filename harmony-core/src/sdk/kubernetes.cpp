@@ -90,6 +90,64 @@ std::string applied_at(const kube::Object& object) {
   return {};
 }
 
+// Leaves of a JSON document as "a.b[0].c" -> value, for plan's diff.
+namespace {
+
+void flatten(const json& j, const std::string& path, std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      const bool dotted = k.find('.') != std::string::npos || k.find('/') != std::string::npos;
+      flatten(v, path.empty() ? k : dotted ? path + "[" + k + "]" : path + "." + k, out);
+    }
+    if (j.empty() && !path.empty()) out[path] = "{}";
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) flatten(j[i], path + "[" + std::to_string(i) + "]", out);
+    if (j.empty()) out[path] = "[]";
+  } else {
+    out[path] = j.is_string() ? j.get<std::string>() : j.dump();
+  }
+}
+
+// What plan compares: the object without what the server keeps for itself.
+json comparable(json doc) {
+  if (doc.contains("metadata") && doc["metadata"].is_object()) {
+    auto& m = doc["metadata"];
+    for (const char* k : {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}) m.erase(k);
+    if (m.contains("annotations") && m["annotations"].is_object()) {
+      m["annotations"].erase("deployment.kubernetes.io/revision");
+      if (m["annotations"].empty()) m.erase("annotations");
+    }
+  }
+  doc.erase("status");
+  return doc;
+}
+
+}  // namespace
+
+std::vector<PlannedChange::Field> diff(const json& before, const json& after, bool secret) {
+  std::map<std::string, std::string> a, b;
+  flatten(comparable(before), "", a);
+  flatten(comparable(after), "", b);
+  std::vector<PlannedChange::Field> fields;
+  auto shown = [&](const std::string& path, const std::string& value) {
+    if (value.empty()) return value;
+    return secret && (path.starts_with("data") || path.starts_with("stringData")) ? std::string("(secret)") : value;
+  };
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end())
+      fields.push_back({k, shown(k, v), ""});
+    else if (it->second != v)
+      fields.push_back({k, shown(k, v), secret ? "(secret, changed)" : it->second});
+  }
+  for (const auto& [k, v] : b)
+    if (!a.count(k)) fields.push_back({k, "", shown(k, v)});
+  if (secret)
+    for (auto& f : fields)
+      if (f.path.starts_with("data") && f.before == "(secret)" && f.after == "(secret, changed)") f.before = "(secret)";
+  return fields;
+}
+
 }  // namespace kstate
 
 using kstate::Entry;
@@ -155,60 +213,6 @@ bool holder_is_dead_here(const std::string& holder) {
   if (id.boot_id != base::current_boot_id()) return true;  // this machine rebooted since
   const auto l = base::check_process(id);
   return l == base::Liveness::gone || l == base::Liveness::reused || l == base::Liveness::zombie;
-}
-
-// Leaves of a JSON document as "a.b[0].c" -> value, for plan's diff.
-void flatten(const json& j, const std::string& path, std::map<std::string, std::string>& out) {
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      const bool dotted = k.find('.') != std::string::npos || k.find('/') != std::string::npos;
-      flatten(v, path.empty() ? k : dotted ? path + "[" + k + "]" : path + "." + k, out);
-    }
-    if (j.empty() && !path.empty()) out[path] = "{}";
-  } else if (j.is_array()) {
-    for (std::size_t i = 0; i < j.size(); ++i) flatten(j[i], path + "[" + std::to_string(i) + "]", out);
-    if (j.empty()) out[path] = "[]";
-  } else {
-    out[path] = j.is_string() ? j.get<std::string>() : j.dump();
-  }
-}
-
-// What plan compares: the object without what the server keeps for itself.
-json comparable(json doc) {
-  if (doc.contains("metadata") && doc["metadata"].is_object()) {
-    auto& m = doc["metadata"];
-    for (const char* k : {"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"}) m.erase(k);
-    if (m.contains("annotations") && m["annotations"].is_object()) {
-      m["annotations"].erase("deployment.kubernetes.io/revision");
-      if (m["annotations"].empty()) m.erase("annotations");
-    }
-  }
-  doc.erase("status");
-  return doc;
-}
-
-std::vector<PlannedChange::Field> diff(const json& before, const json& after, bool secret) {
-  std::map<std::string, std::string> a, b;
-  flatten(comparable(before), "", a);
-  flatten(comparable(after), "", b);
-  std::vector<PlannedChange::Field> fields;
-  auto shown = [&](const std::string& path, const std::string& value) {
-    if (value.empty()) return value;
-    return secret && (path.starts_with("data") || path.starts_with("stringData")) ? std::string("(secret)") : value;
-  };
-  for (const auto& [k, v] : a) {
-    auto it = b.find(k);
-    if (it == b.end())
-      fields.push_back({k, shown(k, v), ""});
-    else if (it->second != v)
-      fields.push_back({k, shown(k, v), secret ? "(secret, changed)" : it->second});
-  }
-  for (const auto& [k, v] : b)
-    if (!a.count(k)) fields.push_back({k, "", shown(k, v)});
-  if (secret)
-    for (auto& f : fields)
-      if (f.path.starts_with("data") && f.before == "(secret)" && f.after == "(secret, changed)") f.before = "(secret)";
-  return fields;
 }
 
 }  // namespace
@@ -565,7 +569,7 @@ PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube
     (void)ctx;
     return change;
   }
-  change.fields = diff(kube::json_of(*live), kube::json_of(*result), secret);
+  change.fields = kstate::diff(kube::json_of(*live), kube::json_of(*result), secret);
   change.action = change.fields.empty() ? "none" : "update";
   return change;
 }

@@ -3,9 +3,11 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include <harmony/context.hpp>
 #include <harmony/kube/object.hpp>
 
 namespace harmony::topologies::kstate {
@@ -27,5 +29,9 @@ nlohmann::json entry_json(const Entry& e);
 Entry entry_from(const nlohmann::json& j);
 std::string hash_hex(std::string_view data);
 std::string applied_at(const kube::Object& object);
+// What plan shows: the fields that differ between the live object and the
+// dry run's, without what the server keeps for itself; a Secret's values
+// replaced by "(secret)".
+std::vector<PlannedChange::Field> diff(const nlohmann::json& before, const nlohmann::json& after, bool secret);
 
 }  // namespace harmony::topologies::kstate

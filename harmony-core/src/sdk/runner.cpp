@@ -22,6 +22,7 @@
 #include <harmony/base/text.hpp>
 #include <harmony/base/time.hpp>
 #include <harmony/errors.hpp>
+#include <harmony/kube/kubeconfig.hpp>
 #include <harmony/plugin/completion_scripts.hpp>
 #include <harmony/plugin/descriptor.hpp>
 #include <harmony/reporter.hpp>
@@ -965,6 +966,14 @@ int Runtime::State::complete(const std::vector<std::string>& words) {
     }
   };
   const std::string previous = prior.empty() ? "" : prior.back();
+  auto add_topology_completions = [&](std::vector<std::pair<std::string, std::string>>& flags) {
+    if (any_flags().kubernetes) {
+      flags.emplace_back("--kubeconfig", "the kubeconfig file");
+      flags.emplace_back("--context", "the kubeconfig context");
+      flags.emplace_back("--namespace", "the Kubernetes namespace");
+    }
+    if (any_flags().cluster) flags.emplace_back("--cluster", "the k3d cluster");
+  };
 
   if (prior.empty()) {
     if (c.current.starts_with("-")) {
@@ -985,6 +994,17 @@ int Runtime::State::complete(const std::vector<std::string>& words) {
     c.add("json", "JSON");
   } else if (previous == "--topology") {
     for (const auto& t : topologies) c.add(t.name, t.description);
+  } else if (previous == "--context" && any_flags().kubernetes) {
+    // The contexts of the kubeconfig the command would read.
+    kube::LoadOptions load = kube::LoadOptions::from_environment();
+    for (std::size_t i = 0; i + 1 < prior.size(); ++i)
+      if (prior[i] == "--kubeconfig") load.explicit_path = prior[i + 1];
+    if (auto contexts = kube::list_contexts(load))
+      for (const auto& name : *contexts) c.add(name, "kubeconfig context");
+  } else if (previous == "--kubeconfig") {
+    c.lines.emplace_back(":files");
+  } else if (previous == "-n" || previous == "--namespace" || previous == "--cluster") {
+    // a name the user types (listing them would mean a request to the cluster)
   } else if (lifecycle_verbs && (previous == "--set")) {
     for (const auto& comp : components)
       for (const auto& f : comp.fields(settings::Node())) c.add(f.key + "=", f.help);
@@ -997,6 +1017,11 @@ int Runtime::State::complete(const std::vector<std::string>& words) {
              prior.front() == "plan") {
     if (c.current.starts_with("-")) {
       std::vector<std::pair<std::string, std::string>> flags{{"--topology", "where to deploy"}, {"--timeout", "how long to wait"}};
+      add_topology_completions(flags);
+      if (prior.front() == "deploy" && any_flags().kubernetes)
+        flags.emplace_back("--force-conflicts", "take over fields another field manager owns");
+      if (prior.front() == "destroy" && any_flags().cluster)
+        flags.emplace_back("--delete-cluster", "also delete the k3d cluster harmony created");
       if (prior.front() == "deploy" || prior.front() == "plan") {
         flags.emplace_back("--set", "a setting: component.key=value");
         flags.emplace_back("--values", "a YAML file of settings");
@@ -1010,9 +1035,12 @@ int Runtime::State::complete(const std::vector<std::string>& words) {
       add_components(true);
     }
   } else if (prior.front() == "logs") {
-    if (c.current.starts_with("-"))
-      add_flags({{"--follow", "keep printing"}, {"--tail", "only the last N lines"}, {"--topology", "where it runs"}});
-    else if (prior.size() == 1)
+    if (c.current.starts_with("-")) {
+      std::vector<std::pair<std::string, std::string>> flags{
+          {"--follow", "keep printing"}, {"--tail", "only the last N lines"}, {"--topology", "where it runs"}};
+      add_topology_completions(flags);
+      add_flags(flags);
+    } else if (prior.size() == 1)
       add_components(false);
   } else if (prior.front() == "components") {
     add_flags({});
