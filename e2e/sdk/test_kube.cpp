@@ -552,6 +552,16 @@ TEST_CASE("k3d: deploy creates the cluster with the node ports the Scores ask fo
   CHECK_FALSE(fs::exists(kubeconfig));
 }
 
+TEST_CASE("k3d: plan before the cluster exists lists everything as created, and creates nothing") {
+  K3dStack s("k3dplan");
+  auto plan = s.k3d({"sdktest", "plan", "shop"});
+  INFO(out_and_err(plan));
+  CHECK(plan.exit_code == 0);
+  CHECK_THAT(plan.out, Catch::Contains("+ Deployment " + s.ns + "/shop"));
+  CHECK_THAT(plan.out, Catch::Contains("+ Secret " + s.ns + "/shop"));
+  CHECK(s.count("cluster create") == 0);
+}
+
 TEST_CASE("k3d: a cluster harmony did not create is used but never deleted") {
   K3dStack s("k3dkeep");
   auto made = s.box.run({"k3d", "cluster", "create", s.cluster, "--api-port", "127.0.0.1:" + std::to_string(Sandbox::free_port())});

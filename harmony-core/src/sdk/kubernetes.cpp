@@ -235,6 +235,7 @@ struct KubernetesTopology::State {
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> credentials;  // loaded per component
   std::optional<bool> namespace_exists;
   std::string lease_holder;  // set while we hold it
+  bool no_cluster = false;   // plan before k3d made the cluster
   std::string lease_namespace;
 
   [[nodiscard]] std::string plugin() const { return env.plugin; }
@@ -535,6 +536,12 @@ expected<Outcome> KubernetesTopology::ensure_ready(RunContext& ctx) {
 
 expected<void> KubernetesTopology::plan_ready(RunContext& ctx) {
   State& s = *state_;
+  // No cluster yet (k3d would create it): everything is to be created.
+  if (!reachable_without_creating()) {
+    s.no_cluster = true;
+    s.records_loaded = true;
+    return {};
+  }
   auto c = client(ctx);
   if (!c) return fail(c.error());
   if (auto exists = s.check_namespace(ctx, false); !exists) return fail(exists.error());
@@ -576,6 +583,19 @@ PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube
 
 Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Object>& objects) {
   State& s = *state_;
+  if (s.no_cluster && ctx.dry_run()) {
+    // Without a server to ask, the built-in cluster-scoped kinds are known;
+    // anything else is taken as namespaced.
+    static const std::set<std::string> cluster_scoped{
+        "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
+        "StorageClass", "PriorityClass", "IngressClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"};
+    for (const auto& o : objects) {
+      auto ref = kube::ObjectRef::of(o);
+      if (ref.namespace_.empty() && !cluster_scoped.count(ref.kind)) ref.namespace_ = namespace_name();
+      ctx.plan->push_back({"create", ref.describe(), {}});
+    }
+    return Outcome::no_change("planned");
+  }
   auto c = client(ctx);
   if (!c) return Outcome::failure(c.error());
   kube::Client& api = **c;
@@ -850,6 +870,7 @@ expected<void> KubernetesTopology::State::wait_one(RunContext& ctx, const kube::
 expected<std::string> KubernetesTopology::ensure_secret(RunContext& ctx, std::string_view name,
                                                         const std::function<std::string()>& generate) {
   State& s = *state_;
+  if (s.no_cluster && ctx.dry_run()) return generate();
   if (auto c = client(ctx); !c) return fail(c.error());
   if (!s.namespace_exists.value_or(false) && ctx.dry_run()) return generate();
   if (auto loaded = s.load_credentials(ctx.component); !loaded) return fail(loaded.error());
@@ -1219,6 +1240,10 @@ Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRele
 }
 
 Outcome KubernetesTopology::install_chart(RunContext& ctx, const HelmRelease& release) {
+  if (state_->no_cluster && ctx.dry_run()) {
+    ctx.plan->push_back({"create", "Helm release " + namespace_name() + "/" + release.name, {}});
+    return Outcome::no_change("planned");
+  }
   if (auto c = client(ctx); !c) return Outcome::failure(c.error());
   return state_->install_chart(ctx, release);
 }
@@ -1235,6 +1260,11 @@ base::expected<kube::Secret> KubeSecret::complete_secret(KubernetesCluster& clus
   kube::Secret secret = settings.secret;
   if (settings.generated.empty()) return secret;
   auto api = cluster.client(ctx);
+  if (!api && ctx.dry_run()) {
+    // A plan before the cluster exists: every key would be generated.
+    for (const auto& key : settings.generated) secret.data[key] = settings.generate ? settings.generate() : std::string();
+    return secret;
+  }
   if (!api) return base::fail(api.error());
   const std::string ns = secret.metadata.namespace_.empty() ? cluster.namespace_name() : secret.metadata.namespace_;
   std::map<std::string, std::string> live;
