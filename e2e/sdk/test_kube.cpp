@@ -270,6 +270,56 @@ TEST_CASE("destroy deletes what the deploy created and waits until it is gone; -
   CHECK_THAT(again.out, Catch::Contains("nothing of sdktest is deployed on kubeconfig"));
 }
 
+TEST_CASE("destroy --purge keeps the namespace harmony created when something else lives there now") {
+  KubeStack s("purgekeep");
+  REQUIRE(s.deploy().exit_code == 0);
+  REQUIRE(kubectl({"create", "configmap", "someone-elses", "-n", s.ns}).exit_code == 0);
+  auto r = s.harmony({"destroy", "sdktest", "--yes", "--purge"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(out_and_err(r), Catch::Contains("ConfigMap someone-elses is not harmony's"));
+  CHECK(s.exists("configmap/someone-elses"));
+  CHECK_FALSE(s.exists("deployment/shop"));
+}
+
+TEST_CASE("a deploy whose pods cannot be created (a quota) fails at once with the controller's reason") {
+  KubeStack s("quota");
+  REQUIRE(kubectl({"create", "namespace", s.ns}).exit_code == 0);
+  REQUIRE(kubectl({"create", "quota", "no-pods", "--hard=pods=0", "-n", s.ns}).exit_code == 0);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = s.deploy();
+  INFO(out_and_err(r));
+  CHECK(r.exit_code == es::deploy_failed);
+  CHECK_THAT(r.err, Catch::Contains("its pods cannot be created"));
+  CHECK_THAT(r.err, Catch::Contains("exceeded quota"));
+  CHECK(std::chrono::steady_clock::now() - start < 60s);
+}
+
+TEST_CASE("a deploy killed midway leaves everything it made in the record: status says so, and destroy removes it all") {
+  KubeStack s("killed");
+  // Killed while it waits for the pods (no node is theirs: they stay pending).
+  auto killed = s.box.run({"/usr/bin/timeout", "-s", "KILL", "3", "harmony", "deploy", "sdktest", "shop", "--topology",
+                           "kubeconfig", "-n", s.ns, "--set", "shop.node_selector.nowhere=true"});
+  INFO(out_and_err(killed));
+  // timeout(1) kills its whole process group, itself included.
+  REQUIRE_FALSE(killed.ok());
+  REQUIRE(s.exists("deployment/shop"));
+  REQUIRE(s.exists("lease/harmony.sdktest"));  // its holder died holding it
+
+  auto status = s.harmony({"sdktest", "status"});
+  INFO(out_and_err(status));
+  CHECK_THAT(status.out, Catch::Contains("incompletely"));
+
+  // The dead holder's Lease is taken over (same machine, its process gone).
+  auto gone = s.harmony({"destroy", "sdktest", "--yes"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK_FALSE(s.exists("deployment/shop"));
+  CHECK_FALSE(s.exists("configmap/shop"));
+  CHECK_FALSE(s.exists("secret/shop"));
+  CHECK_FALSE(s.exists("secret/harmony.sdktest.shop"));
+}
+
 TEST_CASE("destroy without --purge keeps a namespace that something else lives in") {
   KubeStack s("keep");
   REQUIRE(s.deploy().exit_code == 0);
@@ -439,6 +489,16 @@ TEST_CASE("a CRD is installed and waited on until Established before its custom 
   auto gone = s.harmony({"destroy", "sdktest", "widget", "--yes"});
   INFO(out_and_err(gone));
   CHECK(gone.exit_code == 0);
+  CHECK(kubectl({"get", "crd", "widgets.sdktest.harmony.test", "--ignore-not-found", "-o", "name"}).out.empty());
+
+  // One list may hold the CRD and its custom resource.
+  auto together = s.harmony({"deploy", "sdktest", "widget", "--set", "widget.one_list=true", "--timeout", "60s"});
+  INFO(out_and_err(together));
+  REQUIRE(together.exit_code == 0);
+  CHECK(s.get("widgets.sdktest.harmony.test/w1")["spec"]["size"] == "small");
+  auto again = s.harmony({"destroy", "sdktest", "widget", "--yes"});
+  INFO(out_and_err(again));
+  CHECK(again.exit_code == 0);
   CHECK(kubectl({"get", "crd", "widgets.sdktest.harmony.test", "--ignore-not-found", "-o", "name"}).out.empty());
 }
 

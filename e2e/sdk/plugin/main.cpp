@@ -212,6 +212,7 @@ class ShopScore {
     bool extra_config = false;
     bool kwok = false;
     bool import_image = false;
+    std::map<std::string, std::string> node_selector;
 
     template <class V>
     void describe(V& v) {
@@ -224,6 +225,7 @@ class ShopScore {
       v("extra_config", extra_config, "also deploy a second ConfigMap (tests pruning)");
       v("kwok", kwok, "run the pods on the test cluster's simulated (kwok) node");
       v("import_image", import_image, "import the image into the cluster first (topologies that can)");
+      v("node_selector", node_selector, "labels the pods' node must have (none matching: the pods stay pending)");
     }
   };
   using capabilities = needs<capability::Kubernetes>;
@@ -270,7 +272,7 @@ class ShopScore {
                                                 .volumes = {{.name = "www",
                                                              .source = kube::Volume::Source::config_map,
                                                              .reference = "shop"}},
-                                                .node_selector = s.kwok ? kube::Labels{{"type", "kwok"}} : kube::Labels{},
+                                                .node_selector = s.kwok ? kube::Labels{{"type", "kwok"}} : kube::Labels(s.node_selector.begin(), s.node_selector.end()),
                                                 .tolerations = s.kwok ? std::vector<kube::Toleration>{{.key = "kwok.x-k8s.io/node",
                                                                                                         .value = "fake",
                                                                                                         .effect = "NoSchedule"}}
@@ -320,11 +322,13 @@ class WidgetScore {
  public:
   struct Settings {
     bool install_crd = true;
+    bool one_list = false;
     std::string kind = "Widget";
     std::string size = "small";
     template <class V>
     void describe(V& v) {
       v("install_crd", install_crd, "install the CRD before the custom resource");
+      v("one_list", one_list, "apply the CRD and the custom resource as one list of objects");
       v("kind", kind, "the custom resource's kind (a kind no CRD defines tests that error)");
       v("size", size, "the widget's spec.size", choice<std::string>({{"small", "small"}, {"large", "large"}}));
     }
@@ -356,6 +360,11 @@ class WidgetScore {
                          {"metadata", {{"name", "w1"}}},
                          {"spec", {{"size", settings_.size}}}};
     Composition<T> c;
+    if (settings_.one_list) {
+      c.add("both", scores::KubeObjects({.what = "the CRD and the widget",
+                                         .objects = {*kube::Object::parse(crd.dump()), *kube::Object::parse(widget.dump())}}));
+      return c.interpret();
+    }
     if (settings_.install_crd) c.add("crd", scores::KubeCustomResourceDefinition(*kube::Object::parse(crd.dump())));
     c.add("widget", scores::KubeObjects({.what = "the widget", .objects = {*kube::Object::parse(widget.dump())}}),
           settings_.install_crd ? std::vector<std::string>{"crd"} : std::vector<std::string>{});

@@ -11,7 +11,7 @@
 // the first is the default. `--topology`, then $HARMONY_TOPOLOGY, pick one at
 // run time. The runner provides the lifecycle verbs (deploy, destroy, status,
 // plan), `logs`, `components`, completion, and the descriptor the build
-// embeds (docs/plugin-runner.md). Plugins add their own commands with
+// embeds (docs/sdk.md). Plugins add their own commands with
 // `command()`.
 
 #include <functional>

@@ -2,7 +2,7 @@
 // Progress of a multi-component operation (deploy, destroy). Three renderers:
 // on a terminal one live line per component (pending, running, ready, failed,
 // elapsed); plain lines otherwise; with -o json one JSON object per line,
-// ending with a summary object. docs/plugin-runner.md shows each.
+// ending with a summary object. docs/sdk.md shows each.
 
 #include <chrono>
 #include <memory>

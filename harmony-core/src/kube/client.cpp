@@ -504,7 +504,10 @@ expected<void> Client::remove(const ObjectRef& ref, const DeleteOptions& options
   request.method = "DELETE";
   request.path = type->path(ns, ref.name);
   request.content_type = "application/json";
-  request.body = json{{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"propagationPolicy", policy}}.dump();
+  json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"propagationPolicy", policy}};
+  if (!options.precondition_resource_version.empty())
+    body["preconditions"] = {{"resourceVersion", options.precondition_resource_version}};
+  request.body = body.dump();
   auto r = state_->call(request, state_->info("delete", type->qualified(), type->namespaced ? ns : "", ref.name));
   if (!r) {
     if (r.error().status == base::exit_status::object_not_found) return {};

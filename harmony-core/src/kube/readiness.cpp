@@ -22,6 +22,10 @@ Readiness deployment(const Object& o) {
   if (auto p = condition(o, "Progressing"); p && p->reason == "ProgressDeadlineExceeded") {
     return failed("the rollout stalled: " + p->message);
   }
+  // Pods that cannot even be created (a quota, admission): waiting is pointless.
+  if (auto f = condition(o, "ReplicaFailure"); f && f->status == "True") {
+    return failed("its pods cannot be created: " + f->message);
+  }
   const auto want = o.int_at("/spec/replicas").value_or(1);
   const auto updated = o.int_at("/status/updatedReplicas").value_or(0);
   const auto replicas = o.int_at("/status/replicas").value_or(0);

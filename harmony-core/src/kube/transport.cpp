@@ -78,7 +78,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   for (auto nl = t->partial.find('\n'); nl != std::string::npos; nl = t->partial.find('\n', start)) {
     const std::string_view line(t->partial.data() + start, nl - start);
     start = nl + 1;
-    if (!line.empty() && !(*t->on_line)(line)) {
+    if (!(*t->on_line)(line)) {
       t->stopped_by_us = true;
       return 0;  // aborts the transfer
     }

@@ -306,6 +306,24 @@ expected<Outcome> K3d::destroy(RunContext& ctx, const DestroyOptions& options) {
              c.name + ")");
     return outcome;
   }
+  // Shared by every plugin: not while another one has something deployed.
+  if (c.running()) {
+    if (auto api = client(ctx); api) {
+      kube::ListOptions records;
+      records.label_selector = "harmony.dev/record=true";
+      auto found = (*api)->list("v1", "Secret", "", records);
+      if (!found) return fail(found.error());
+      std::set<std::string> others;
+      for (const auto& r : found->items)
+        for (const auto& [k, v] : r.strings_at("/metadata/labels"))
+          if (k == "harmony.dev/plugin" && v != environment().plugin) others.insert(v + " (namespace " + r.namespace_() + ")");
+      if (!others.empty()) {
+        ctx.warn("k3d cluster '" + c.name + "' stays: other plugins have components deployed in it: " +
+                 base::join({others.begin(), others.end()}, ", "));
+        return outcome;
+      }
+    }
+  }
   if (auto gone = c.k3d({"cluster", "delete", c.name}, std::chrono::minutes(5), "delete cluster '" + c.name + "'"); !gone)
     return fail(gone.error());
   disconnect();

@@ -129,22 +129,22 @@ std::vector<PlannedChange::Field> diff(const json& before, const json& after, bo
   flatten(comparable(before), "", a);
   flatten(comparable(after), "", b);
   std::vector<PlannedChange::Field> fields;
+  // A Secret's values (data, stringData) never appear, only that they change.
+  auto hidden = [&](const std::string& path) {
+    return secret && (path.starts_with("data.") || path.starts_with("data[") || path.starts_with("stringData"));
+  };
   auto shown = [&](const std::string& path, const std::string& value) {
-    if (value.empty()) return value;
-    return secret && (path.starts_with("data") || path.starts_with("stringData")) ? std::string("(secret)") : value;
+    return value.empty() || !hidden(path) ? value : std::string("(secret)");
   };
   for (const auto& [k, v] : a) {
     auto it = b.find(k);
     if (it == b.end())
       fields.push_back({k, shown(k, v), ""});
     else if (it->second != v)
-      fields.push_back({k, shown(k, v), secret ? "(secret, changed)" : it->second});
+      fields.push_back({k, shown(k, v), hidden(k) ? "(secret, changed)" : it->second});
   }
   for (const auto& [k, v] : b)
     if (!a.count(k)) fields.push_back({k, "", shown(k, v)});
-  if (secret)
-    for (auto& f : fields)
-      if (f.path.starts_with("data") && f.before == "(secret)" && f.after == "(secret, changed)") f.before = "(secret)";
   return fields;
 }
 
@@ -162,6 +162,10 @@ constexpr std::string_view credentials_label = "harmony.dev/credentials";
 constexpr std::string_view created_by = "harmony.dev/created-by";
 constexpr std::string_view release_kind = "HelmRelease";
 constexpr std::string_view release_api = "helm.sh/v1";
+// The topology's own writes (namespace, records, credentials) under a field
+// manager of their own: a Score applying the same namespace as `harmony`
+// must not take away the annotation that says harmony created it.
+constexpr std::string_view topology_manager = "harmony-topology";
 
 bool is_release(const Entry& e) { return e.api_version == release_api && e.kind == release_kind; }
 
@@ -190,18 +194,31 @@ std::string this_host() {
   return name;
 }
 
-// Who holds a Lease: host, then this process's identity (pid, start, boot),
-// so a deploy that died on this machine is recognised as gone.
+// This process's pid namespace ("pid:[4026531836]"): two containers may
+// share a host name and a kernel (boot id) but not their pids.
+std::string pid_namespace() {
+  char link[64] = {};
+  const auto n = ::readlink("/proc/self/ns/pid", link, sizeof link - 1);
+  return n > 0 ? std::string(link, static_cast<std::size_t>(n)) : std::string("pid:[?]");
+}
+
+// Who holds a Lease: host, then this process's identity (pid, start, boot,
+// pid namespace), so that a deploy that died on this very machine is
+// recognised as gone.
 std::string holder_identity() {
   auto me = base::identify_process(static_cast<int>(::getpid()));
   std::string id = this_host() + "/" + std::to_string(::getpid());
-  if (me) id += "/" + std::to_string(me->start_ticks) + "/" + me->boot_id;
+  if (me) id += "/" + std::to_string(me->start_ticks) + "/" + me->boot_id + "/" + pid_namespace();
   return id;
 }
 
+// Only a holder that was on this machine, in this boot and pid namespace,
+// and whose process is gone, is known dead; any other waits for its Lease
+// to expire (a host name alone proves nothing: "localhost" is everywhere).
 bool holder_is_dead_here(const std::string& holder) {
   auto parts = base::split_list(holder, '/');
-  if (parts.size() != 4 || parts[0] != this_host()) return false;
+  if (parts.size() != 5 || parts[0] != this_host() || parts[3] != base::current_boot_id() || parts[4] != pid_namespace())
+    return false;
   base::ProcessIdentity id;
   try {
     id.pid = std::stoi(parts[1]);
@@ -210,7 +227,6 @@ bool holder_is_dead_here(const std::string& holder) {
     return false;
   }
   id.boot_id = parts[3];
-  if (id.boot_id != base::current_boot_id()) return true;  // this machine rebooted since
   const auto l = base::check_process(id);
   return l == base::Liveness::gone || l == base::Liveness::reused || l == base::Liveness::zombie;
 }
@@ -234,6 +250,7 @@ struct KubernetesTopology::State {
   std::map<std::string, std::vector<Entry>, std::less<>> applied;  // this run, per component
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> credentials;  // loaded per component
   std::optional<bool> namespace_exists;
+  bool namespace_terminating = false;
   std::string lease_holder;  // set while we hold it
   bool no_cluster = false;   // plan before k3d made the cluster
   std::string lease_namespace;
@@ -249,6 +266,13 @@ struct KubernetesTopology::State {
   expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
   expected<void> wait_endpoints(RunContext& ctx, const kube::Object& service);
   std::string pod_problems(RunContext& ctx, const kube::Object& workload, bool only_failed, bool* failed);
+  // Whether another component of the plugin has the object: applied it in
+  // this run, or lists it in its record (an object that moved between
+  // components is theirs now; one two components apply is deleted by the
+  // last).
+  [[nodiscard]] bool owned_elsewhere(std::string_view component, const Entry& e) const;
+  // Whether the namespace holds anything but what destroy just removed.
+  expected<std::string> other_tenants();
   PlannedChange plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced,
                             const std::string& field_manager = "harmony");
   expected<std::vector<kube::Object>> pods_of(const Entry& workload);
@@ -278,10 +302,16 @@ KubernetesTopology::KubernetesTopology(const TopologyEnvironment& environment, s
 KubernetesTopology::~KubernetesTopology() {
   State& s = *state_;
   if (s.lease_holder.empty() || !s.client) return;
-  // Released on every way out; if this fails the Lease expires by itself.
+  // Released on every way out, but only while it is still ours (someone may
+  // have taken over a Lease that outlived its time); if this fails, it
+  // expires by itself.
+  const kube::ObjectRef ref{"coordination.k8s.io/v1", "Lease", s.lease_namespace, kstate::lease_name(s.env.plugin)};
+  auto current = s.client->find(ref);
+  if (!current || !*current || (*current)->string_at("/spec/holderIdentity").value_or("") != s.lease_holder) return;
   kube::DeleteOptions d;
   d.wait = false;
-  (void)s.client->remove({"coordination.k8s.io/v1", "Lease", s.lease_namespace, kstate::lease_name(s.env.plugin)}, d);
+  d.precondition_resource_version = (*current)->resource_version();
+  (void)s.client->remove(ref, d);
 }
 
 const TopologyEnvironment& KubernetesTopology::environment() const { return state_->env; }
@@ -380,7 +410,7 @@ expected<void> KubernetesTopology::State::write_record(std::string_view componen
                       .data = {{"settings.json", r.record.settings_json},
                                {"deployed-at", r.record.deployed_at},
                                {"inventory.json", inv.dump()}}};
-  auto written = client->apply(kube::to_object(secret), {.force_conflicts = true});
+  auto written = client->apply(kube::to_object(secret), {.field_manager = std::string(topology_manager), .force_conflicts = true});
   if (!written) return fail(written.error());
   return {};
 }
@@ -416,7 +446,11 @@ std::optional<ComponentRecord> KubernetesTopology::recorded(std::string_view com
   if (auto loaded = s.load_records(); !loaded) throw loaded.error();
   auto it = s.records.find(component);
   if (it == s.records.end()) return std::nullopt;
-  return it->second.record;
+  ComponentRecord r = it->second.record;
+  // Objects were made, but the deploy that made them never finished.
+  if (r.deployed_at.empty()) r.deployed_at = "incompletely: a deploy stopped before it finished";
+  if (r.settings_json.empty()) r.settings_json = "{}";
+  return r;
 }
 
 std::vector<std::string> KubernetesTopology::deployed_components() const {
@@ -440,7 +474,9 @@ expected<bool> KubernetesTopology::State::check_namespace(RunContext& ctx, bool 
   if (!found) return fail(found.error());
   if (*found) {
     auto health = kube::evaluate(**found);
-    if (health.health == kube::Health::failed)
+    namespace_terminating = health.health == kube::Health::failed;
+    // Deleting in a namespace being deleted is fine; creating is not.
+    if (health.health == kube::Health::failed && create)
       return fail(error_with(exit_status::deploy_failed, "namespace '" + namespace_ + "' cannot be deployed to",
                              health.message, "wait until it is gone, or choose another with -n"));
     namespace_exists = true;
@@ -453,7 +489,7 @@ expected<bool> KubernetesTopology::State::check_namespace(RunContext& ctx, bool 
   kube::Namespace ns{.metadata = {.name = namespace_,
                                   .labels = {{std::string(managed_by), "harmony"}},
                                   .annotations = {{std::string(created_by), env.plugin}}}};
-  auto made = client->apply(kube::to_object(ns));
+  auto made = client->apply(kube::to_object(ns), {.field_manager = std::string(topology_manager)});
   if (!made) return fail(made.error());
   ctx.note("created namespace " + namespace_);
   namespace_exists = true;
@@ -493,11 +529,13 @@ expected<void> KubernetesTopology::State::take_lease(RunContext& ctx) {
                                "delete lease -n " + namespace_ + " " + name);
     return fail(std::move(e));
   };
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  bool taken_over = false;
+  for (int attempt = 0; attempt < 2 && !taken_over; ++attempt) {
     auto current = client->find({"coordination.k8s.io/v1", "Lease", namespace_, name});
     if (!current) return fail(current.error());
     if (!*current) {
       auto made = client->create(lease(""));
+      taken_over = made.has_value();
       if (made) break;
       if (made.error().status != exit_status::conflict) return fail(made.error());
       continue;  // someone created it meanwhile: look again
@@ -510,11 +548,18 @@ expected<void> KubernetesTopology::State::take_lease(RunContext& ctx) {
     if (!expired && !holder_is_dead_here(who)) return busy(l);
     ctx.note("taking over the Lease of " + (who.empty() ? std::string("nobody") : who) + " (expired or gone)");
     auto taken = client->replace(lease(l.resource_version()));
+    taken_over = taken.has_value();
     if (taken) break;
     if (taken.error().status != exit_status::conflict) return fail(taken.error());
     auto again = client->find({"coordination.k8s.io/v1", "Lease", namespace_, name});
     if (again && *again) return busy(**again);
     return fail(taken.error());
+  }
+  if (!taken_over) {
+    auto current = client->find({"coordination.k8s.io/v1", "Lease", namespace_, name});
+    if (current && *current) return busy(**current);
+    return fail(error_with(exit_status::lock_held, "cannot take the Lease of " + env.plugin + " in namespace " + namespace_,
+                           "others created and removed it while harmony tried", "try again"));
   }
   lease_holder = holder;
   lease_namespace = namespace_;
@@ -529,8 +574,13 @@ expected<Outcome> KubernetesTopology::ensure_ready(RunContext& ctx) {
   auto exists = s.check_namespace(ctx, deploying);
   if (!exists) return fail(exists.error());
   if (!*exists) return Outcome::no_change("namespace " + s.namespace_ + " does not exist");
+  // A namespace being deleted takes no new Lease, and no deploy can race us there.
+  if (!s.namespace_terminating)
+    if (auto taken = s.take_lease(ctx); !taken) return fail(taken.error());
+  // Read under the lock: a deploy that ended a moment ago is seen whole.
+  s.records_loaded = false;
+  s.records.clear();
   if (auto loaded = s.load_records(); !loaded) return fail(loaded.error());
-  if (auto taken = s.take_lease(ctx); !taken) return fail(taken.error());
   return Outcome::no_change("connected to " + (*c)->config().describe() + ", namespace " + s.namespace_);
 }
 
@@ -595,6 +645,17 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
       ctx.plan->push_back({"create", ref.describe(), {}});
     }
     return Outcome::no_change("planned");
+  }
+  // A CRD followed by more objects (its custom resources, perhaps): those
+  // are looked up only once it is Established, so one list may hold both.
+  for (std::size_t i = 0; i + 1 < objects.size(); ++i) {
+    if (objects[i].kind() != "CustomResourceDefinition") continue;
+    Outcome first = apply(ctx, {objects.begin(), objects.begin() + static_cast<std::ptrdiff_t>(i) + 1});
+    if (first.failed()) return first;
+    Outcome rest = apply(ctx, {objects.begin() + static_cast<std::ptrdiff_t>(i) + 1, objects.end()});
+    if (rest.failed() || !first.changed()) return rest;
+    if (!rest.changed()) return first;
+    return Outcome::success(first.message + "; " + rest.message);
   }
   auto c = client(ctx);
   if (!c) return Outcome::failure(c.error());
@@ -674,6 +735,9 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
       what_changed.push_back((known ? "updated " : "created ") + describe(e));
       ctx.note(what_changed.back());
     }
+    if (auto twice = std::find_if(done.begin(), done.end(), [&](const Entry& x) { return same_object(x, e); });
+        twice != done.end() && twice->applied_hash != e.applied_hash)
+      ctx.warn(describe(e) + " is applied twice in one deploy, differently: the last one wins");
     std::erase_if(done, [&](const Entry& x) { return same_object(x, e); });
     done.push_back(e);
     results.push_back(std::move(*result));
@@ -708,46 +772,62 @@ expected<void> KubernetesTopology::State::wait_endpoints(RunContext& ctx, const 
   if (selector.empty()) return {};
   kube::ListOptions pods_by;
   pods_by.label_selector = base::join(selector, ",");
-  auto pods = client->list("v1", "Pod", service.namespace_(), pods_by);
-  if (!pods) return fail(pods.error());
   std::set<std::string> ready;
-  for (const auto& pod : pods->items)
-    if (kube::evaluate(pod).health == kube::Health::current && !pod.has("/metadata/deletionTimestamp"))
-      if (auto ip = pod.string_at("/status/podIP")) ready.insert(*ip);
-  if (ready.empty()) return {};
+  auto ready_pods = [&]() -> expected<void> {
+    auto pods = client->list("v1", "Pod", service.namespace_(), pods_by);
+    if (!pods) return fail(pods.error());
+    ready.clear();
+    for (const auto& pod : pods->items)
+      if (kube::evaluate(pod).health == kube::Health::current && !pod.has("/metadata/deletionTimestamp"))
+        if (auto ip = pod.string_at("/status/podIP")) ready.insert(*ip);
+    return {};
+  };
   std::map<std::string, std::set<std::string>> slices;  // slice -> ready addresses
   auto covered = [&] {
     std::set<std::string> all;
     for (const auto& [name, addresses] : slices) all.insert(addresses.begin(), addresses.end());
     return std::includes(all.begin(), all.end(), ready.begin(), ready.end());
   };
-  kube::WatchOptions w;
-  w.label_selector = "kubernetes.io/service-name=" + service.name();
-  w.timeout = std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::milliseconds(1));
-  bool done = false;
-  auto watched = client->watch("discovery.k8s.io/v1", "EndpointSlice", service.namespace_(), w, [&](const kube::WatchEvent& e) {
-    using T = kube::WatchEvent::Type;
-    if (e.type == T::relisted) slices.clear();
-    if (e.type == T::deleted) slices.erase(e.object.name());
-    if (e.type == T::added || e.type == T::modified) {
-      auto& addresses = slices[e.object.name()];
-      addresses.clear();
-      for (const auto& endpoint : e.object.items_at("/endpoints")) {
-        if (!endpoint.bool_at("/conditions/ready").value_or(true)) continue;
-        for (const auto& a : endpoint.string_list_at("/addresses")) addresses.insert(a);
+  std::string version;
+  // In slices, as wait_one does: between them the pods are looked at again
+  // (one that went away is no longer waited for) and Ctrl-C is noticed.
+  bool seen = false;  // the slices as the server has them are known
+  while (true) {
+    if (auto listed = ready_pods(); !listed) return listed;
+    if (ready.empty() || (seen && covered())) return {};
+    if (ctx.interrupted()) return fail(interrupted_error());
+    if (ctx.expired())
+      return fail(error_with(exit_status::not_ready,
+                             "Service " + service.namespace_() + "/" + service.name() + " has no endpoints for all its ready pods in time",
+                             std::to_string(ready.size()) + " ready pods are selected by it",
+                             "look at: kubectl get endpointslices -n " + service.namespace_() +
+                                 " -l kubernetes.io/service-name=" + service.name()));
+    kube::WatchOptions w;
+    w.label_selector = "kubernetes.io/service-name=" + service.name();
+    w.resource_version = version;
+    w.timeout = std::clamp<std::chrono::milliseconds>(ctx.remaining(), std::chrono::milliseconds(1), std::chrono::seconds(2));
+    bool done = false;
+    auto watched = client->watch("discovery.k8s.io/v1", "EndpointSlice", service.namespace_(), w, [&](const kube::WatchEvent& e) {
+      using T = kube::WatchEvent::Type;
+      if (e.type == T::relisted) slices.clear();
+      if (e.type == T::deleted) slices.erase(e.object.name());
+      if (e.type == T::added || e.type == T::modified) {
+        auto& addresses = slices[e.object.name()];
+        addresses.clear();
+        for (const auto& endpoint : e.object.items_at("/endpoints")) {
+          if (!endpoint.bool_at("/conditions/ready").value_or(true)) continue;
+          for (const auto& a : endpoint.string_list_at("/addresses")) addresses.insert(a);
+        }
       }
-    }
-    if (e.type == T::synced || e.type == T::added || e.type == T::modified || e.type == T::deleted)
-      done = covered();
-    return !done && !ctx.interrupted();
-  });
-  if (!watched) return fail(watched.error());
-  if (done) return {};
-  if (ctx.interrupted()) return fail(interrupted_error());
-  return fail(error_with(exit_status::not_ready, "Service " + service.namespace_() + "/" + service.name() + " has no endpoints for all its ready pods in time",
-                         std::to_string(ready.size()) + " ready pods are selected by it",
-                         "look at: kubectl get endpointslices -n " + service.namespace_() + " -l kubernetes.io/service-name=" +
-                             service.name()));
+      if (e.type == T::added || e.type == T::modified || e.type == T::deleted || e.type == T::bookmark)
+        if (!e.object.resource_version().empty()) version = e.object.resource_version();
+      if (e.type == T::synced) seen = true;
+      if (e.type == T::synced || e.type == T::added || e.type == T::modified || e.type == T::deleted) done = covered();
+      return !done && !ctx.interrupted();
+    });
+    if (!watched) return fail(watched.error());
+    if (done) return {};
+  }
 }
 
 expected<std::vector<kube::Object>> KubernetesTopology::State::pods_of(const Entry& workload) {
@@ -885,7 +965,7 @@ expected<std::string> KubernetesTopology::ensure_secret(RunContext& ctx, std::st
                                    .namespace_ = s.namespace_,
                                    .labels = labels},
                       .data = {values.begin(), values.end()}};
-  auto written = (*client(ctx))->apply(kube::to_object(secret), {.force_conflicts = true});
+  auto written = (*client(ctx))->apply(kube::to_object(secret), {.field_manager = std::string(topology_manager), .force_conflicts = true});
   if (!written) return fail(written.error());
   ctx.note("generated credential " + std::string(name));
   return value;
@@ -905,12 +985,58 @@ std::vector<Entry> stale_entries(const std::vector<Entry>& recorded, const std::
 
 }  // namespace
 
+bool KubernetesTopology::State::owned_elsewhere(std::string_view component, const Entry& e) const {
+  auto has = [&](const std::vector<Entry>& list) {
+    return std::any_of(list.begin(), list.end(), [&](const Entry& x) { return same_object(x, e); });
+  };
+  for (const auto& [name, list] : applied)
+    if (name != component && has(list)) return true;
+  for (const auto& [name, r] : records)
+    if (name != component && has(r.inventory)) return true;
+  return false;
+}
+
+expected<std::string> KubernetesTopology::State::other_tenants() {
+  // Another plugin's records, then anything users put there themselves
+  // (the kinds people put in a namespace; what Kubernetes makes itself in
+  // every namespace does not count).
+  kube::ListOptions records_of_anyone;
+  records_of_anyone.label_selector = std::string(record_label) + "=true";
+  auto others = client->list("v1", "Secret", namespace_, records_of_anyone);
+  if (!others) return fail(others.error());
+  for (const auto& r : others->items) {
+    std::string plugin;
+    for (const auto& [k, v] : r.strings_at("/metadata/labels"))
+      if (k == plugin_label) plugin = v;
+    if (plugin != env.plugin) return "plugin " + plugin + " has components deployed there";
+  }
+  const std::vector<std::pair<std::string, std::string>> kinds{
+      {"v1", "ConfigMap"}, {"v1", "Secret"},     {"v1", "Pod"},          {"v1", "Service"},
+      {"v1", "PersistentVolumeClaim"},           {"apps/v1", "Deployment"}, {"apps/v1", "StatefulSet"},
+      {"apps/v1", "DaemonSet"}, {"batch/v1", "Job"}, {"v1", "ServiceAccount"}};
+  for (const auto& [api, kind] : kinds) {
+    auto items = client->list(api, kind, namespace_);
+    if (!items) return fail(items.error());
+    for (const auto& o : items->items) {
+      const std::string name = o.name();
+      if (kind == "ConfigMap" && name == "kube-root-ca.crt") continue;
+      if (kind == "ServiceAccount" && name == "default") continue;
+      if (o.has("/metadata/deletionTimestamp")) continue;
+      bool ours = false;
+      for (const auto& [k, v] : o.strings_at("/metadata/labels"))
+        if (k == plugin_label && v == env.plugin) ours = true;
+      if (!ours) return kind + " " + name + " is not harmony's";
+    }
+  }
+  return std::string();
+}
+
 expected<void> KubernetesTopology::plan_prune(RunContext& ctx) {
   State& s = *state_;
   auto it = s.records.find(ctx.component);
   if (it == s.records.end()) return {};
   for (const auto& e : stale_entries(it->second.inventory, s.applied[ctx.component]))
-    ctx.plan->push_back({"delete", describe(e), {}});
+    if (!s.owned_elsewhere(ctx.component, e)) ctx.plan->push_back({"delete", describe(e), {}});
   return {};
 }
 
@@ -919,6 +1045,7 @@ expected<Outcome> KubernetesTopology::prune(RunContext& ctx) {
   auto it = s.records.find(ctx.component);
   if (it == s.records.end()) return Outcome::no_change("nothing to prune");
   auto stale = stale_entries(it->second.inventory, s.applied[ctx.component]);
+  std::erase_if(stale, [&](const Entry& e) { return s.owned_elsewhere(ctx.component, e); });
   for (const auto& e : stale) {
     if (auto removed = s.remove_entry(ctx, e); !removed) return fail(removed.error());
     ctx.note("pruned " + describe(e));
@@ -953,6 +1080,7 @@ expected<Outcome> KubernetesTopology::destroy(RunContext& ctx, const DestroyOpti
     auto inventory = it->second.inventory;
     for (auto e = inventory.rbegin(); e != inventory.rend(); ++e) {
       if (ctx.interrupted()) return fail(interrupted_error());
+      if (s.owned_elsewhere(ctx.component, *e)) continue;  // still another component's
       if (auto gone = s.remove_entry(ctx, *e); !gone) return fail(gone.error());
       ++removed;
     }
@@ -979,7 +1107,16 @@ expected<Outcome> KubernetesTopology::destroy(RunContext& ctx, const DestroyOpti
         bool ours = false;
         for (const auto& [k, v] : (*ns)->strings_at("/metadata/annotations"))
           if (k == created_by && v == s.env.plugin) ours = true;
+        std::string tenants;
         if (ours) {
+          auto others = s.other_tenants();
+          if (!others) return fail(others.error());
+          tenants = *others;
+        }
+        if (ours && !tenants.empty()) {
+          ctx.warn("namespace " + s.namespace_ + " stays: " + tenants);
+          message += "; namespace " + s.namespace_ + " kept (" + tenants + ")";
+        } else if (ours) {
           // The Lease is in it: let it go first.
           kube::DeleteOptions quick;
           quick.wait = false;
@@ -1038,7 +1175,7 @@ expected<void> KubernetesTopology::logs(RunContext& ctx, std::string_view compon
                                  "it is not deployed in namespace " + s.namespace_,
                                  "deploy it first: harmony deploy " + s.env.plugin + " " + std::string(component)));
   struct Source {
-    std::string pod, container, label;
+    std::string namespace_, pod, container, label;
   };
   std::vector<Source> sources;
   for (const auto& e : s.records[std::string(component)].inventory) {
@@ -1054,7 +1191,7 @@ expected<void> KubernetesTopology::logs(RunContext& ctx, std::string_view compon
     for (const auto& pod : pods)
       for (const auto& c : pod.items_at("/spec/containers")) {
         const std::string name = c.string_at("/name").value_or("");
-        sources.push_back({pod.name(), name, pod.name() + "/" + name});
+        sources.push_back({pod.namespace_(), pod.name(), name, pod.name() + "/" + name});
       }
   }
   if (sources.empty())
@@ -1065,7 +1202,7 @@ expected<void> KubernetesTopology::logs(RunContext& ctx, std::string_view compon
   std::vector<std::optional<base::Error>> errors(sources.size());
   auto read = [&](std::size_t i) {
     kube::PodLogOptions o;
-    o.namespace_ = s.namespace_;
+    o.namespace_ = sources[i].namespace_;
     o.pod = sources[i].pod;
     o.container = sources[i].container;
     if (options.tail >= 0) o.tail_lines = options.tail;
@@ -1150,6 +1287,13 @@ std::string release_fingerprint(const HelmRelease& r) {
   return kstate::hash_hex(material);
 }
 
+// Whether the same settings mean the same chart: a local chart (its files are
+// in the fingerprint) or a pinned version. "The newest" may have moved.
+bool pinned(const HelmRelease& r) {
+  std::error_code ec;
+  return !r.version.empty() || std::filesystem::exists(r.chart, ec);
+}
+
 }  // namespace
 
 expected<const kube::Helm*> KubernetesTopology::State::helm() {
@@ -1199,10 +1343,20 @@ Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRele
     auto rendered = (*h)->render(helm_target(), request);
     if (!rendered) return Outcome::failure(rendered.error());
     auto current = (*h)->status(helm_target(), release.name);
-    ctx.plan->push_back({current && *current ? "update" : "create", "Helm release " + namespace_ + "/" + release.name, {}});
-    for (const auto& object : *rendered) {
+    if (!current) return Outcome::failure(current.error());
+    auto known = std::find_if(records[ctx.component].inventory.begin(), records[ctx.component].inventory.end(),
+                              [&](const Entry& x) { return same_object(x, entry); });
+    const bool same = *current && (*current)->status == "deployed" &&
+                      known != records[ctx.component].inventory.end() && known->applied_hash == entry.applied_hash &&
+                      pinned(release);
+    ctx.plan->push_back({!*current ? "create" : same ? "none" : "update", "Helm release " + namespace_ + "/" + release.name, {}});
+    for (auto object : *rendered) {
       auto type = client->resource_for(object.api_version(), object.kind());
-      // As helm would write them: its objects are its field manager's.
+      // As helm would write them: its field manager, and the release's own
+      // annotations and label, which `helm template` leaves out.
+      object.set_string("/metadata/annotations/meta.helm.sh~1release-name", release.name);
+      object.set_string("/metadata/annotations/meta.helm.sh~1release-namespace", namespace_);
+      object.set_string("/metadata/labels/app.kubernetes.io~1managed-by", "Helm");
       ctx.plan->push_back(plan_object(ctx, object, type ? type->namespaced : true, "helm"));
     }
     done.push_back(entry);
@@ -1215,7 +1369,7 @@ Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRele
     if (record.record.component.empty()) record.record.component = ctx.component;
     record.inventory.push_back(entry);
     if (auto written = write_record(ctx.component); !written) return Outcome::failure(written.error());
-  } else if (known->applied_hash == entry.applied_hash) {
+  } else if (known->applied_hash == entry.applied_hash && pinned(release)) {
     // Nothing of it changed: still there and deployed?
     auto current = (*h)->status(helm_target(), release.name);
     if (!current) return Outcome::failure(current.error());

@@ -35,20 +35,37 @@ void CommandContext::print(std::string_view text) const {
   std::fflush(stdout);
 }
 
+namespace {
+
+// A plugin's own option may not take a name the SDK gives every command
+// (-o, -v, and the topology flags: --topology, --kubeconfig, --context,
+// -n/--namespace, --cluster): say which, at start-up, as a plugin bug.
+template <class Add>
+void add_own(CLI::App& app, const std::string& flags, Add add) {
+  try {
+    add();
+  } catch (const CLI::OptionAlreadyAdded&) {
+    throw std::logic_error("the command '" + app.get_name() + "' option '" + flags +
+                           "' clashes with a flag the SDK gives every command (docs/sdk.md)");
+  }
+}
+
+}  // namespace
+
 Command& Command::option(const std::string& flags, std::string& target, const std::string& help) {
-  app_.add_option(flags, target, help);
+  add_own(app_, flags, [&] { app_.add_option(flags, target, help); });
   return *this;
 }
 Command& Command::option(const std::string& flags, int& target, const std::string& help) {
-  app_.add_option(flags, target, help);
+  add_own(app_, flags, [&] { app_.add_option(flags, target, help); });
   return *this;
 }
 Command& Command::option(const std::string& flags, std::vector<std::string>& target, const std::string& help) {
-  app_.add_option(flags, target, help);
+  add_own(app_, flags, [&] { app_.add_option(flags, target, help); });
   return *this;
 }
 Command& Command::flag(const std::string& flags, bool& target, const std::string& help) {
-  app_.add_flag(flags, target, help);
+  add_own(app_, flags, [&] { app_.add_flag(flags, target, help); });
   return *this;
 }
 Command& Command::positional(const std::string& name, std::string& target, const std::string& help, bool required) {

@@ -86,6 +86,9 @@ struct DeleteOptions {
   Propagation propagation = Propagation::background;
   bool wait = true;                                    // until the object is gone
   std::chrono::milliseconds timeout{60000};
+  // Only if it is still this version (a Lease we hold): another one is
+  // exit_status::conflict and is left alone.
+  std::string precondition_resource_version{};
 };
 
 struct ListOptions {

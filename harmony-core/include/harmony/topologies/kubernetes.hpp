@@ -2,7 +2,7 @@
 // The Kubernetes topologies: `kubeconfig` (any cluster a kubeconfig reaches)
 // and `k3d` (a local k3d cluster harmony creates when missing). Both keep
 // what they know in the cluster, so any machine with the kubeconfig sees the
-// same deployment (docs/kubernetes.md, ADR 0026):
+// same deployment (docs/kubernetes.md, ADR 0027):
 //
 //   Secret harmony.<plugin>.<component>              the record: settings,
 //       type harmony.dev/deploy-record                 time, and the inventory
