@@ -29,7 +29,7 @@ TEST_CASE("the build embeds the descriptor: listing reads verbs, components and 
   CHECK(d["version"] == "1.2.3");
   CHECK(d["sdk_version"] == harmony::version);
   CHECK(d["verbs"] == json::array({"deploy", "destroy", "status", "plan"}));
-  CHECK(d["components"] == json::array({"web", "worker", "cloud", "shop", "chart", "apps", "all"}));
+  CHECK(d["components"] == json::array({"web", "worker", "cloud", "shop", "chart", "widget", "apps", "all"}));
   CHECK(d["topologies"] == json::array({"local", "directory", "kubeconfig", "k3d"}));
   CHECK(d["default_topology"] == "local");
   CHECK(d["completion"] == true);
@@ -65,7 +65,8 @@ TEST_CASE("completion answers from what was registered") {
   CHECK_THAT(verbs.out, Catch::Contains("deploy\t"));
   CHECK_THAT(verbs.out, Catch::Contains("components\t"));
   CHECK(p.harmony({"__complete", "deploy", "sdktest", "w"}).out == "web\tsdktest-server with a config file and readiness checks\n"
-                                                                     "worker\ta second server, deployed after web\n");
+                                                                     "worker\ta second server, deployed after web\n"
+          "widget\ta custom resource and its CRD\n");
   CHECK(p.harmony({"__complete", "deploy", "sdktest", "--topology", ""}).out ==
         "local\tprocesses on this machine, started and tracked by harmony\n"
         "directory\tmanifests written into a directory (a test topology)\n"
