@@ -207,7 +207,7 @@ TEST_CASE("a deploy whose image cannot be had fails fast, with the pod's reason"
   CHECK(took < 60s);  // the --timeout is 120 s: it did not wait for it
 }
 
-TEST_CASE("a deploy while another holds the plugin's Lease is refused with the busy status; an expired Lease is taken over") {
+TEST_CASE("a deploy while another holds the plugin's Lease is refused with the busy status, and an expired one is taken over") {
   KubeStack s("lease");
   REQUIRE(s.deploy().exit_code == 0);
   auto lease = [&](const std::string& renewed) {
@@ -256,7 +256,7 @@ TEST_CASE("logs prints the component's pods' logs, each line named by its pod wh
       [&] { return s.harmony({"sdktest", "logs", "shop", "--tail", "1"}).out == "shop serving on 8080\n"; }, 60s));
 }
 
-TEST_CASE("destroy deletes what the deploy created and waits until it is gone; --purge also removes the namespace harmony created") {
+TEST_CASE("destroy deletes what the deploy created and waits until it is gone, and --purge also removes the namespace harmony created") {
   KubeStack s("destroy");
   REQUIRE(s.deploy().exit_code == 0);
   auto r = s.harmony({"destroy", "sdktest", "--yes", "--purge"});
@@ -369,6 +369,12 @@ current-context: dead
     auto contexts = kubectl({"config", "get-contexts", "-o", "name"});
     for (const auto& name : lines(contexts.out)) CHECK_THAT(r.out, Catch::Contains(name + "\t"));
   }
+  SECTION("a --kubeconfig that does not exist is a usage error naming it") {
+    auto r = s.harmony({"sdktest", "status", "--kubeconfig", "/nonexistent/kubeconfig"});
+    INFO(out_and_err(r));
+    CHECK(r.exit_code == es::usage);
+    CHECK_THAT(r.err, Catch::Contains("/nonexistent/kubeconfig"));
+  }
   SECTION("--cluster is k3d's") {
     auto r = s.harmony({"sdktest", "status", "--cluster", "x"});
     CHECK(r.exit_code == es::usage);
@@ -469,7 +475,34 @@ TEST_CASE("a Helm chart through HelmChart: installed, waited on, unchanged on a 
   CHECK_FALSE(s.exists("deployment/web-demo"));
 }
 
-TEST_CASE("a CRD is installed and waited on until Established before its custom resources; a kind no CRD defines is an error") {
+TEST_CASE("a StatefulSet with its service account and role, and a credential generated once and kept in the cluster until --purge") {
+  KubeStack s("ops");
+  auto r = s.harmony({"deploy", "sdktest", "ops", "--timeout", "120s"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(s.get("statefulset/ops")["status"]["readyReplicas"] == 1);
+  // RBAC as applied: the account may read ConfigMaps, not Secrets.
+  const std::string as = "system:serviceaccount:" + s.ns + ":ops";
+  CHECK(kubectl({"auth", "can-i", "list", "configmaps", "-n", s.ns, "--as", as}).out == "yes\n");
+  CHECK(kubectl({"auth", "can-i", "get", "secrets", "-n", s.ns, "--as", as}).out == "no\n");
+  const json credentials = s.get("secret/harmony.sdktest.ops.credentials");
+  const std::string password = credentials["data"]["password"];
+  CHECK(s.get("secret/ops-password")["data"]["password"] == password);
+  CHECK_THAT(out_and_err(r), !Catch::Contains(*harmony::base::base64_decode(password)));
+
+  REQUIRE(s.harmony({"deploy", "sdktest", "ops"}).exit_code == 0);
+  CHECK(s.get("secret/harmony.sdktest.ops.credentials")["data"]["password"] == password);  // kept
+
+  REQUIRE(s.harmony({"destroy", "sdktest", "ops", "--yes"}).exit_code == 0);
+  CHECK_FALSE(s.exists("statefulset/ops"));
+  CHECK(s.exists("secret/harmony.sdktest.ops.credentials"));  // credentials stay without --purge
+  REQUIRE(s.harmony({"deploy", "sdktest", "ops"}).exit_code == 0);
+  CHECK(s.get("secret/ops-password")["data"]["password"] == password);  // ... and are used again
+  REQUIRE(s.harmony({"destroy", "sdktest", "ops", "--yes", "--purge"}).exit_code == 0);
+  CHECK_FALSE(s.exists("secret/harmony.sdktest.ops.credentials"));
+}
+
+TEST_CASE("a CRD is installed and waited on until Established before its custom resources, and a kind no CRD defines is an error") {
   KubeStack s("crd");
   auto r = s.harmony({"deploy", "sdktest", "widget", "--timeout", "60s"});
   INFO(out_and_err(r));
@@ -591,6 +624,13 @@ TEST_CASE("k3d: deploy creates the cluster with the node ports the Scores ask fo
   // The NodePort, mapped on the host, answers.
   auto answer = s.box.run({"/usr/bin/curl", "-s", "--noproxy", "*", "-m", "5", "http://127.0.0.1:" + std::to_string(port) + "/"});
   CHECK(answer.out == "from-k3d\n");
+
+  // A locally built image goes in with k3d image import.
+  auto imported = s.k3d({"deploy", "sdktest", "shop", "--set", "shop.node_port=" + std::to_string(port), "--set",
+                         "shop.greeting=from-k3d", "--set", "shop.import_image=true"});
+  INFO(out_and_err(imported));
+  CHECK(imported.exit_code == 0);
+  CHECK(s.count("image import harmony.local/busybox:1 --cluster " + s.cluster) == 1);
 
   // Again: the cluster is there, nothing is created.
   auto again = s.k3d({"deploy", "sdktest", "shop", "--set", "shop.node_port=" + std::to_string(port), "--set",

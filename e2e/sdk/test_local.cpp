@@ -50,7 +50,7 @@ TEST_CASE("deploy brings the components up, blocks on their smoke tests, and say
   CHECK_THAT(r.out, Catch::Contains("worker: ready"));
   CHECK_THAT(r.out, Catch::Contains("cloud: skipped: needs WritesManifests, which 'local' does not have"));
   CHECK_THAT(r.out, Catch::Contains("shop: skipped: needs ManagesKubernetes, which 'local' does not have"));
-  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of sdktest on local (2 changed, 4 skipped)"));
+  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of sdktest on local (2 changed, 5 skipped)"));
   CHECK_THAT(r.out, Catch::Contains("harmony sdktest status"));
   // The smoke test passed, so the server answers now, with its setting.
   CHECK(s.get(s.web_port, "/") == "bonjour");
@@ -77,7 +77,7 @@ TEST_CASE("a redeploy with nothing changed reports no change and still runs the 
   CHECK(web_phases == std::vector<std::string>{"running", "checking", "ready"});
   CHECK(events.back()["event"] == "summary");
   CHECK(events.back()["ok"] == true);
-  CHECK(events.back()["message"] == "no change: 2 components of sdktest on local are up to date and passed their smoke tests (4 skipped)");
+  CHECK(events.back()["message"] == "no change: 2 components of sdktest on local are up to date and passed their smoke tests (5 skipped)");
   for (const auto& c : events.back()["components"])
     if (c["component"] == "web") CHECK(c["message"] == "unchanged");
   CHECK(s.pid("web") == web);

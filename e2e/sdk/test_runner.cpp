@@ -29,7 +29,7 @@ TEST_CASE("the build embeds the descriptor: listing reads verbs, components and 
   CHECK(d["version"] == "1.2.3");
   CHECK(d["sdk_version"] == harmony::version);
   CHECK(d["verbs"] == json::array({"deploy", "destroy", "status", "plan"}));
-  CHECK(d["components"] == json::array({"web", "worker", "cloud", "shop", "chart", "widget", "apps", "all"}));
+  CHECK(d["components"] == json::array({"web", "worker", "cloud", "shop", "chart", "widget", "ops", "apps", "all"}));
   CHECK(d["topologies"] == json::array({"local", "directory", "kubeconfig", "k3d"}));
   CHECK(d["default_topology"] == "local");
   CHECK(d["completion"] == true);

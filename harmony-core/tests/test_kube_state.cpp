@@ -22,7 +22,7 @@ TEST_CASE("the records' names say plugin and component, and cannot collide acros
   CHECK(kstate::record_name("a-b", "c") != kstate::record_name("a", "b-c"));
 }
 
-TEST_CASE("an inventory entry survives its JSON form; a cluster-scoped one has no namespace") {
+TEST_CASE("an inventory entry survives its JSON form, and a cluster-scoped one has no namespace") {
   kstate::Entry e{"apps/v1", "Deployment", "shop", "web", "0123456789abcdef", "2026-12-01T05:00:00Z"};
   const json j = kstate::entry_json(e);
   auto back = kstate::entry_from(j);

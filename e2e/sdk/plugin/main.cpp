@@ -375,6 +375,68 @@ class WidgetScore {
   Settings settings_;
 };
 
+// A StatefulSet that runs as its own service account, allowed to read
+// ConfigMaps and nothing else, with a password harmony generates once and
+// keeps in the cluster (the topology's credentials).
+class OpsScore {
+ public:
+  struct Settings {
+    std::string image = "harmony.local/busybox:1";
+    template <class V>
+    void describe(V& v) {
+      v("image", image, "the container image");
+    }
+  };
+  using capabilities = needs<capability::Kubernetes>;
+  explicit OpsScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "ops"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires ManagesKubernetes<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    struct Apply final : Interpret<T> {
+      explicit Apply(Settings s) : settings(std::move(s)) {}
+      Outcome execute(T& topology, const Inventory& inventory, RunContext& ctx) override {
+        auto password = topology.kubernetes().ensure_secret(ctx, "password", [] {
+          return "pw-" + std::to_string(::getpid()) + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+        });
+        if (!password) return Outcome::failure(password.error());
+        const kube::Labels app{{"app", "ops"}};
+        Composition<T> c;
+        c.add("account", scores::KubeServiceAccount({.metadata = {.name = "ops"}}));
+        c.add("role", scores::KubeRole({.metadata = {.name = "ops"},
+                                        .rules = {{.api_groups = {""}, .resources = {"configmaps"}, .verbs = {"get", "list"}}}}));
+        c.add("binding", scores::KubeRoleBinding({.metadata = {.name = "ops"},
+                                                  .role_name = "ops",
+                                                  .subjects = {{.name = "ops"}}}),
+              {"account", "role"});
+        c.add("password", scores::KubeSecret({.secret = {.metadata = {.name = "ops-password"}, .data = {{"password", *password}}}}));
+        kube::Container main{.name = "main",
+                             .image = settings.image,
+                             .image_pull_policy = "Never",
+                             .command = {"sleep", "3600"},
+                             .env = {{.name = "PASSWORD", .secret_name = "ops-password", .secret_key = "password"}},
+                             .run_as_user = 65534};
+        c.add("set", scores::KubeStatefulSet({.metadata = {.name = "ops"},
+                                              .replicas = 1,
+                                              .selector = app,
+                                              .service_name = "ops",
+                                              .template_ = {.containers = {main},
+                                                            .service_account = "ops",
+                                                            .termination_grace_period_seconds = 1}}),
+              {"binding", "password"});
+        return c.interpret()->execute(topology, inventory, ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Apply>(settings_);
+  }
+
+ private:
+  Settings settings_;
+};
+
 class ChartScore {
  public:
   struct Settings {
@@ -428,6 +490,7 @@ int main(int argc, char** argv) {
   plugin.component<sdktest::ShopScore>("shop", "a small web shop on Kubernetes");
   plugin.component<sdktest::ChartScore>("chart", "a Helm chart's release");
   plugin.component<sdktest::WidgetScore>("widget", "a custom resource and its CRD");
+  plugin.component<sdktest::OpsScore>("ops", "a StatefulSet with its own service account, role and a generated password");
   plugin.group("apps", "the web server and the worker", {"web", "worker"});
 
   // A command of the plugin's own, through the runner's API.

@@ -188,7 +188,12 @@ Object to_object(const RoleBinding& o) {
   j["subjects"] = json::array();
   for (const auto& s : o.subjects) {
     json subject = {{"kind", s.kind}, {"name", s.name}};
-    if (s.kind == "ServiceAccount") subject["namespace"] = s.namespace_.empty() ? o.metadata.namespace_ : s.namespace_;
+    // A service account without a namespace is the binding's; left out when
+    // that is not known yet either (the topology's namespace fills it).
+    if (s.kind == "ServiceAccount") {
+      const std::string& ns = s.namespace_.empty() ? o.metadata.namespace_ : s.namespace_;
+      if (!ns.empty()) subject["namespace"] = ns;
+    }
     else subject["apiGroup"] = "rbac.authorization.k8s.io";
     j["subjects"].push_back(std::move(subject));
   }

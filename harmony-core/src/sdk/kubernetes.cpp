@@ -673,6 +673,12 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
     const bool is_namespaced = type ? type->namespaced : true;
     if (!type && !ctx.dry_run()) return Outcome::failure(type.error());
     if (is_namespaced && d.namespace_().empty()) d.set_string("/metadata/namespace", s.namespace_);
+    // A binding's service accounts without a namespace are the binding's.
+    if (d.api_version() == "rbac.authorization.k8s.io/v1" && (d.kind() == "RoleBinding" || d.kind() == "ClusterRoleBinding"))
+      if (auto& subjects = kube::json_of(d)["subjects"]; subjects.is_array())
+        for (auto& subject : subjects)
+          if (subject.value("kind", "") == "ServiceAccount" && subject.value("namespace", "").empty())
+            subject["namespace"] = d.namespace_().empty() ? s.namespace_ : d.namespace_();
     for (const auto& [k, v] : s.member_labels(ctx.component)) {
       std::string escaped;
       for (char ch : k) escaped += ch == '/' ? std::string("~1") : std::string(1, ch);
