@@ -678,6 +678,16 @@ TEST_CASE("k3d: a cluster harmony did not create is used but never deleted") {
   CHECK(s.count("cluster delete") == 0);
 }
 
+TEST_CASE("k3d: a cluster name that is not a DNS label is refused before anything runs") {
+  K3dStack s("k3dname");
+  auto r = s.box.run({"harmony", "deploy", "sdktest", "shop", "--topology", "k3d", "--cluster", "../../etc"});
+  INFO(out_and_err(r));
+  CHECK(r.exit_code == es::usage);
+  CHECK_THAT(r.err, Catch::Contains("cannot be a k3d cluster name"));
+  CHECK(s.k3d_calls().empty());
+  CHECK_FALSE(fs::exists(s.box.path("state/harmony/etc")));
+}
+
 TEST_CASE("k3d: without k3d or docker, deploy says what to install") {
   KubeStack s("nok3d");
   auto r = s.box.run({"harmony", "deploy", "sdktest", "shop", "--topology", "k3d"});

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <harmony/base/files.hpp>
+#include <harmony/base/names.hpp>
 #include <harmony/base/paths.hpp>
 #include <harmony/base/process.hpp>
 #include <harmony/base/text.hpp>
@@ -99,6 +100,12 @@ struct K3d::Cluster {
 
   expected<void> check_tools() {
     if (checked_tools) return {};
+    // k3d's own rule, and the name is also a directory of harmony's state.
+    if (name.size() > 32 || !base::is_dns_label(name))
+      return fail(base::usage_error("'" + base::printable(name) + "' cannot be a k3d cluster name",
+                                    "k3d cluster names are at most 32 lowercase letters, digits and '-', starting and "
+                                    "ending with a letter or digit",
+                                    "choose another with --cluster"));
     const char* path = env_or("PATH", "/usr/bin:/bin");
     if (!base::find_program("docker", path))
       return fail(error_with(exit_status::unsupported, "the k3d topology needs docker", "docker is not in PATH",
