@@ -238,6 +238,23 @@ TEST_CASE("a deploy while another holds the plugin's Lease is refused with the b
   CHECK_FALSE(s.exists("lease/harmony.sdktest"));
 }
 
+TEST_CASE("the Lease is short and renewed while a deploy runs, so a holder that dies elsewhere blocks others for half a minute at most") {
+  KubeStack s("renew");
+  // A deploy that waits (its pods have no node) for 25 s, watched after 14 s.
+  const std::string k = test_cluster().kubectl + " --kubeconfig " + test_cluster().kubeconfig;
+  auto r = s.box.run({"/bin/sh", "-c",
+                      "harmony deploy sdktest shop --topology kubeconfig -n " + s.ns +
+                          " --set shop.node_selector.nowhere=true --timeout 25s >/dev/null 2>&1 & sleep 14; " + k +
+                          " get lease harmony.sdktest -n " + s.ns +
+                          " -o jsonpath='{.spec.leaseDurationSeconds} {.spec.acquireTime} {.spec.renewTime}'; wait"});
+  INFO(out_and_err(r));
+  const auto fields = harmony::base::split_list(r.out, ' ');
+  REQUIRE(fields.size() == 3);
+  CHECK(fields[0] == "30");
+  CHECK(fields[2] > fields[1]);  // renewed since it was taken (RFC 3339 strings compare as times)
+  CHECK_FALSE(s.exists("lease/harmony.sdktest"));  // released when the deploy ended
+}
+
 TEST_CASE("logs prints the component's pods' logs, each line named by its pod when there are several") {
   KubeStack s("logs");
   REQUIRE(s.deploy().exit_code == 0);

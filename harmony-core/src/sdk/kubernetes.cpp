@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <condition_variable>
 #include <mutex>
+#include <stop_token>
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -251,7 +253,11 @@ struct KubernetesTopology::State {
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> credentials;  // loaded per component
   std::optional<bool> namespace_exists;
   bool namespace_terminating = false;
+  static constexpr long long lease_seconds = 30;
   std::string lease_holder;  // set while we hold it
+  std::jthread renewer;
+  void renew_lease();
+  void stop_renewing();
   bool no_cluster = false;   // plan before k3d made the cluster
   std::string lease_namespace;
 
@@ -301,6 +307,7 @@ KubernetesTopology::KubernetesTopology(const TopologyEnvironment& environment, s
 
 KubernetesTopology::~KubernetesTopology() {
   State& s = *state_;
+  s.stop_renewing();
   if (s.lease_holder.empty() || !s.client) return;
   // Released on every way out, but only while it is still ours (someone may
   // have taken over a Lease that outlived its time); if this fails, it
@@ -500,10 +507,9 @@ expected<void> KubernetesTopology::State::take_lease(RunContext& ctx) {
   const std::string name = kstate::lease_name(env.plugin);
   const std::string holder = holder_identity();
   const auto now = std::chrono::system_clock::now();
-  // Held for the whole operation: it ends by its deadline, and a holder that
-  // dies leaves a Lease that expires a minute after that.
-  const auto hold = std::clamp<long long>(
-      std::chrono::duration_cast<std::chrono::seconds>(ctx.remaining()).count() + 60, 60, 24 * 3600);
+  // Short, and renewed while the operation runs (renew_lease): a holder
+  // that dies anywhere leaves a Lease that expires half a minute later.
+  const long long hold = lease_seconds;
   auto lease = [&](const std::string& resource_version) {
     json j = {{"apiVersion", "coordination.k8s.io/v1"},
               {"kind", "Lease"},
@@ -563,7 +569,42 @@ expected<void> KubernetesTopology::State::take_lease(RunContext& ctx) {
   }
   lease_holder = holder;
   lease_namespace = namespace_;
+  renew_lease();
   return {};
+}
+
+// Renews the Lease every third of its duration from a thread of its own
+// (with a client of its own: the operation's is not shared across threads),
+// until the topology is done with it. A Lease found taken by someone else is
+// left alone: it was lost, and releasing it later will not touch it either.
+void KubernetesTopology::State::renew_lease() {
+  auto own = kube::Client::connect(load);
+  if (!own) return;  // then it expires; the operation itself goes on
+  const kube::ObjectRef ref{"coordination.k8s.io/v1", "Lease", lease_namespace, kstate::lease_name(env.plugin)};
+  renewer = std::jthread([ref, holder = lease_holder, api = std::shared_ptr<kube::Client>(std::move(*own))](
+                             std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any wake;
+    while (true) {
+      {
+        std::unique_lock lock(m);
+        wake.wait_for(lock, stop, std::chrono::seconds(lease_seconds / 3), [] { return false; });
+      }
+      if (stop.stop_requested()) return;
+      auto current = api->find(ref);
+      if (!current || !*current) continue;
+      kube::Object lease = **current;
+      if (lease.string_at("/spec/holderIdentity").value_or("") != holder) return;
+      lease.set_string("/spec/renewTime", micro_time(std::chrono::system_clock::now()));
+      (void)api->replace(lease);
+    }
+  });
+}
+
+void KubernetesTopology::State::stop_renewing() {
+  if (!renewer.joinable()) return;
+  renewer.request_stop();
+  renewer.join();
 }
 
 expected<Outcome> KubernetesTopology::ensure_ready(RunContext& ctx) {
@@ -1124,6 +1165,7 @@ expected<Outcome> KubernetesTopology::destroy(RunContext& ctx, const DestroyOpti
           message += "; namespace " + s.namespace_ + " kept (" + tenants + ")";
         } else if (ours) {
           // The Lease is in it: let it go first.
+          s.stop_renewing();
           kube::DeleteOptions quick;
           quick.wait = false;
           (void)s.client->remove({"coordination.k8s.io/v1", "Lease", s.namespace_, kstate::lease_name(s.env.plugin)}, quick);
