@@ -145,6 +145,15 @@ std::string render_nats_config(const NatsSettings& s, const std::string& store_d
   return out;
 }
 
+std::string render_nats_pod_config(const NatsSettings& s) {
+  NatsSettings pod = s;
+  pod.listen = "0.0.0.0";
+  std::string out = render_nats_config(pod, "/data/jetstream", "accounts.conf");
+  const std::string loopback_http = "http: " + quoted("127.0.0.1:" + std::to_string(s.monitor_port.value));
+  out.replace(out.find(loopback_http), loopback_http.size(), "http: " + quoted("0.0.0.0:" + std::to_string(s.monitor_port.value)));
+  return out;
+}
+
 bool is_loopback(std::string_view address) {
   return address == "localhost" || address == "::1" || address.starts_with("127.");
 }

@@ -64,8 +64,10 @@ struct Probe {
 };
 
 struct Resources {
-  std::string cpu_request, memory_request{};
-  std::string cpu_limit, memory_limit{};
+  std::string cpu_request{};
+  std::string memory_request{};
+  std::string cpu_limit{};
+  std::string memory_limit{};
 };
 
 struct Container {

@@ -47,6 +47,10 @@ std::string render_accounts(const std::vector<NatsUser>& users);
 // includes there).
 std::string render_nats_config(const NatsSettings& settings, const std::string& store_dir,
                                const std::string& accounts_include);
+// The same for a pod: clients on every address of the pod, the monitoring
+// port too (the kubelet probes /healthz on the pod's address), JetStream
+// under /data.
+std::string render_nats_pod_config(const NatsSettings& settings);
 
 // How harmony and the agents reach NATS: the listen address, or loopback
 // when it listens on every interface.

@@ -15,6 +15,7 @@ namespace harmony::fleet {
 using namespace std::chrono_literals;
 
 enum class NatsAuth { user_password, callout };
+enum class NatsStorage { empty_dir, pvc };
 
 struct NatsSettings {
   Port client_port{4222};
@@ -23,6 +24,11 @@ struct NatsSettings {
   Port node_port{30423};
   NatsAuth auth = NatsAuth::user_password;
   std::string program = "nats-server";
+  // Kubernetes only.
+  std::string image = "nats:2.10.24";
+  NatsStorage storage = NatsStorage::empty_dir;
+  std::string storage_class;
+  std::string storage_size = "1Gi";
 
   template <class V>
   void describe(V& v) {
@@ -35,6 +41,11 @@ struct NatsSettings {
     v("auth", auth, "how clients authenticate: user_password (a user per agent, and an operator)",
       choice<NatsAuth>({{"user_password", NatsAuth::user_password}, {"callout", NatsAuth::callout}}));
     v("program", program, "the nats-server program: a path, or a name looked up in PATH");
+    v("image", image, "Kubernetes: the nats-server image (>= 2.10; its program at /nats-server, as upstream's)");
+    v("storage", storage, "Kubernetes: JetStream's storage: empty_dir (lost with the pod) or pvc (a claim per replica)",
+      choice<NatsStorage>({{"empty_dir", NatsStorage::empty_dir}, {"pvc", NatsStorage::pvc}}));
+    v("storage_class", storage_class, "Kubernetes: the claim's storage class (empty: the cluster's default)");
+    v("storage_size", storage_size, "Kubernetes: the claim's size");
   }
   [[nodiscard]] std::vector<settings::Problem> check() const;
 };
