@@ -267,6 +267,15 @@ TEST_CASE("logs prints the component's pods' logs, each line named by its pod wh
     CHECK_THAT(line, Catch::StartsWith("shop-"));
     CHECK_THAT(line, Catch::EndsWith("/web | shop serving on 8080"));
   }
+  // -f follows every pod until Ctrl-C, which ends it cleanly.
+  auto followed = s.box.run({"/bin/sh", "-c",
+                             "harmony sdktest logs shop -f --topology kubeconfig -n " + s.ns +
+                                 " & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo \"exit $?\""});
+  INFO(out_and_err(followed));
+  CHECK(::lines(followed.out).size() == 3);
+  CHECK_THAT(followed.out, Catch::Contains("/web | shop serving on 8080"));
+  CHECK_THAT(followed.out, Catch::EndsWith("exit 0\n"));
+
   // One pod (once the other is gone): its lines, without a prefix.
   REQUIRE(s.deploy({"replicas=1"}).exit_code == 0);
   CHECK(harmony::testing::eventually(
