@@ -18,6 +18,7 @@
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/kube/client.hpp>
 #include <harmony/kube/readiness.hpp>
+#include <harmony/topologies/kubernetes.hpp>
 
 #include "cluster.hpp"
 #include "temp_dir.hpp"
@@ -120,4 +121,54 @@ TEST_CASE("the fleet's NATS objects run in a real cluster: ready on /healthz, an
   // A wrong password is refused: the accounts are the ones applied.
   connection.password = "not-the-password";
   CHECK_FALSE(agent::Client::connect(connection, 2s).has_value());
+}
+
+TEST_CASE("FleetNatsScore's Kubernetes realisation through the kubeconfig topology: deployed, checked, unchanged again, and destroyed") {
+  const auto& cluster = e2e::test_cluster();
+  testing::TempDir state;
+  TopologyEnvironment env;
+  env.plugin = "fleet";
+  env.state_root = state / "fleet";
+  env.kubeconfig = cluster.kubeconfig;
+  env.namespace_ = "fleet-deploy-" + std::to_string(::getpid());
+  RunContext ctx;
+  ctx.plugin = "fleet";
+  ctx.topology = "kubeconfig";
+  ctx.component = "nats";
+  ctx.operation = "deploy";
+  ctx.deadline = Clock::now() + 120s;
+
+  fleet::NatsSettings s;
+  s.image = nats_image();
+  s.node_port = Port{static_cast<std::uint16_t>(node_port() + 1)};
+  {
+    topologies::Kubeconfig topology(env);
+    auto ready = topology.ensure_ready(ctx);
+    INFO((ready ? std::string() : ready.error().message));
+    REQUIRE(ready);
+    Outcome first = fleet::deploy_nats_on_kubernetes(s, topology.kubernetes(), ctx);
+    INFO(first.message << (first.error ? ": " + first.error->message + ": " + first.error->reason : std::string()));
+    REQUIRE_FALSE(first.failed());
+    CHECK(first.changed());
+    CHECK(topology.record(ctx, {"nats", "{}", "now"}));
+    auto checked = fleet::check_nats_on_kubernetes(s, topology.kubernetes(), ctx);
+    INFO((checked ? std::string() : checked.error().message + ": " + checked.error().reason));
+    CHECK(checked);
+  }
+  {
+    topologies::Kubeconfig topology(env);
+    REQUIRE(topology.ensure_ready(ctx));
+    Outcome again = fleet::deploy_nats_on_kubernetes(s, topology.kubernetes(), ctx);
+    INFO(again.message);
+    CHECK(again.status == OutcomeStatus::no_change);  // same password, same objects, the bucket there
+  }
+  {
+    topologies::Kubeconfig topology(env);
+    ctx.operation = "destroy";
+    REQUIRE(topology.ensure_ready(ctx));
+    auto gone = topology.destroy(ctx, {true, false});
+    INFO((gone ? gone->message : gone.error().message));
+    CHECK(gone);
+    CHECK(e2e::kubectl({"get", "namespace", env.namespace_, "-o", "name", "--ignore-not-found"}).out.empty());
+  }
 }

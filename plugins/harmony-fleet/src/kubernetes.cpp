@@ -1,5 +1,8 @@
 #include <harmony/fleet/kubernetes.hpp>
 
+#include <harmony/agent/client.hpp>
+#include <harmony/agent/protocol.hpp>
+#include <harmony/checks.hpp>
 #include <harmony/fleet/config.hpp>
 #include <harmony/kube/kinds.hpp>
 
@@ -58,6 +61,58 @@ std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string&
                                    .node_port = static_cast<std::int32_t>(s.node_port.value)}}};
   return {kube::to_object(config), kube::to_object(headless), kube::to_object(inside), kube::to_object(set),
           kube::to_object(outside)};
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// The operator's connection through the NodePort, as harmony reaches it.
+base::expected<agent::Connection> operator_connection(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
+  auto password = cluster.ensure_secret(ctx, operator_password_file, generate_password);
+  if (!password) return base::fail(password.error());
+  auto endpoint = cluster.node_endpoint(ctx, s.node_port.value);
+  if (!endpoint) return base::fail(endpoint.error());
+  return agent::Connection{{"nats://" + endpoint->str()}, std::string(operator_user), *password,
+                           "the fleet's NATS on " + ctx.topology};
+}
+
+}  // namespace
+
+Outcome deploy_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
+  auto password = cluster.ensure_secret(ctx, operator_password_file, generate_password);
+  if (!password) return Outcome::failure(password.error());
+  Outcome applied = cluster.apply(ctx, nats_objects(s, render_accounts({{std::string(operator_user), *password, ""}})));
+  if (applied.failed() || ctx.dry_run()) return applied;
+
+  // The KV bucket needs the server: through the NodePort, once kube-proxy
+  // has it.
+  auto connection = operator_connection(s, cluster, ctx);
+  if (!connection) return Outcome::failure(connection.error());
+  base::expected<agent::Client> client = base::fail(base::make_error("not connected"));
+  if (auto up = checks::wait_until(ctx, "NATS at " + connection->servers.front(), [&]() -> base::expected<void> {
+        client = agent::Client::connect(*connection, 2s);
+        if (!client) return base::fail(client.error());
+        return {};
+      });
+      !up)
+    return Outcome::failure(up.error());
+  auto created = client->ensure_status_bucket();
+  if (!created) return Outcome::failure(created.error());
+  Outcome out = *created ? Outcome::success(applied.changed() ? applied.message + "; created the KV bucket" : "created the KV bucket")
+                         : applied;
+  out.detail("summary", "NATS in namespace " + cluster.namespace_name() + ", reached at " + connection->servers.front());
+  return out;
+}
+
+base::expected<void> check_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
+  auto connection = operator_connection(s, cluster, ctx);
+  if (!connection) return base::fail(connection.error());
+  return checks::wait_until(ctx, "an operator login to NATS at " + connection->servers.front(), [&]() -> base::expected<void> {
+    auto client = agent::Client::connect(*connection, 2s);
+    if (!client) return base::fail(client.error());
+    return {};
+  });
 }
 
 }  // namespace harmony::fleet

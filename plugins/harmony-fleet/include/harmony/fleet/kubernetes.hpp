@@ -6,8 +6,12 @@
 #include <string>
 #include <vector>
 
+#include <harmony/base/expected.hpp>
+#include <harmony/capabilities.hpp>
+#include <harmony/context.hpp>
 #include <harmony/fleet/settings.hpp>
 #include <harmony/kube/object.hpp>
+#include <harmony/outcome.hpp>
 
 namespace harmony::fleet {
 
@@ -24,5 +28,12 @@ inline constexpr const char* nats_statefulset = "nats";
 // cluster and a NodePort Service (`node_port`) for harmony and devices
 // outside. `accounts` is nats-server's `users` block (render_accounts).
 std::vector<kube::Object> nats_objects(const NatsSettings& settings, const std::string& accounts);
+
+// FleetNatsScore on a Kubernetes topology: the operator's password (made
+// once, kept in the cluster), the objects above, waited on until ready, then
+// the agent-status KV bucket through the NodePort.
+Outcome deploy_nats_on_kubernetes(const NatsSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
+// The operator logs in through the NodePort, from where harmony runs.
+base::expected<void> check_nats_on_kubernetes(const NatsSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
 
 }  // namespace harmony::fleet
