@@ -271,7 +271,7 @@ struct KubernetesTopology::State {
   expected<void> wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects);
   expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
   expected<void> wait_endpoints(RunContext& ctx, const kube::Object& service);
-  std::string pod_problems(RunContext& ctx, const kube::Object& workload, bool only_failed, bool* failed);
+  std::string pod_problems(const kube::Object& workload, bool only_failed, bool* failed);
   // Whether another component of the plugin has the object: applied it in
   // this run, or lists it in its record (an object that moved between
   // components is theirs now; one two components apply is deleted by the
@@ -279,7 +279,7 @@ struct KubernetesTopology::State {
   [[nodiscard]] bool owned_elsewhere(std::string_view component, const Entry& e) const;
   // Whether the namespace holds anything but what destroy just removed.
   expected<std::string> other_tenants();
-  PlannedChange plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced,
+  PlannedChange plan_object(const kube::Object& desired, bool namespaced,
                             const std::string& field_manager = "harmony");
   expected<std::vector<kube::Object>> pods_of(const Entry& workload);
   expected<void> remove_entry(RunContext& ctx, const Entry& e);
@@ -641,7 +641,7 @@ expected<void> KubernetesTopology::plan_ready(RunContext& ctx) {
 
 // ---- apply and wait --------------------------------------------------------------
 
-PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube::Object& desired, bool namespaced,
+PlannedChange KubernetesTopology::State::plan_object(const kube::Object& desired, bool namespaced,
                                                      const std::string& field_manager) {
   PlannedChange change;
   const auto ref = kube::ObjectRef::of(desired);
@@ -664,7 +664,6 @@ PlannedChange KubernetesTopology::State::plan_object(RunContext& ctx, const kube
   if (!result) {
     change.action = "update";
     change.fields.push_back({"(server-side apply)", "", "refused: " + result.error().message});
-    (void)ctx;
     return change;
   }
   change.fields = kstate::diff(kube::json_of(*live), kube::json_of(*result), secret);
@@ -735,7 +734,7 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
   auto& done = s.applied[ctx.component];
   if (ctx.dry_run()) {
     for (std::size_t i = 0; i < desired.size(); ++i) {
-      ctx.plan->push_back(s.plan_object(ctx, desired[i], namespaced[i]));
+      ctx.plan->push_back(s.plan_object(desired[i], namespaced[i]));
       done.push_back(entries[i]);
     }
     return Outcome::no_change("planned");
@@ -881,8 +880,7 @@ expected<std::vector<kube::Object>> KubernetesTopology::State::pods_of(const Ent
   auto got = client->get(ref_of(workload));
   if (!got) return fail(got.error());
   std::vector<std::string> selector;
-  const char* pointer = workload.kind == "Job" ? "/spec/selector/matchLabels" : "/spec/selector/matchLabels";
-  for (const auto& [k, v] : got->strings_at(pointer)) selector.push_back(k + "=" + v);
+  for (const auto& [k, v] : got->strings_at("/spec/selector/matchLabels")) selector.push_back(k + "=" + v);
   if (selector.empty()) return std::vector<kube::Object>{};
   kube::ListOptions o;
   o.label_selector = base::join(selector, ",");
@@ -893,9 +891,8 @@ expected<std::vector<kube::Object>> KubernetesTopology::State::pods_of(const Ent
 
 // What is wrong with a workload's pods, with the last lines of a failing
 // container's log: what a user would look up next with kubectl.
-std::string KubernetesTopology::State::pod_problems(RunContext& ctx, const kube::Object& workload, bool only_failed,
+std::string KubernetesTopology::State::pod_problems(const kube::Object& workload, bool only_failed,
                                                      bool* failed) {
-  (void)ctx;
   Entry w{workload.api_version(), workload.kind(), workload.namespace_(), workload.name(), "", ""};
   auto pods = w.kind == "Pod" ? expected<std::vector<kube::Object>>(std::vector<kube::Object>{workload}) : pods_of(w);
   if (!pods) return {};
@@ -945,7 +942,7 @@ expected<void> KubernetesTopology::State::wait_one(RunContext& ctx, const kube::
     if (ctx.expired()) {
       bool failed = false;
       return fail(error_with(exit_status::not_ready, what + " was not ready in time",
-                             last.message + pod_problems(ctx, object, false, &failed),
+                             last.message + pod_problems(object, false, &failed),
                              "look at it with: kubectl describe " + object.kind() + " -n " + object.namespace_() +
                                  " " + object.name() + "; or allow more time with --timeout"));
     }
@@ -978,13 +975,13 @@ expected<void> KubernetesTopology::State::wait_one(RunContext& ctx, const kube::
     if (last.health == kube::Health::current) return {};
     if (last.health == kube::Health::failed) {
       bool failed = false;
-      return fail(error_with(exit_status::deploy_failed, what + " failed", last.message + pod_problems(ctx, object, false, &failed),
+      return fail(error_with(exit_status::deploy_failed, what + " failed", last.message + pod_problems(object, false, &failed),
                              "look at it with: kubectl describe " + object.kind() + " -n " + object.namespace_() + " " +
                                  object.name()));
     }
     if (workload) {
       bool failed = false;
-      std::string problems = pod_problems(ctx, object, true, &failed);
+      std::string problems = pod_problems(object, true, &failed);
       if (failed)
         return fail(error_with(exit_status::deploy_failed, what + " cannot become ready", last.message + problems,
                                "fix the image or the configuration, then deploy again"));
@@ -1257,7 +1254,6 @@ expected<void> KubernetesTopology::logs(RunContext& ctx, std::string_view compon
     o.follow = options.follow;
     o.timeout = options.follow ? std::chrono::hours(24 * 365) : std::chrono::minutes(1);
     const std::string label = sources.size() > 1 ? sources[i].label : "";
-    std::string partial;
     auto r = s.client->pod_log(o, [&](std::string_view line) {
       std::lock_guard lock(out);
       sink(label, line.ends_with('\n') ? std::string(line) : std::string(line) + "\n");
@@ -1405,7 +1401,7 @@ Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRele
       object.set_string("/metadata/annotations/meta.helm.sh~1release-name", release.name);
       object.set_string("/metadata/annotations/meta.helm.sh~1release-namespace", namespace_);
       object.set_string("/metadata/labels/app.kubernetes.io~1managed-by", "Helm");
-      ctx.plan->push_back(plan_object(ctx, object, type ? type->namespaced : true, "helm"));
+      ctx.plan->push_back(plan_object(object, type ? type->namespaced : true, "helm"));
     }
     done.push_back(entry);
     return Outcome::no_change("planned");

@@ -67,27 +67,31 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The operator's password: made on the first deploy, kept in the cluster.
+base::expected<std::string> operator_password(KubernetesCluster& cluster, RunContext& ctx) {
+  return cluster.ensure_secret(ctx, operator_password_file, generate_password);
+}
+
 // The operator's connection through the NodePort, as harmony reaches it.
-base::expected<agent::Connection> operator_connection(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
-  auto password = cluster.ensure_secret(ctx, operator_password_file, generate_password);
-  if (!password) return base::fail(password.error());
+base::expected<agent::Connection> operator_connection(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx,
+                                                      const std::string& password) {
   auto endpoint = cluster.node_endpoint(ctx, s.node_port.value);
   if (!endpoint) return base::fail(endpoint.error());
-  return agent::Connection{{"nats://" + endpoint->str()}, std::string(operator_user), *password,
+  return agent::Connection{{"nats://" + endpoint->str()}, std::string(operator_user), password,
                            "the fleet's NATS on " + ctx.topology};
 }
 
 }  // namespace
 
 Outcome deploy_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
-  auto password = cluster.ensure_secret(ctx, operator_password_file, generate_password);
+  auto password = operator_password(cluster, ctx);
   if (!password) return Outcome::failure(password.error());
   Outcome applied = cluster.apply(ctx, nats_objects(s, render_accounts({{std::string(operator_user), *password, ""}})));
   if (applied.failed() || ctx.dry_run()) return applied;
 
   // The KV bucket needs the server: through the NodePort, once kube-proxy
   // has it.
-  auto connection = operator_connection(s, cluster, ctx);
+  auto connection = operator_connection(s, cluster, ctx, *password);
   if (!connection) return Outcome::failure(connection.error());
   base::expected<agent::Client> client = base::fail(base::make_error("not connected"));
   if (auto up = checks::wait_until(ctx, "NATS at " + connection->servers.front(), [&]() -> base::expected<void> {
@@ -106,7 +110,9 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& clus
 }
 
 base::expected<void> check_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
-  auto connection = operator_connection(s, cluster, ctx);
+  auto password = operator_password(cluster, ctx);
+  if (!password) return base::fail(password.error());
+  auto connection = operator_connection(s, cluster, ctx, *password);
   if (!connection) return base::fail(connection.error());
   return checks::wait_until(ctx, "an operator login to NATS at " + connection->servers.front(), [&]() -> base::expected<void> {
     auto client = agent::Client::connect(*connection, 2s);
