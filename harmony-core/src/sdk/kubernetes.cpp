@@ -270,6 +270,7 @@ struct KubernetesTopology::State {
   expected<void> take_lease(RunContext& ctx);
   expected<void> wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects);
   expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
+  expected<void> wait_served(RunContext& ctx, const kube::Object& crd);
   expected<void> wait_endpoints(RunContext& ctx, const kube::Object& service);
   std::string pod_problems(const kube::Object& workload, bool only_failed, bool* failed);
   // Whether another component of the plugin has the object: applied it in
@@ -789,12 +790,39 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
     results.push_back(std::move(*result));
   }
   if (auto ready = s.wait_ready(ctx, results); !ready) return Outcome::failure(ready.error());
-  // Kinds a CRD just made are served now: discovery must ask again.
-  if (crd_changed) api.invalidate_discovery();
+  // Kinds a CRD just made are served now, but discovery lags Established a
+  // little: wait until it lists them, or the next step finds no such kind.
+  if (crd_changed)
+    for (const auto& crd : results)
+      if (crd.kind() == "CustomResourceDefinition")
+        if (auto served = s.wait_served(ctx, crd); !served) return Outcome::failure(served.error());
   const std::string n = std::to_string(desired.size()) + " object" + (desired.size() == 1 ? "" : "s");
   if (changed == 0) return Outcome::no_change(n + " unchanged");
   if (what_changed.size() <= 2) return Outcome::success(base::join(what_changed, ", "));
   return Outcome::success("applied " + n + " (" + std::to_string(changed) + " changed)");
+}
+
+expected<void> KubernetesTopology::State::wait_served(RunContext& ctx, const kube::Object& crd) {
+  const auto group = crd.string_at("/spec/group").value_or("");
+  const auto kind = crd.string_at("/spec/names/kind").value_or("");
+  std::vector<std::string> versions;
+  for (const auto& v : crd.items_at("/spec/versions"))
+    if (v.bool_at("/served").value_or(false)) versions.push_back(group + "/" + v.string_at("/name").value_or(""));
+  for (const auto& version : versions) {
+    while (true) {
+      client->invalidate_discovery();
+      auto type = client->resource_for(version, kind);
+      if (type) break;
+      if (type.error().status != exit_status::object_not_found) return fail(type.error());
+      if (ctx.interrupted()) return fail(interrupted_error());
+      if (ctx.expired())
+        return fail(error_with(exit_status::not_ready, "the cluster does not serve " + kind + " (" + version + ") in time",
+                               "CustomResourceDefinition " + crd.name() + " is Established, but discovery does not list it",
+                               "look at: kubectl api-resources --api-group=" + group));
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(ctx.remaining(), std::chrono::milliseconds(100)));
+    }
+  }
+  return {};
 }
 
 expected<void> KubernetesTopology::State::wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects) {
