@@ -24,27 +24,12 @@ hyperfine=$(command -v hyperfine)
 require_built "$build/bin/harmony" "$build/e2e/fixtures/harmony-sdktest"
 
 work=$(mktemp -d)
-cluster=${HARMONY_CLUSTER_STATE:-}
-started_cluster=
 cleanup() {
-  if [ -n "${KUBECONFIG:-}" ]; then
-    for ns in $("$kubectl" get ns -o name 2>/dev/null | sed -n "s|namespace/\(bench-$$-.*\)|\1|p"); do
-      "$kubectl" delete ns "$ns" --wait=false >/dev/null 2>&1 || true
-    done
-  fi
-  [ -n "$started_cluster" ] && "$root/e2e/cluster/down" "$started_cluster" >/dev/null 2>&1
+  release_test_cluster
   rm -rf "$work"
 }
 trap cleanup EXIT
-if [ -z "$cluster" ] || [ ! -f "$cluster/cluster.env" ]; then
-  cluster=$work/cluster
-  echo "starting a test cluster (e2e/cluster/up --kwok)..." >&2
-  HARMONY_CLUSTER_OWNER_PID=$$ "$root/e2e/cluster/up" --kwok "$cluster" >"$work/up.log" 2>&1 ||
-    { tail -5 "$work/up.log" >&2; echo "bench: error: no test cluster" >&2; exit 2; }
-  started_cluster=$cluster
-fi
-set -a; . "$cluster/cluster.env"; set +a
-kubectl=$HARMONY_CLUSTER_KUBECTL
+use_test_cluster "$work"
 
 export HOME=$work/home XDG_STATE_HOME=$work/state XDG_CACHE_HOME=$work/cache
 mkdir -p "$HOME" "$work/bin"

@@ -623,7 +623,7 @@ std::uint16_t free_node_port() {
 
 }  // namespace
 
-TEST_CASE("k3d: deploy creates the cluster with the node ports the Scores ask for on 127.0.0.1, keeps its kubeconfig in harmony's state, and reuses it") {
+TEST_CASE("k3d: deploy creates the cluster with the node ports the Scores ask for on 127.0.0.1, keeps its kubeconfig in harmony's state, and reuses it", "[cluster-wide]") {
   K3dStack s("k3d");
   const auto port = free_node_port();
   auto r = s.k3d({"deploy", "sdktest", "shop", "--timeout", "120s", "--set", "shop.node_port=" + std::to_string(port),

@@ -35,7 +35,7 @@ expected_libs=$(ldd "$agent" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { pri
 found_libs=$(grep -E '^(usr/)?lib(64|/x86_64-linux-gnu)?/.+\.so' "$work/contents" | sort -u)
 [ "$found_libs" = "$expected_libs" ] || fail "the image's libraries are not exactly fleet-agent's:
 $(diff <(echo "$expected_libs") <(echo "$found_libs"))"
-for f in usr/bin/fleet-agent bin/busybox usr/bin/uptime bin/df bin/sh etc/passwd etc/group; do
+for f in usr/bin/fleet-agent bin/busybox usr/bin/uptime usr/bin/df usr/bin/hostname bin/sh etc/passwd etc/group; do
   grep -qx "$f" "$work/contents" || fail "the image lacks $f"
 done
 

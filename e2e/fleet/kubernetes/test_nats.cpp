@@ -84,7 +84,9 @@ TEST_CASE("the fleet's NATS objects run in a real cluster: ready on /healthz, an
   s.node_port = Port{node_port()};
   const std::string password = fleet::generate_password();
   const std::string accounts = fleet::render_accounts({{std::string(fleet::operator_user), password, ""}});
-  for (auto o : fleet::nats_objects(s, accounts)) {
+  auto objects = fleet::nats_objects(s, fleet::generate_password());
+  objects.insert(objects.begin(), fleet::nats_accounts_object(accounts));
+  for (auto o : objects) {
     o.set_string("/metadata/namespace", ns);
     auto applied = api.apply(o);
     INFO((applied ? std::string() : applied.error().message + ": " + applied.error().reason));
@@ -126,6 +128,8 @@ TEST_CASE("the fleet's NATS objects run in a real cluster: ready on /healthz, an
 TEST_CASE("FleetNatsScore's Kubernetes realisation through the kubeconfig topology: deployed, checked, unchanged again, and destroyed") {
   const auto& cluster = e2e::test_cluster();
   testing::TempDir state;
+  // The deploy writes harmony agent's connection files: here, not in the caller's home.
+  ::setenv("XDG_STATE_HOME", (state / "xdg").c_str(), 1);
   TopologyEnvironment env;
   env.plugin = "fleet";
   env.state_root = state / "fleet";
@@ -146,7 +150,7 @@ TEST_CASE("FleetNatsScore's Kubernetes realisation through the kubeconfig topolo
     auto ready = topology.ensure_ready(ctx);
     INFO((ready ? std::string() : ready.error().message));
     REQUIRE(ready);
-    Outcome first = fleet::deploy_nats_on_kubernetes(s, topology.kubernetes(), ctx);
+    Outcome first = fleet::deploy_nats_on_kubernetes(s, {}, topology.kubernetes(), ctx);
     INFO(first.message << (first.error ? ": " + first.error->message + ": " + first.error->reason : std::string()));
     REQUIRE_FALSE(first.failed());
     CHECK(first.changed());
@@ -158,7 +162,7 @@ TEST_CASE("FleetNatsScore's Kubernetes realisation through the kubeconfig topolo
   {
     topologies::Kubeconfig topology(env);
     REQUIRE(topology.ensure_ready(ctx));
-    Outcome again = fleet::deploy_nats_on_kubernetes(s, topology.kubernetes(), ctx);
+    Outcome again = fleet::deploy_nats_on_kubernetes(s, {}, topology.kubernetes(), ctx);
     INFO(again.message);
     CHECK(again.status == OutcomeStatus::no_change);  // same password, same objects, the bucket there
   }

@@ -10,6 +10,7 @@
 // lacks and which topologies have them. The runner checks, at compile time,
 // that the list and the constraint agree for every topology of the plugin.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -266,6 +267,35 @@ struct needs {
   // The union of two lists, for composites.
   template <class... More>
   using plus = needs<Caps..., More...>;
+};
+
+// A Score with a realisation per kind of topology (processes and files, or
+// Kubernetes): it runs where any one of the lists is satisfied.
+template <class... Lists>
+struct any_of {
+  template <class T>
+  static constexpr bool satisfied_by = (Lists::template satisfied_by<T> || ...);
+
+  static std::vector<std::string_view> names() {
+    std::vector<std::string_view> out;
+    for (const auto& list : {Lists::names()...})
+      for (auto name : list)
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    return out;
+  }
+
+  // What the closest list lacks on T.
+  template <class T>
+  static std::vector<std::string_view> missing_in() {
+    std::vector<std::string_view> best;
+    bool first = true;
+    for (const auto& missing : {Lists::template missing_in<T>()...})
+      if (first || missing.size() < best.size()) {
+        best = missing;
+        first = false;
+      }
+    return best;
+  }
 };
 
 template <class A, class B>

@@ -149,6 +149,8 @@ struct ComponentEntry {
   std::function<std::vector<settings::Problem>(const settings::Node&)> validate;
   std::function<std::vector<settings::Field>(const settings::Node&)> fields;
   std::vector<Realisation> realisations;  // one per topology, in the plugin's order
+  // Left out when no component is named; `all`, a group or its name deploy it.
+  bool only_when_named = false;
 };
 
 struct CommandEntry;
@@ -164,6 +166,7 @@ class Runtime {
   void add_topology(TopologyEntry entry);
   void add_component(ComponentEntry entry);
   void add_group(std::string name, std::string description, std::vector<std::string> members);
+  void only_when_named(const std::string& component);
   CLI::App& add_command(std::string name, std::string description, std::function<int(const CommandContext&)>** action);
   int run(int argc, char** argv);
   [[nodiscard]] const PluginInfo& info() const;
@@ -242,6 +245,13 @@ class Plugin {
   // A name for several components ("server" = nats + operator + ...).
   Plugin& group(std::string name, std::string description, std::vector<std::string> members) {
     runtime_.add_group(std::move(name), std::move(description), std::move(members));
+    return *this;
+  }
+
+  // A component a bare `harmony deploy <plugin>` leaves out (an optional
+  // part, or a heavy one): deployed when named, through a group or `all`.
+  Plugin& only_when_named(const std::string& component) {
+    runtime_.only_when_named(component);
     return *this;
   }
 

@@ -68,17 +68,7 @@ Entry entry_from(const json& j) {
   return e;
 }
 
-std::string hash_hex(std::string_view data) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (char c : data) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = digits[h & 15];
-  return out;
-}
+std::string hash_hex(std::string_view data) { return base::fingerprint(data); }
 
 // When the field manager `harmony` last changed the object with an apply:
 // the server moves that time only when the applied configuration changed
@@ -723,6 +713,9 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
     for (const auto& [k, v] : s.member_labels(ctx.component)) {
       std::string escaped;
       for (char ch : k) escaped += ch == '/' ? std::string("~1") : std::string(1, ch);
+      // An object two components apply names one of them itself, so that
+      // each applies the same labels.
+      if (k == component_label && d.has("/metadata/labels/" + escaped)) continue;
       d.set_string("/metadata/labels/" + escaped, v);
     }
     Entry e{d.api_version(), d.kind(), is_namespaced ? d.namespace_() : "", d.name(), "", ""};
@@ -774,8 +767,16 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
     auto before = std::find_if(record.inventory.begin(), record.inventory.end(), [&](const Entry& x) { return same_object(x, e); });
     const bool known = before != record.inventory.end() &&
                        std::none_of(fresh.begin(), fresh.end(), [&](const Entry& x) { return same_object(x, e); });
-    const bool same = known && before->applied_hash == e.applied_hash && before->applied_at == e.applied_at &&
-                      !e.applied_at.empty();
+    // Unchanged: as this component, or another that applies it too, last
+    // applied it, and nothing else has applied it since.
+    auto as_applied = [&](const Entry& x) {
+      return same_object(x, e) && x.applied_hash == e.applied_hash && x.applied_at == e.applied_at && !e.applied_at.empty();
+    };
+    bool same = known && as_applied(*before);
+    for (const auto& [name, r] : s.records)
+      same = same || (name != ctx.component && std::any_of(r.inventory.begin(), r.inventory.end(), as_applied));
+    for (const auto& [name, list] : s.applied)
+      same = same || (name != ctx.component && std::any_of(list.begin(), list.end(), as_applied));
     if (!same) {
       ++changed;
       crd_changed = crd_changed || e.kind == "CustomResourceDefinition";

@@ -326,7 +326,8 @@ struct Runtime::State {
     for (const auto& g : groups) known.push_back(g.name);
     known.emplace_back("all");
     if (names.empty())
-      for (std::size_t i = 0; i < components.size(); ++i) implicit.insert(i);
+      for (std::size_t i = 0; i < components.size(); ++i)
+        if (!components[i].only_when_named) implicit.insert(i);
     for (const auto& name : names) {
       if (name == "all") {
         for (std::size_t i = 0; i < components.size(); ++i) implicit.insert(i);
@@ -578,7 +579,7 @@ int Runtime::State::destroy() {
   }
   // Undo in reverse dependency order.
   std::vector<std::string> ordered;
-  for (std::size_t i : select({}, topology, false).run)
+  for (std::size_t i : select({"all"}, topology, false).run)
     if (std::find(targets.begin(), targets.end(), components[i].name) != targets.end()) ordered.push_back(components[i].name);
   for (const auto& t : targets)  // deployed by an older version of the plugin: still removed
     if (std::find(ordered.begin(), ordered.end(), t) == ordered.end()) ordered.push_back(t);
@@ -899,8 +900,10 @@ int Runtime::State::list_components() {
                   {"capabilities", c.capabilities},
                   {"topologies", able},
                   {"unsupported", unsupported},
+                  {"only_when_named", c.only_when_named},
                   {"settings", fields}});
-    rows.push_back({c.name, able.empty() ? "(none)" : join(able, ", "), c.description});
+    rows.push_back({c.name, able.empty() ? "(none)" : join(able, ", "),
+                    c.description + (c.only_when_named ? " (deployed only when named)" : "")});
   }
   doc["components"] = cs;
   json gs = json::array();
@@ -1145,6 +1148,12 @@ void Runtime::add_topology(TopologyEntry entry) { state_->topologies.push_back(s
 void Runtime::add_component(ComponentEntry entry) { state_->components.push_back(std::move(entry)); }
 void Runtime::add_group(std::string name, std::string description, std::vector<std::string> members) {
   state_->groups.push_back({std::move(name), std::move(description), std::move(members)});
+}
+void Runtime::only_when_named(const std::string& component) {
+  auto& cs = state_->components;
+  auto it = std::find_if(cs.begin(), cs.end(), [&](const ComponentEntry& c) { return c.name == component; });
+  if (it == cs.end()) throw std::logic_error("harmony-" + state_->info.name + ": only_when_named: no component '" + component + "'");
+  it->only_when_named = true;
 }
 const PluginInfo& Runtime::info() const { return state_->info; }
 

@@ -45,7 +45,7 @@ std::vector<settings::Problem> NatsSettings::check() const {
                         "'callout' is not available yet: it needs the fleet's auth callout service (FleetCalloutScore) "
                         "and nats-server 2.10 or later (Debian 12 has 2.9); use user_password"});
   if (client_port == monitor_port) problems.push_back({"monitor_port", "must differ from client_port"});
-  if (node_port.value < 30000 || node_port.value > 32767)
+  if (node_port.value != 0 && (node_port.value < 30000 || node_port.value > 32767))
     problems.push_back({"node_port", std::to_string(node_port.value) + " is outside Kubernetes' NodePort range, 30000-32767"});
   unsigned char buffer[16];
   if (listen != "localhost" && ::inet_pton(AF_INET, listen.c_str(), buffer) != 1 && ::inet_pton(AF_INET6, listen.c_str(), buffer) != 1)
@@ -145,12 +145,17 @@ std::string render_nats_config(const NatsSettings& s, const std::string& store_d
   return out;
 }
 
-std::string render_nats_pod_config(const NatsSettings& s) {
+std::string render_nats_pod_config(const NatsSettings& s, const std::string& system_password) {
   NatsSettings pod = s;
   pod.listen = "0.0.0.0";
-  std::string out = render_nats_config(pod, "/data/jetstream", "accounts.conf");
+  // The accounts come from their own Secret, mounted beside this one.
+  std::string out = render_nats_config(pod, "/data/jetstream", "../nats-accounts/accounts.conf");
   const std::string loopback_http = "http: " + quoted("127.0.0.1:" + std::to_string(s.monitor_port.value));
   out.replace(out.find(loopback_http), loopback_http.size(), "http: " + quoted("0.0.0.0:" + std::to_string(s.monitor_port.value)));
+  // A system account: harmony asks the server to reload its accounts over
+  // NATS, since no one can signal a process in a pod from outside.
+  out += "accounts {\n  SYS {\n    users = [ { user: " + quoted(std::string(system_user)) + ", password: " + quoted(system_password) +
+         " } ]\n  }\n}\nsystem_account: SYS\n";
   return out;
 }
 

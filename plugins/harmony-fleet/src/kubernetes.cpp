@@ -1,40 +1,71 @@
 #include <harmony/fleet/kubernetes.hpp>
 
+#include <algorithm>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
 #include <harmony/agent/client.hpp>
 #include <harmony/agent/protocol.hpp>
+#include <harmony/base/exit_status.hpp>
+#include <harmony/base/files.hpp>
+#include <harmony/base/paths.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/checks.hpp>
 #include <harmony/fleet/config.hpp>
+
+#include "internal.hpp"
+#include <harmony/fleet/stack.hpp>
+#include <harmony/kube/client.hpp>
 #include <harmony/kube/kinds.hpp>
 
 namespace harmony::fleet {
 
-std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string& accounts) {
-  const kube::Labels app{{"app.kubernetes.io/name", "nats"}, {"app.kubernetes.io/part-of", "harmony-fleet"}};
+namespace {
+
+using namespace std::chrono_literals;
+
+const kube::Labels nats_labels{{"app.kubernetes.io/name", "nats"}, {"app.kubernetes.io/part-of", "harmony-fleet"}};
+
+using detail::failed;
+
+using detail::for_component;
+
+}  // namespace
+
+std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string& system_password) {
   const std::int32_t client = s.client_port.value;
   const std::int32_t monitor = s.monitor_port.value;
+  const std::string config_text = render_nats_pod_config(s, system_password);
 
-  kube::Secret config{.metadata = {.name = nats_config_secret, .labels = app},
-                      .data = {{"nats.conf", render_nats_pod_config(s)}, {"accounts.conf", accounts}}};
+  kube::Secret config{.metadata = {.name = nats_config_secret, .labels = nats_labels}, .data = {{"nats.conf", config_text}}};
 
   kube::Container nats{
       .name = "nats",
       .image = s.image,
       .command = {"/nats-server", "--config", "/etc/nats/nats.conf"},
       .ports = {{.name = "client", .port = client}, {.name = "monitor", .port = monitor}},
-      .volume_mounts = {{.name = "config", .path = "/etc/nats", .read_only = true}, {.name = "data", .path = "/data"}},
+      .volume_mounts = {{.name = "config", .path = "/etc/nats", .read_only = true},
+                        {.name = "accounts", .path = "/etc/nats-accounts", .read_only = true},
+                        {.name = "data", .path = "/data"}},
       .readiness = kube::Probe{.http_path = "/healthz", .port = "monitor", .period_seconds = 2},
       .resources = {.cpu_request = "50m", .memory_request = "64Mi", .memory_limit = "512Mi"},
       .run_as_user = 65534};
-  kube::StatefulSet set{.metadata = {.name = nats_statefulset, .labels = app},
+  // Readable by nats-server (nobody) only: the configuration and the
+  // accounts hold passwords.
+  auto secret_volume = [](const char* name, const char* secret) {
+    return kube::Volume{.name = name, .source = kube::Volume::Source::secret, .reference = secret, .default_mode = 0440};
+  };
+  kube::StatefulSet set{.metadata = {.name = nats_statefulset, .labels = nats_labels},
                         .replicas = 1,
-                        .selector = app,
+                        .selector = nats_labels,
                         .service_name = nats_headless_service,
-                        .template_ = {.containers = {nats},
-                                      // Readable by nats-server (nobody) only: the accounts hold passwords.
-                                      .volumes = {{.name = "config",
-                                                   .source = kube::Volume::Source::secret,
-                                                   .reference = nats_config_secret,
-                                                   .default_mode = 0440}},
+                        // A changed configuration restarts the server; changed
+                        // accounts do not (they are reloaded).
+                        .template_ = {.annotations = {{"harmony.io/config", base::fingerprint(config_text)}},
+                                      .containers = {nats},
+                                      .volumes = {secret_volume("config", nats_config_secret),
+                                                  secret_volume("accounts", nats_accounts_secret)},
                                       .fs_group = 65534,
                                       .run_as_user = 65534,
                                       .run_as_group = 65534,
@@ -44,81 +75,387 @@ std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string&
   else
     set.template_.volumes.push_back({.name = "data", .source = kube::Volume::Source::empty_dir});
 
-  kube::Service headless{.metadata = {.name = nats_headless_service, .labels = app},
+  kube::Service headless{.metadata = {.name = nats_headless_service, .labels = nats_labels},
                          .headless = true,
-                         .selector = app,
+                         .selector = nats_labels,
                          .ports = {{.name = "client", .port = client, .target_port = "client"}},
                          .publish_not_ready_addresses = true};
-  kube::Service inside{.metadata = {.name = nats_service, .labels = app},
-                       .selector = app,
+  kube::Service inside{.metadata = {.name = nats_service, .labels = nats_labels},
+                       .selector = nats_labels,
                        .ports = {{.name = "client", .port = client, .target_port = "client"}}};
-  kube::Service outside{.metadata = {.name = nats_external_service, .labels = app},
-                        .type = "NodePort",
-                        .selector = app,
-                        .ports = {{.name = "client",
-                                   .port = client,
-                                   .target_port = "client",
-                                   .node_port = static_cast<std::int32_t>(s.node_port.value)}}};
+  kube::ServicePort external{.name = "client", .port = client, .target_port = "client"};
+  if (s.node_port.value != 0) external.node_port = s.node_port.value;
+  kube::Service outside{
+      .metadata = {.name = nats_external_service, .labels = nats_labels}, .type = "NodePort", .selector = nats_labels, .ports = {external}};
   return {kube::to_object(config), kube::to_object(headless), kube::to_object(inside), kube::to_object(set),
           kube::to_object(outside)};
 }
 
-namespace {
-
-using namespace std::chrono_literals;
-
-// The operator's password: made on the first deploy, kept in the cluster.
-base::expected<std::string> operator_password(KubernetesCluster& cluster, RunContext& ctx) {
-  return cluster.ensure_secret(ctx, operator_password_file, generate_password);
+kube::Object nats_accounts_object(const std::string& accounts) {
+  // Both components apply it (nats, and agent when the agents change): it
+  // names its component itself so that both apply the same object.
+  kube::Labels labels = nats_labels;
+  labels["harmony.dev/component"] = std::string(nats_component);
+  return kube::to_object(
+      kube::Secret{.metadata = {.name = nats_accounts_secret, .labels = labels}, .data = {{"accounts.conf", accounts}}});
 }
 
-// The operator's connection through the NodePort, as harmony reaches it.
-base::expected<agent::Connection> operator_connection(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx,
-                                                      const std::string& password) {
-  auto endpoint = cluster.node_endpoint(ctx, s.node_port.value);
+std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::string& id, const std::string& password,
+                                        const std::string& nats_url) {
+  const std::string name = agent_name_prefix + id;
+  kube::Labels labels{{"app.kubernetes.io/name", "fleet-agent"},
+                      {"app.kubernetes.io/part-of", "harmony-fleet"},
+                      {"harmony.io/device-id", id}};
+  const std::string config_text = render_agent_config(s, id, nats_url, agent_pod_password);
+  kube::Secret secret{.metadata = {.name = name, .labels = labels}, .data = {{"password", password}}};
+  kube::ConfigMap config{.metadata = {.name = name, .labels = labels}, .data = {{"agent.yaml", config_text}}};
+  kube::Labels pod_labels = s.labels;
+  pod_labels.insert(labels.begin(), labels.end());
+  kube::Container agent{
+      .name = "fleet-agent",
+      .image = s.image,
+      .args = {"--config", agent_pod_config},
+      .volume_mounts = {{.name = "config", .path = "/etc/fleet-agent", .read_only = true},
+                        {.name = "password", .path = "/run/secrets/fleet-agent", .read_only = true},
+                        {.name = "tmp", .path = "/tmp"}},
+      .resources = {.cpu_request = "10m", .memory_request = "16Mi", .memory_limit = s.memory_limit},
+      .run_as_user = 65534};
+  kube::Deployment deployment{
+      .metadata = {.name = name, .labels = labels},
+      .replicas = 1,
+      .selector = labels,
+      // A new password or configuration replaces the pod: the kubelet would
+      // update the mounted files only later, and fleet-agent reads them once.
+      .template_ = {.labels = pod_labels,
+                    .annotations = {{"harmony.io/config", base::fingerprint(config_text + password)}},
+                    .containers = {agent},
+                    .volumes = {{.name = "config", .source = kube::Volume::Source::config_map, .reference = name},
+                                {.name = "password",
+                                 .source = kube::Volume::Source::secret,
+                                 .reference = name,
+                                 .default_mode = 0440},
+                                {.name = "tmp", .source = kube::Volume::Source::empty_dir, .size_limit = "16Mi"}},
+                    .fs_group = 65534,
+                    .run_as_user = 65534,
+                    .run_as_group = 65534,
+                    .image_pull_secrets = s.image_pull_secrets,
+                    .termination_grace_period_seconds = 10},
+      .strategy = "Recreate"};
+  return {kube::to_object(secret), kube::to_object(config), kube::to_object(deployment)};
+}
+
+std::vector<std::string> deployed_agent_ids(const std::optional<ComponentRecord>& record) {
+  if (!record) return {};
+  auto node = settings::Node::from_json(record->settings_json);
+  AgentSettings s;
+  if (!node || !settings::load(*node, agent_component, s).empty()) return {};
+  return s.device_ids();
+}
+
+namespace {
+
+// The NodePort NATS is reached on: the setting, or the one Kubernetes chose.
+base::expected<std::uint16_t> node_port_of(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
+  if (s.node_port.value != 0) return s.node_port.value;
+  auto c = cluster.client(ctx);
+  if (!c) return base::fail(c.error());
+  auto service = (*c)->get({"v1", "Service", cluster.namespace_name(), nats_external_service});
+  if (!service) return base::fail(service.error());
+  for (const auto& port : service->items_at("/spec/ports"))
+    if (auto n = port.int_at("/nodePort")) return static_cast<std::uint16_t>(*n);
+  return base::fail(failed(base::exit_status::not_ready, "Service " + std::string(nats_external_service) + " has no node port",
+                           "Kubernetes has not assigned one", "look at: kubectl get service " + std::string(nats_external_service) +
+                                                                  " -n " + cluster.namespace_name()));
+}
+
+base::expected<agent::Connection> connection_as(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx,
+                                               std::string user, std::string password) {
+  auto port = node_port_of(s, cluster, ctx);
+  if (!port) return base::fail(port.error());
+  auto endpoint = cluster.node_endpoint(ctx, *port);
   if (!endpoint) return base::fail(endpoint.error());
-  return agent::Connection{{"nats://" + endpoint->str()}, std::string(operator_user), password,
+  return agent::Connection{{"nats://" + endpoint->str()}, std::move(user), std::move(password),
                            "the fleet's NATS on " + ctx.topology};
+}
+
+base::expected<agent::Client> connect_when_up(RunContext& ctx, const agent::Connection& connection, std::string_view who) {
+  base::expected<agent::Client> client = base::fail(base::make_error("not connected"));
+  if (auto up = checks::wait_until(ctx, std::string(who) + " login to NATS at " + connection.servers.front(),
+                                   [&]() -> base::expected<void> {
+                                     client = agent::Client::connect(connection, 2s);
+                                     if (!client) return base::fail(client.error());
+                                     return {};
+                                   });
+      !up)
+    return base::fail(up.error());
+  return client;
+}
+
+struct Users {
+  std::vector<NatsUser> users;
+  std::string operator_password;
+};
+
+// The operator and one user per agent id, passwords made once and kept in
+// the NATS component's credentials (as the local topology keeps them).
+base::expected<Users> fleet_users(KubernetesCluster& cluster, RunContext& nats_ctx, const std::vector<std::string>& ids) {
+  Users out;
+  auto op = cluster.ensure_secret(nats_ctx, operator_password_file, generate_password);
+  if (!op) return base::fail(op.error());
+  out.operator_password = *op;
+  out.users.push_back({std::string(operator_user), *op, ""});
+  for (const auto& id : ids) {
+    auto password = cluster.ensure_secret(nats_ctx, agent_password_file(id), generate_password);
+    if (!password) return base::fail(password.error());
+    out.users.push_back({agent_user(id), *password, id});
+  }
+  return out;
+}
+
+// What the accounts Secret holds now, or "" when it does not exist.
+base::expected<std::string> live_accounts(KubernetesCluster& cluster, RunContext& ctx) {
+  auto c = cluster.client(ctx);
+  if (!c) return base::fail(c.error());
+  auto found = (*c)->find({"v1", "Secret", cluster.namespace_name(), nats_accounts_secret});
+  if (!found) return base::fail(found.error());
+  if (!*found) return std::string();
+  return base::base64_decode((*found)->string_at("/data/accounts.conf").value_or("")).value_or("");
+}
+
+// Makes the running server take new accounts without a restart. The kubelet
+// refreshes a mounted Secret only at its next sync of the pod (a minute or
+// more); a change to the pod's annotations is such a sync. Then the system
+// user asks the server to reload, until the users that were added can log
+// in and those removed cannot.
+base::expected<void> reload_accounts(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx,
+                                     const std::string& accounts, const std::vector<NatsUser>& added,
+                                     const std::vector<NatsUser>& removed) {
+  auto c = cluster.client(ctx);
+  if (!c) return base::fail(c.error());
+  kube::Client& api = **c;
+  kube::ListOptions by;
+  by.label_selector = "app.kubernetes.io/name=nats,app.kubernetes.io/part-of=harmony-fleet";
+  auto pods = api.list("v1", "Pod", cluster.namespace_name(), by);
+  if (!pods) return base::fail(pods.error());
+  for (const auto& pod : pods->items) {
+    nlohmann::json touch = {{"apiVersion", "v1"},
+                            {"kind", "Pod"},
+                            {"metadata",
+                             {{"name", pod.name()},
+                              {"namespace", pod.namespace_()},
+                              {"annotations", {{"harmony.io/accounts", base::fingerprint(accounts)}}}}}};
+    auto object = kube::Object::parse(touch.dump());
+    if (!object) return base::fail(object.error());
+    // A pod that went away meanwhile reads the new accounts when it starts.
+    if (auto applied = api.apply(*object, {.field_manager = "harmony-fleet-reload", .force_conflicts = true});
+        !applied && applied.error().status != base::exit_status::object_not_found)
+      return base::fail(applied.error());
+  }
+  auto sys_password = cluster.ensure_secret(ctx, system_password_file, generate_password);
+  if (!sys_password) return base::fail(sys_password.error());
+  auto system = connection_as(s, cluster, ctx, std::string(system_user), *sys_password);
+  if (!system) return base::fail(system.error());
+  auto client = connect_when_up(ctx, *system, "a system user");
+  if (!client) return base::fail(client.error());
+  auto login = [&](const NatsUser& u) {
+    agent::Connection as = *system;
+    as.user = u.name;
+    as.password = u.password;
+    return agent::Client::connect(as, 2s).has_value();
+  };
+  return checks::wait_until(
+      ctx, "NATS to take the new accounts (the kubelet updates the mounted Secret, then the server reloads)",
+      [&]() -> base::expected<void> {
+        auto ping = client->request_subject("$SYS.REQ.SERVER.PING", "", 2s);
+        if (!ping) return base::fail(ping.error());
+        const auto reply = nlohmann::json::parse(*ping, nullptr, false);
+        const std::string id = reply.is_object() ? reply["server"].value("id", "") : "";
+        if (id.empty()) return base::fail(base::make_error("the server did not say its id"));
+        auto reloaded = client->request_subject("$SYS.REQ.SERVER." + id + ".RELOAD", "", 5s);
+        if (!reloaded) return base::fail(reloaded.error());
+        for (const auto& u : added)
+          if (!login(u)) return base::fail(base::make_error("user " + u.name + " cannot log in yet"));
+        for (const auto& u : removed)
+          if (login(u)) return base::fail(base::make_error("user " + u.name + " can still log in"));
+        return {};
+      },
+      {250ms, {}});
+}
+
+// Applies the accounts Secret as the deploying component's (nats or agent:
+// both record it, so it stays while either is deployed) and, when it changed
+// under a running server, has the server reload it. `nats_ctx` holds the
+// credentials.
+Outcome apply_accounts(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx, RunContext& nats_ctx,
+                       const Users& users, const std::vector<std::string>& previous_ids) {
+  const std::string accounts = render_accounts(users.users);
+  auto before = live_accounts(cluster, nats_ctx);
+  if (!before) return Outcome::failure(before.error());
+  Outcome applied = cluster.apply(ctx, {nats_accounts_object(accounts)});
+  if (applied.failed() || nats_ctx.dry_run() || before->empty() || *before == accounts) return applied;
+  std::vector<NatsUser> added, removed;
+  for (const auto& u : users.users)
+    if (!u.device_id.empty() && std::find(previous_ids.begin(), previous_ids.end(), u.device_id) == previous_ids.end())
+      added.push_back(u);
+  for (const auto& id : previous_ids)
+    if (std::none_of(users.users.begin(), users.users.end(), [&](const NatsUser& u) { return u.device_id == id; })) {
+      auto password = cluster.ensure_secret(nats_ctx, agent_password_file(id), generate_password);
+      if (!password) return Outcome::failure(password.error());
+      removed.push_back({agent_user(id), *password, id});
+    }
+  // No server running (not deployed yet, or scaled away): it reads them at start.
+  auto c = cluster.client(nats_ctx);
+  if (!c) return Outcome::failure(c.error());
+  auto set = (*c)->find({"apps/v1", "StatefulSet", cluster.namespace_name(), nats_statefulset});
+  if (!set) return Outcome::failure(set.error());
+  if (!*set) return applied;
+  if (auto reloaded = reload_accounts(s, cluster, nats_ctx, accounts, added, removed); !reloaded)
+    return Outcome::failure(reloaded.error());
+  return Outcome::success("NATS reloaded its accounts (" + std::to_string(added.size()) + " added, " +
+                          std::to_string(removed.size()) + " removed)");
+}
+
+// The connection file `harmony agent` reads by default, and one for this
+// topology, namespace and cluster: the NodePort address, the operator, and
+// a 0600 copy of its password next to it.
+base::expected<std::string> write_connection(const agent::Connection& operator_login, KubernetesCluster& cluster,
+                                             RunContext& ctx, bool also_default) {
+  auto state = base::xdg_home(base::XdgDir::state);
+  auto default_file = agent::default_connection_file();
+  if (!state || !default_file) return std::string();  // no home: nothing to write, nothing lost
+  auto c = cluster.client(ctx);
+  if (!c) return base::fail(c.error());
+  const std::string dir = *state + "/harmony/fleet/" + ctx.topology + "/" +
+                          base::fingerprint((*c)->config().cluster.server).substr(0, 8) + "-" + cluster.namespace_name();
+  if (auto made = base::make_directories(dir, 0700); !made) return base::fail(made.error());
+  const std::string password_file = dir + "/" + std::string(operator_password_file);
+  if (auto written = base::write_file_atomically(password_file, operator_login.password + "\n", 0600); !written)
+    return base::fail(written.error());
+  std::vector<std::string> files{dir + "/" + std::string(connection_file)};
+  if (also_default) files.push_back(*default_file);
+  for (const auto& file : files)
+    if (auto written = agent::write_connection_file(file, operator_login.servers, operator_login.user, password_file); !written)
+      return base::fail(written.error());
+  return dir + "/" + std::string(connection_file);
 }
 
 }  // namespace
 
-Outcome deploy_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
-  auto password = operator_password(cluster, ctx);
-  if (!password) return Outcome::failure(password.error());
-  Outcome applied = cluster.apply(ctx, nats_objects(s, render_accounts({{std::string(operator_user), *password, ""}})));
+base::expected<agent::Connection> operator_connection_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster,
+                                                                   RunContext& ctx) {
+  auto password = cluster.ensure_secret(ctx, operator_password_file, generate_password);
+  if (!password) return base::fail(password.error());
+  return connection_as(s, cluster, ctx, std::string(operator_user), *password);
+}
+
+Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::string>& agent_ids, KubernetesCluster& cluster,
+                                  RunContext& ctx) {
+  auto users = fleet_users(cluster, ctx, agent_ids);
+  if (!users) return Outcome::failure(users.error());
+  auto system_password = cluster.ensure_secret(ctx, system_password_file, generate_password);
+  if (!system_password) return Outcome::failure(system_password.error());
+  // The accounts first: the server reads them when it starts.
+  Outcome accounts = apply_accounts(s, cluster, ctx, ctx, *users, agent_ids);
+  if (accounts.failed()) return accounts;
+  Outcome applied = cluster.apply(ctx, nats_objects(s, *system_password));
   if (applied.failed() || ctx.dry_run()) return applied;
 
   // The KV bucket needs the server: through the NodePort, once kube-proxy
   // has it.
-  auto connection = operator_connection(s, cluster, ctx, *password);
+  auto connection = connection_as(s, cluster, ctx, std::string(operator_user), users->operator_password);
   if (!connection) return Outcome::failure(connection.error());
-  base::expected<agent::Client> client = base::fail(base::make_error("not connected"));
-  if (auto up = checks::wait_until(ctx, "NATS at " + connection->servers.front(), [&]() -> base::expected<void> {
-        client = agent::Client::connect(*connection, 2s);
-        if (!client) return base::fail(client.error());
-        return {};
-      });
-      !up)
-    return Outcome::failure(up.error());
+  auto client = connect_when_up(ctx, *connection, "an operator");
+  if (!client) return Outcome::failure(client.error());
   auto created = client->ensure_status_bucket();
   if (!created) return Outcome::failure(created.error());
-  Outcome out = *created ? Outcome::success(applied.changed() ? applied.message + "; created the KV bucket" : "created the KV bucket")
-                         : applied;
+  auto file = write_connection(*connection, cluster, ctx, true);
+  if (!file) return Outcome::failure(file.error());
+
+  std::vector<std::string> parts;
+  for (const Outcome* o : {&accounts, &applied})
+    if (o->changed()) parts.push_back(o->message);
+  if (*created) parts.emplace_back("created the KV bucket");
+  Outcome out = parts.empty() ? Outcome::no_change(applied.message) : Outcome::success(base::join(parts, "; "));
   out.detail("summary", "NATS in namespace " + cluster.namespace_name() + ", reached at " + connection->servers.front());
+  if (!file->empty()) out.detail("summary", "connection file: " + *file + " (harmony agent uses it)");
   return out;
 }
 
-base::expected<void> check_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
-  auto password = operator_password(cluster, ctx);
-  if (!password) return base::fail(password.error());
-  auto connection = operator_connection(s, cluster, ctx, *password);
+base::expected<KubeConnectInfo> connect_info_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster,
+                                                           RunContext& ctx) {
+  auto connection = operator_connection_on_kubernetes(s, cluster, ctx);
   if (!connection) return base::fail(connection.error());
-  return checks::wait_until(ctx, "an operator login to NATS at " + connection->servers.front(), [&]() -> base::expected<void> {
-    auto client = agent::Client::connect(*connection, 2s);
-    if (!client) return base::fail(client.error());
-    return {};
-  });
+  auto file = write_connection(*connection, cluster, ctx, false);
+  if (!file) return base::fail(file.error());
+  KubeConnectInfo info;
+  info.in_cluster_url = "nats://" + std::string(nats_service) + "." + cluster.namespace_name() + ".svc:" +
+                        std::to_string(s.client_port.value);
+  info.host_url = connection->servers.front();
+  info.user = connection->user;
+  info.connection_file = *file;
+  info.password_file = base::parent_dir(*file) + "/" + std::string(operator_password_file);
+  info.secret = "harmony.fleet." + std::string(nats_component) + ".credentials";
+  info.secret_key = std::string(operator_password_file);
+  info.namespace_ = cluster.namespace_name();
+  return info;
+}
+
+base::expected<void> check_nats_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
+  auto connection = operator_connection_on_kubernetes(s, cluster, ctx);
+  if (!connection) return base::fail(connection.error());
+  auto client = connect_when_up(ctx, *connection, "an operator");
+  if (!client) return base::fail(client.error());
+  return {};
+}
+
+Outcome deploy_agents_on_kubernetes(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record,
+                                    const std::optional<ComponentRecord>& previous, KubernetesCluster& cluster,
+                                    RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return Outcome::failure(nats.error());
+  const std::vector<std::string> ids = s.device_ids();
+  RunContext nats_ctx = for_component(ctx, nats_component);
+  auto users = fleet_users(cluster, nats_ctx, ids);
+  if (!users) return Outcome::failure(users.error());
+  Outcome accounts = apply_accounts(*nats, cluster, ctx, nats_ctx, *users, deployed_agent_ids(previous));
+  if (accounts.failed()) return accounts;
+
+  // In the cluster, agents reach NATS through its ClusterIP Service.
+  const std::string url = "nats://" + std::string(nats_service) + "." + cluster.namespace_name() + ".svc:" +
+                          std::to_string(nats->client_port.value);
+  std::vector<kube::Object> objects;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    for (auto& o : agent_objects(s, ids[i], users->users[i + 1].password, url)) objects.push_back(std::move(o));
+  Outcome applied = cluster.apply(ctx, objects);
+  if (applied.failed() || ctx.dry_run()) return applied;
+  const std::string n = std::to_string(ids.size()) + (ids.size() == 1 ? " agent" : " agents");
+  Outcome out = applied;
+  if (accounts.changed()) out = Outcome::success(applied.changed() ? applied.message + "; " + accounts.message : accounts.message);
+  out.detail("summary", n + " (" + base::join(ids, ", ") + ") in namespace " + cluster.namespace_name() + ", on " + url);
+  out.detail("next", "harmony agent list");
+  out.detail("next", "harmony agent ping " + ids.front());
+  if (!s.exec_allow.empty()) out.detail("next", "harmony agent exec " + ids.front() + " -- " + s.exec_allow.front());
+  return out;
+}
+
+base::expected<void> check_agents_on_kubernetes(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record,
+                                                KubernetesCluster& cluster, RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return base::fail(nats.error());
+  RunContext nats_ctx = for_component(ctx, nats_component);
+  auto connection = operator_connection_on_kubernetes(*nats, cluster, nats_ctx);
+  if (!connection) return base::fail(connection.error());
+  auto client = connect_when_up(ctx, *connection, "an operator");
+  if (!client) return base::fail(client.error());
+  for (const auto& id : s.device_ids()) {
+    auto answered = checks::wait_until(ctx, "agent " + id + " answers a ping", [&]() -> base::expected<void> {
+      auto pong = client->ping(id, 1s);
+      if (!pong) return base::fail(pong.error());
+      return {};
+    });
+    if (!answered) return answered;
+  }
+  return {};
 }
 
 }  // namespace harmony::fleet

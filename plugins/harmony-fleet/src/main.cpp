@@ -1,9 +1,10 @@
 // harmony-fleet: deploys the fleet stack (docs/fleet.md).
 //
-//   harmony deploy fleet [nats|agent|operator|callout|zitadel|server|all] --topology local
+//   harmony deploy fleet [nats|agent|operator|callout|zitadel|server|all] [--topology local|kubeconfig|k3d]
 //   harmony fleet status | logs <component> | components | connect-info
 //   harmony plan fleet, harmony destroy fleet
 
+#include <chrono>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -11,8 +12,11 @@
 #include <harmony/agent/connection.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/text.hpp>
+#include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/scores.hpp>
+#include <harmony/fleet/stack.hpp>
 #include <harmony/plugin.hpp>
+#include <harmony/topologies/kubernetes.hpp>
 #include <harmony/topologies/local.hpp>
 #include <harmony/version.hpp>
 
@@ -58,12 +62,66 @@ int connect_info(const CommandContext& ctx) {
   return 0;
 }
 
+// On a Kubernetes topology: asks the cluster (the deploy's record, the
+// NodePort, the operator's password into a local 0600 copy).
+template <class T>
+int connect_info_on(const CommandContext& c) {
+  T topology(c.environment);
+  RunContext ctx;
+  ctx.plugin = c.plugin;
+  ctx.topology = c.topology;
+  ctx.component = std::string(nats_component);
+  ctx.operation = "status";
+  ctx.deadline = Clock::now() + std::chrono::seconds(30);
+  auto record = topology.recorded(nats_component);
+  const std::string where = "--topology " + c.topology + (c.environment.namespace_.empty() ? "" : " -n " + c.environment.namespace_);
+  if (!record) {
+    base::Error e = base::make_error("the fleet is not deployed there", "no deploy of nats is recorded (" + where + ")",
+                                     "deploy it: harmony deploy fleet " + where);
+    e.status = base::exit_status::failure;
+    throw e;
+  }
+  auto nats = deployed_nats(record);
+  if (!nats) throw nats.error();
+  auto info = connect_info_on_kubernetes(*nats, topology.kubernetes(), ctx);
+  if (!info) throw info.error();
+  if (c.json) {
+    c.print(nlohmann::json{{"in_cluster_url", info->in_cluster_url},
+                           {"servers", {info->host_url}},
+                           {"user", info->user},
+                           {"password_file", info->password_file},
+                           {"connection_file", info->connection_file},
+                           {"secret", {{"namespace", info->namespace_}, {"name", info->secret}, {"key", info->secret_key}}}}
+                .dump(2) +
+            "\n");
+    return 0;
+  }
+  std::string out;
+  out += "in the cluster:   " + info->in_cluster_url + "\n";
+  out += "from this host:   " + info->host_url + "  (the NodePort)\n";
+  out += "user:             " + info->user + "\n";
+  out += "password file:    " + info->password_file + "  (mode 0600; a copy of the cluster's)\n";
+  out += "kept in:          Secret " + info->namespace_ + "/" + info->secret + ", key " + info->secret_key + "\n";
+  out += "connection file:  " + info->connection_file + "  (harmony agent --connection " + info->connection_file + ")\n";
+  out += "\nfrom your own NATS clients, for example:\n";
+  out += "  nats --server " + info->host_url + " --user " + info->user + " --password \"$(cat " + info->password_file +
+         ")\" sub 'heartbeat.>'\n";
+  c.print(out);
+  return 0;
+}
+
+int connect_info_any(const CommandContext& c) {
+  if (c.topology == topologies::Kubeconfig::name) return connect_info_on<topologies::Kubeconfig>(c);
+  if (c.topology == topologies::K3d::name) return connect_info_on<topologies::K3d>(c);
+  return connect_info(c);
+}
+
 }  // namespace
 }  // namespace harmony::fleet
 
 int main(int argc, char** argv) {
   using namespace harmony::fleet;
-  harmony::Plugin<harmony::topologies::Local> plugin(
+  harmony::Plugin<harmony::topologies::Local, harmony::topologies::Kubeconfig, harmony::topologies::K3d> plugin(
       {"fleet", harmony::version, "Deploys the fleet: NATS, device agents, operator, identity and auth callout",
        "fleet-system"});
   plugin.component<FleetNatsScore>("nats", "NATS with JetStream, the fleet's accounts and the agent-status bucket");
@@ -71,9 +129,10 @@ int main(int argc, char** argv) {
   plugin.component<FleetOperatorScore>("operator", "the fleet operator: its CRDs and chart (Kubernetes)", {}, {"nats"});
   plugin.component<ZitadelScore>("zitadel", "Zitadel, the identity provider (Kubernetes)");
   plugin.component<FleetCalloutScore>("callout", "the NATS auth callout service (Kubernetes)", {}, {"nats", "zitadel"});
+  plugin.only_when_named("operator").only_when_named("zitadel").only_when_named("callout");
   plugin.group("server", "the control plane: nats, operator, zitadel, callout (FleetServerScore)",
                {"nats", "operator", "zitadel", "callout"});
   plugin.command("connect-info", "where your own NATS clients connect, and the credentials file (never the secret)")
-      .action(connect_info);
+      .action(connect_info_any);
   return plugin.run(argc, argv);
 }

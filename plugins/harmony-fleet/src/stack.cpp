@@ -13,6 +13,8 @@
 #include <harmony/errors.hpp>
 #include <harmony/fleet/config.hpp>
 
+#include "internal.hpp"
+
 namespace harmony::fleet {
 namespace {
 
@@ -22,17 +24,9 @@ using namespace std::chrono_literals;
 // Readiness is polled often: a cold deploy is a few hundred milliseconds.
 constexpr auto poll = 5ms;
 
-base::Error failed(int status, std::string message, std::string reason = {}, std::string hint = {}) {
-  base::Error e = base::make_error(std::move(message), std::move(reason), std::move(hint));
-  e.status = status;
-  return e;
-}
+using detail::failed;
 
-RunContext for_component(const RunContext& ctx, std::string_view component) {
-  RunContext other = ctx;
-  other.component = std::string(component);
-  return other;
-}
+using detail::for_component;
 
 base::expected<std::string> read_password(const std::string& path, std::string_view whose) {
   auto password = base::read_secret_file(path, "the NATS password file");

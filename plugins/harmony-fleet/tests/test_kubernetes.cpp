@@ -8,6 +8,7 @@
 #include <harmony/fleet/config.hpp>
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/kube/json.hpp>
+#include <harmony/version.hpp>
 
 using namespace harmony;
 using namespace harmony::fleet;
@@ -27,7 +28,7 @@ json find(const std::vector<kube::Object>& objects, const std::string& kind, con
 TEST_CASE("NATS on Kubernetes: its config in a Secret, one StatefulSet replica probed on /healthz, and three Services") {
   NatsSettings s;
   s.node_port = Port{30500};
-  const auto objects = nats_objects(s, "users: []\n");
+  const auto objects = nats_objects(s, "sys-password");
   REQUIRE(objects.size() == 5);
 
   const json secret = find(objects, "Secret", nats_config_secret);
@@ -35,8 +36,14 @@ TEST_CASE("NATS on Kubernetes: its config in a Secret, one StatefulSet replica p
   CHECK_THAT(conf, Catch::Contains("listen: \"0.0.0.0:4222\""));
   CHECK_THAT(conf, Catch::Contains("http: \"0.0.0.0:8222\""));  // the kubelet probes the pod's address
   CHECK_THAT(conf, Catch::Contains("store_dir: \"/data/jetstream\""));
-  CHECK_THAT(conf, Catch::Contains("include \"accounts.conf\""));
-  CHECK(*base::base64_decode(secret["data"]["accounts.conf"].get<std::string>()) == "users: []\n");
+  // The accounts from their own Secret, and a system user that may ask for a reload.
+  CHECK_THAT(conf, Catch::Contains("include \"../nats-accounts/accounts.conf\""));
+  CHECK_THAT(conf, Catch::Contains("user: \"system\", password: \"sys-password\""));
+  CHECK_THAT(conf, Catch::Contains("system_account: SYS"));
+  CHECK_FALSE(secret["data"].contains("accounts.conf"));
+  const json accounts = kube::json_of(nats_accounts_object("users = []\n"));
+  CHECK(accounts["metadata"]["name"] == nats_accounts_secret);
+  CHECK(*base::base64_decode(accounts["data"]["accounts.conf"].get<std::string>()) == "users = []\n");
 
   const json set = find(objects, "StatefulSet", nats_statefulset);
   CHECK(set["spec"]["replicas"] == 1);
@@ -59,6 +66,20 @@ TEST_CASE("NATS on Kubernetes: its config in a Secret, one StatefulSet replica p
       CHECK(v["secret"]["defaultMode"] == 0440);
     }
   CHECK(config_volume);
+  bool accounts_volume = false;
+  for (const auto& v : pod["volumes"])
+    if (v["name"] == "accounts") {
+      accounts_volume = true;
+      CHECK(v["secret"]["secretName"] == nats_accounts_secret);
+      CHECK(v["secret"]["defaultMode"] == 0440);
+    }
+  CHECK(accounts_volume);
+  // A new configuration restarts the pod; the accounts alone do not.
+  const std::string hash = set["spec"]["template"]["metadata"]["annotations"]["harmony.io/config"];
+  s.client_port = Port{4223};
+  CHECK(find(nats_objects(s, "sys-password"), "StatefulSet", nats_statefulset)["spec"]["template"]["metadata"]["annotations"]
+            ["harmony.io/config"] != hash);
+  s.client_port = Port{4222};
 
   const json outside = find(objects, "Service", nats_external_service);
   CHECK(outside["spec"]["type"] == "NodePort");
@@ -87,4 +108,58 @@ TEST_CASE("NATS on Kubernetes keeps JetStream on an emptyDir by default, or on a
   CHECK(claim["spec"]["storageClassName"] == "local-disks");
   CHECK(claim["spec"]["resources"]["requests"]["storage"] == "5Gi");
   for (const auto& v : claimed["spec"]["template"]["spec"]["volumes"]) CHECK(v["name"] != "data");
+}
+
+TEST_CASE("NATS on Kubernetes with node_port 0 leaves the port to Kubernetes") {
+  NatsSettings s;
+  s.node_port = Port{0};
+  CHECK(s.check().empty());
+  const json outside = find(nats_objects(s, "x"), "Service", nats_external_service);
+  CHECK_FALSE(outside["spec"]["ports"][0].contains("nodePort"));
+  s.node_port = Port{8080};
+  REQUIRE(s.check().size() == 1);
+  CHECK_THAT(s.check().front().message, Catch::Contains("30000-32767"));
+}
+
+TEST_CASE("an agent on Kubernetes: its password in a Secret of its own, its config, and one Pod that is replaced, never doubled") {
+  AgentSettings s;
+  s.labels = {{"site", "lab"}};
+  s.image_pull_secrets = {"registry"};
+  const auto objects = agent_objects(s, "edge-7", "pw-edge-7", "nats://nats.fleet-system.svc:4222");
+  REQUIRE(objects.size() == 3);
+
+  const json secret = find(objects, "Secret", "fleet-agent-edge-7");
+  CHECK(*base::base64_decode(secret["data"]["password"].get<std::string>()) == "pw-edge-7");
+  const json config = find(objects, "ConfigMap", "fleet-agent-edge-7");
+  const std::string yaml = config["data"]["agent.yaml"];
+  CHECK_THAT(yaml, Catch::Contains("device_id: edge-7"));
+  CHECK_THAT(yaml, Catch::Contains("nats://nats.fleet-system.svc:4222"));
+  CHECK_THAT(yaml, Catch::Contains(agent_pod_password));
+  CHECK_THAT(yaml, !Catch::Contains("pw-edge-7"));  // the password is not in the ConfigMap
+
+  const json deployment = find(objects, "Deployment", "fleet-agent-edge-7");
+  CHECK(deployment["spec"]["replicas"] == 1);
+  CHECK(deployment["spec"]["strategy"]["type"] == "Recreate");
+  const json pod = deployment["spec"]["template"];
+  CHECK(pod["metadata"]["labels"]["harmony.io/device-id"] == "edge-7");
+  CHECK(pod["metadata"]["labels"]["site"] == "lab");
+  CHECK(pod["spec"]["automountServiceAccountToken"] == false);
+  CHECK(pod["spec"]["securityContext"]["fsGroup"] == 65534);
+  CHECK(pod["spec"]["imagePullSecrets"][0]["name"] == "registry");
+  const json container = pod["spec"]["containers"][0];
+  CHECK(container["image"] == s.image);
+  CHECK(container["imagePullPolicy"] == "IfNotPresent");
+  CHECK(container["args"] == json::array({"--config", agent_pod_config}));
+  CHECK(container["securityContext"]["readOnlyRootFilesystem"] == true);
+  CHECK(container["resources"]["limits"]["memory"] == "64Mi");
+  for (const auto& v : pod["spec"]["volumes"])
+    if (v["name"] == "password") CHECK(v["secret"]["defaultMode"] == 0440);
+  // The image is this version's, never latest.
+  CHECK_THAT(s.image, Catch::EndsWith(std::string(":") + harmony::version));
+
+  // A new password replaces the pod (fleet-agent reads it once).
+  const json other = find(agent_objects(s, "edge-7", "another", "nats://nats.fleet-system.svc:4222"), "Deployment",
+                          "fleet-agent-edge-7");
+  CHECK(other["spec"]["template"]["metadata"]["annotations"]["harmony.io/config"] !=
+        pod["metadata"]["annotations"]["harmony.io/config"]);
 }

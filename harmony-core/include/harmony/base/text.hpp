@@ -28,6 +28,10 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows);
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
 
+// 16 hex digits that change when `data` does (FNV-1a, 64 bits): for noticing
+// a change, never for security.
+std::string fingerprint(std::string_view data);
+
 // A word as a POSIX shell reads it back: unchanged when it is safe bare,
 // else in single quotes. For commands printed as next steps.
 std::string shell_quote(std::string_view word);

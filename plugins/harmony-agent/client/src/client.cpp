@@ -112,6 +112,25 @@ base::expected<std::string> Client::request(std::string_view id, Verb verb, cons
   return payload;
 }
 
+base::expected<std::string> Client::request_subject(const std::string& subject, const std::string& body,
+                                                    std::chrono::milliseconds timeout) {
+  natsMsg* reply = nullptr;
+  natsStatus s = natsConnection_Request(&reply, impl_->connection, subject.c_str(), body.data(),
+                                        static_cast<int>(body.size()), static_cast<int64_t>(timeout.count()));
+  if (s == NATS_NO_RESPONDERS)
+    return base::fail(with_status(base::exit_status::unreachable, "nothing answers on " + subject,
+                                  "no subscriber, or this user may not publish there"));
+  if (s == NATS_TIMEOUT)
+    return base::fail(with_status(base::exit_status::timed_out, "no answer on " + subject,
+                                  "within " + std::to_string(timeout.count()) + "ms"));
+  if (s != NATS_OK)
+    return base::fail(with_status(base::exit_status::unreachable, "cannot send a request on " + subject,
+                                  nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(s)));
+  std::string payload(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+  natsMsg_Destroy(reply);
+  return payload;
+}
+
 base::expected<PingReply> Client::ping(std::string_view id, std::chrono::milliseconds timeout) {
   return typed<PingReply>(id, request(id, Verb::ping, "", timeout), decode_ping_reply);
 }

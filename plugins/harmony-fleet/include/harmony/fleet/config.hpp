@@ -18,6 +18,8 @@ inline constexpr std::string_view agent_component = "agent";
 inline constexpr std::string_view nats_process = "nats-server";
 inline constexpr std::string_view operator_user = "operator";
 inline constexpr std::string_view operator_password_file = "operator.password";
+inline constexpr std::string_view system_user = "system";
+inline constexpr std::string_view system_password_file = "system.password";
 inline constexpr std::string_view accounts_file = "accounts.conf";
 inline constexpr std::string_view connection_file = "connection.json";
 
@@ -49,8 +51,9 @@ std::string render_nats_config(const NatsSettings& settings, const std::string& 
                                const std::string& accounts_include);
 // The same for a pod: clients on every address of the pod, the monitoring
 // port too (the kubelet probes /healthz on the pod's address), JetStream
-// under /data.
-std::string render_nats_pod_config(const NatsSettings& settings);
+// under /data, the accounts from /etc/nats-accounts, and a system account
+// whose user may ask the server to reload them.
+std::string render_nats_pod_config(const NatsSettings& settings, const std::string& system_password);
 
 // How harmony and the agents reach NATS: the listen address, or loopback
 // when it listens on every interface.

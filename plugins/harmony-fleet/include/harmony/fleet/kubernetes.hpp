@@ -1,39 +1,93 @@
 #pragma once
 // The fleet on Kubernetes, as objects built from typed structs
-// (harmony/kube/kinds.hpp): what FleetNatsScore applies on the `kubeconfig`
-// and `k3d` topologies (docs/fleet.md, "On Kubernetes").
+// (harmony/kube/kinds.hpp): what FleetNatsScore and FleetAgentScore apply on
+// the `kubeconfig` and `k3d` topologies (docs/fleet.md, "On Kubernetes").
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <harmony/agent/connection.hpp>
 #include <harmony/base/expected.hpp>
 #include <harmony/capabilities.hpp>
 #include <harmony/context.hpp>
 #include <harmony/fleet/settings.hpp>
 #include <harmony/kube/object.hpp>
 #include <harmony/outcome.hpp>
+#include <harmony/topology.hpp>
 
 namespace harmony::fleet {
 
-// Names of the NATS objects in the fleet's namespace.
+// Names of the fleet's objects in its namespace.
 inline constexpr const char* nats_config_secret = "fleet-nats";
+inline constexpr const char* nats_accounts_secret = "fleet-nats-accounts";  // the users: changes without a restart
 inline constexpr const char* nats_service = "nats";                 // ClusterIP: agents in the cluster
 inline constexpr const char* nats_headless_service = "nats-headless";
 inline constexpr const char* nats_external_service = "nats-external";  // NodePort: from outside
 inline constexpr const char* nats_statefulset = "nats";
+inline constexpr const char* agent_name_prefix = "fleet-agent-";  // + device id: its Deployment, Secret, ConfigMap
+// Where an agent Pod finds its files.
+inline constexpr const char* agent_pod_config = "/etc/fleet-agent/agent.yaml";
+inline constexpr const char* agent_pod_password = "/run/secrets/fleet-agent/password";
 
-// NATS: its configuration and accounts in a Secret, one StatefulSet replica
-// (readiness on /healthz; JetStream on an emptyDir or a claim), the headless
-// Service the StatefulSet needs, a ClusterIP Service for agents in the
-// cluster and a NodePort Service (`node_port`) for harmony and devices
-// outside. `accounts` is nats-server's `users` block (render_accounts).
-std::vector<kube::Object> nats_objects(const NatsSettings& settings, const std::string& accounts);
+// NATS: its configuration in a Secret (with the system user's password),
+// one StatefulSet replica (readiness on /healthz; JetStream on an emptyDir or
+// a claim; the accounts Secret mounted beside the configuration), the
+// headless Service the StatefulSet needs, a ClusterIP Service for agents in
+// the cluster and a NodePort Service (`node_port`) for harmony and devices
+// outside.
+std::vector<kube::Object> nats_objects(const NatsSettings& settings, const std::string& system_password);
+// The Secret of NATS's users (render_accounts).
+kube::Object nats_accounts_object(const std::string& accounts);
 
-// FleetNatsScore on a Kubernetes topology: the operator's password (made
-// once, kept in the cluster), the objects above, waited on until ready, then
-// the agent-status KV bucket through the NodePort.
-Outcome deploy_nats_on_kubernetes(const NatsSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
+// One agent: its NATS password in a Secret of its own (0440, readable by
+// the agent's group only), its configuration in a ConfigMap, and a
+// Deployment of one Pod that is replaced, never doubled (Recreate): two pods
+// with one device id would answer twice.
+std::vector<kube::Object> agent_objects(const AgentSettings& settings, const std::string& device_id,
+                                        const std::string& password, const std::string& nats_url);
+
+// The device ids an agent deployment was recorded with (none: not deployed).
+std::vector<std::string> deployed_agent_ids(const std::optional<ComponentRecord>& record);
+
+// FleetNatsScore on a Kubernetes topology: the operator's and the system
+// user's passwords (made once, kept in the cluster), the objects above with
+// the users of `agent_ids`, waited on until ready, then the agent-status KV
+// bucket through the NodePort.
+Outcome deploy_nats_on_kubernetes(const NatsSettings& settings, const std::vector<std::string>& agent_ids,
+                                  KubernetesCluster& cluster, RunContext& ctx);
 // The operator logs in through the NodePort, from where harmony runs.
 base::expected<void> check_nats_on_kubernetes(const NatsSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
+
+// FleetAgentScore on a Kubernetes topology: a NATS user per agent (NATS
+// reloads its accounts; it does not restart), then each agent's objects.
+// `nats` is the NATS deployment's record, `previous` the agents' own.
+Outcome deploy_agents_on_kubernetes(const AgentSettings& settings, const std::optional<ComponentRecord>& nats,
+                                    const std::optional<ComponentRecord>& previous, KubernetesCluster& cluster,
+                                    RunContext& ctx);
+// Every agent answers a ping from the operator, through the NodePort.
+base::expected<void> check_agents_on_kubernetes(const AgentSettings& settings, const std::optional<ComponentRecord>& nats,
+                                                KubernetesCluster& cluster, RunContext& ctx);
+
+// The operator's connection to the fleet's NATS from where harmony runs
+// (the NodePort), with its password from the cluster.
+base::expected<agent::Connection> operator_connection_on_kubernetes(const NatsSettings& settings,
+                                                                   KubernetesCluster& cluster, RunContext& ctx);
+
+// Where a user's own NATS clients connect to a fleet on Kubernetes. The
+// operator's password is copied (0600) next to the connection file; never
+// printed.
+struct KubeConnectInfo {
+  std::string in_cluster_url;   // for pods in the cluster
+  std::string host_url;         // the NodePort (k3d: its host port), from where harmony runs
+  std::string user;
+  std::string password_file;    // the local copy
+  std::string connection_file;  // this topology's, for harmony agent --connection-file
+  std::string secret;           // where the password is kept in the cluster
+  std::string secret_key;
+  std::string namespace_;
+};
+base::expected<KubeConnectInfo> connect_info_on_kubernetes(const NatsSettings& settings, KubernetesCluster& cluster,
+                                                           RunContext& ctx);
 
 }  // namespace harmony::fleet

@@ -9,17 +9,17 @@
 //   FleetServerScore    the control plane: NATS, operator, Zitadel and callout
 //
 // Each Score states what it needs from a topology. NATS and the agents run
-// as processes where a topology supervises processes (`local`); the
-// Kubernetes realisations (NATS's chart, the agent's Pod, the control plane)
-// come with the Kubernetes topologies: their create_interpret is declared,
-// constrained on ManagesKubernetes, and defined there. Until then the SDK
-// refuses those Scores on `local` with its capability error.
+// as processes where a topology supervises processes (`local`), and as
+// Kubernetes objects where it manages a cluster (`kubeconfig`, `k3d`;
+// kubernetes.hpp). The control plane runs only on Kubernetes, and is not in
+// this version yet: its Scores say so when named, before anything deploys.
 
 #include <memory>
 #include <string>
 
 #include <harmony/capabilities.hpp>
 #include <harmony/fleet/config.hpp>
+#include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/settings.hpp>
 #include <harmony/fleet/stack.hpp>
 #include <harmony/score.hpp>
@@ -29,11 +29,44 @@ namespace harmony::fleet {
 class FleetNatsScore {
  public:
   using Settings = NatsSettings;
-  using capabilities = needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach>;
+  using capabilities = any_of<needs<capability::ProcessSupervision, capability::FileStorage, capability::EndpointReach>,
+                              needs<capability::Kubernetes>>;
 
   explicit FleetNatsScore(Settings settings) : settings_(std::move(settings)) {}
   [[nodiscard]] std::string name() const { return "fleet NATS"; }
   [[nodiscard]] const Settings& settings() const { return settings_; }
+  // k3d maps it to the same port on 127.0.0.1.
+  [[nodiscard]] std::vector<std::uint16_t> node_ports() const {
+    if (settings_.node_port.value == 0) return {};
+    return {settings_.node_port.value};
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && TracksDeployments<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    struct Deploy final : Interpret<T> {
+      explicit Deploy(Settings s) : settings(std::move(s)) {}
+      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        return deploy_nats_on_kubernetes(settings, deployed_agent_ids(topology.recorded(agent_component)),
+                                         topology.kubernetes(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Deploy>(settings_);
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && TracksDeployments<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    struct Check final : SmokeTest<T> {
+      explicit Check(Settings s) : settings(std::move(s)) {}
+      base::expected<void> run(T& topology, RunContext& ctx) override {
+        return check_nats_on_kubernetes(settings, topology.kubernetes(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Check>(settings_);
+  }
 
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && ReachesEndpoints<T>
@@ -70,11 +103,45 @@ class FleetNatsScore {
 class FleetAgentScore {
  public:
   using Settings = AgentSettings;
-  using capabilities = needs<capability::ProcessSupervision, capability::FileStorage>;
+  using capabilities =
+      any_of<needs<capability::ProcessSupervision, capability::FileStorage>, needs<capability::Kubernetes>>;
 
   explicit FleetAgentScore(Settings settings) : settings_(std::move(settings)) {}
   [[nodiscard]] std::string name() const { return "fleet agents"; }
   [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  // One Pod per agent. Where the topology loads images into its cluster
+  // (k3d), the agent's image goes in first.
+  template <Topology T>
+    requires ManagesKubernetes<T> && TracksDeployments<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    struct Deploy final : Interpret<T> {
+      explicit Deploy(Settings s) : settings(std::move(s)) {}
+      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        if constexpr (ImportsImages<T>) {
+          if (!ctx.dry_run())
+            if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
+        }
+        return deploy_agents_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
+                                           topology.kubernetes(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Deploy>(settings_);
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && TracksDeployments<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    struct Check final : SmokeTest<T> {
+      explicit Check(Settings s) : settings(std::move(s)) {}
+      base::expected<void> run(T& topology, RunContext& ctx) override {
+        return check_agents_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Check>(settings_);
+  }
 
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && TracksDeployments<T>
@@ -106,6 +173,22 @@ class FleetAgentScore {
   Settings settings_;
 };
 
+// What the control-plane Scores do until their realisations exist: refuse,
+// saying so, before anything of the deploy has changed (they are deployed
+// only when named, after nats and the agents).
+template <Topology T>
+struct NotInThisVersion final : Interpret<T> {
+  explicit NotInThisVersion(std::string component) : what(std::move(component)) {}
+  Outcome execute(T&, const Inventory&, RunContext&) override {
+    base::Error e = base::make_error("the " + what + " is not in this version of harmony-fleet",
+                                     "its Kubernetes realisation is still being built",
+                                     "deploy NATS and the agents: harmony deploy fleet nats agent");
+    e.status = base::exit_status::unsupported;
+    return Outcome::failure(std::move(e));
+  }
+  std::string what;
+};
+
 // The control-plane Scores below run only on Kubernetes.
 #define HARMONY_FLEET_KUBERNETES_SCORE(Class, SettingsType, Name)            \
   class Class {                                                             \
@@ -115,10 +198,11 @@ class FleetAgentScore {
     explicit Class(Settings settings) : settings_(std::move(settings)) {}   \
     [[nodiscard]] std::string name() const { return Name; }                 \
     [[nodiscard]] const Settings& settings() const { return settings_; }    \
-    /* Defined with the Kubernetes topologies. */                           \
     template <Topology T>                                                   \
       requires ManagesKubernetes<T>                                         \
-    std::unique_ptr<Interpret<T>> create_interpret() const;                 \
+    std::unique_ptr<Interpret<T>> create_interpret() const {                \
+      return std::make_unique<NotInThisVersion<T>>(Name);                   \
+    }                                                                       \
                                                                             \
    private:                                                                 \
     Settings settings_;                                                     \

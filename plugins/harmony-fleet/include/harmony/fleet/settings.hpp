@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <harmony/settings.hpp>
+#include <harmony/version.hpp>
 
 namespace harmony::fleet {
 
@@ -37,7 +38,10 @@ struct NatsSettings {
     v("listen", listen,
       "the address the client port listens on; anything but loopback is reachable from the network, unencrypted "
       "until TLS exists");
-    v("node_port", node_port, "Kubernetes: the NodePort that exposes the client port (30000-32767)");
+    v("node_port", node_port,
+      "Kubernetes: the NodePort that exposes the client port (30000-32767; 0: Kubernetes picks one, so that two "
+      "fleets can share a cluster)",
+      range(0, 65535));
     v("auth", auth, "how clients authenticate: user_password (a user per agent, and an operator)",
       choice<NatsAuth>({{"user_password", NatsAuth::user_password}, {"callout", NatsAuth::callout}}));
     v("program", program, "the nats-server program: a path, or a name looked up in PATH");
@@ -59,6 +63,10 @@ struct AgentSettings {
   Duration exec_timeout{25s};
   Duration heartbeat{5s};
   std::string program = "fleet-agent";
+  // Kubernetes only.
+  std::string image = std::string("harmony.local/fleet-agent:") + harmony::version;
+  std::vector<std::string> image_pull_secrets;
+  std::string memory_limit = "64Mi";
 
   template <class V>
   void describe(V& v) {
@@ -70,6 +78,10 @@ struct AgentSettings {
     v("exec_timeout", exec_timeout, "the longest an exec may run");
     v("heartbeat", heartbeat, "how often agents send a heartbeat");
     v("program", program, "the fleet-agent program: a path, or a name (found next to harmony-fleet, else in PATH)");
+    v("image", image,
+      "Kubernetes: the fleet-agent image (packaging/container/build-image makes it; k3d imports it from docker)");
+    v("image_pull_secrets", image_pull_secrets, "Kubernetes: Secrets for pulling the image from a private registry");
+    v("memory_limit", memory_limit, "Kubernetes: the agent container's memory limit");
   }
   [[nodiscard]] std::vector<settings::Problem> check() const;
   // The ids, explicit or derived, in order.

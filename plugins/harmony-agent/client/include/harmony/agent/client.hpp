@@ -28,6 +28,9 @@ class Client {
   base::expected<std::string> request(std::string_view id, Verb verb, const std::string& body,
                                       std::chrono::milliseconds timeout);
 
+  // A request on any subject (a server's $SYS requests, for a system user).
+  base::expected<std::string> request_subject(const std::string& subject, const std::string& body,
+                                              std::chrono::milliseconds timeout);
   // Typed requests: an error reply becomes a remote_error.
   base::expected<PingReply> ping(std::string_view id, std::chrono::milliseconds timeout);
   base::expected<StatusReply> status(std::string_view id, std::chrono::milliseconds timeout);

@@ -1,0 +1,47 @@
+#pragma once
+// The fleet on the test cluster (e2e/cluster) as a user deploys it: the real
+// dispatcher, harmony-fleet and harmony-agent in a sandbox, the production
+// Scores, images made here from this build (fleet-agent) and from the
+// cluster's nats-server, and a namespace `e2e-<pid>-<n>` of its own that
+// says who owns it, so that one left by a dead test run is pruned.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <harmony/base/process.hpp>
+
+#include "sandbox.hpp"
+
+namespace harmony::e2e {
+
+// Refs of the images in the cluster's containerd, imported once (by content).
+std::string nats_test_image();
+std::string agent_test_image();
+
+struct FleetStack {
+  Sandbox box;
+  std::string ns;
+  std::string topology = "kubeconfig";
+  std::vector<std::string> topology_flags;  // more flags after --topology (k3d: --cluster NAME)
+
+  explicit FleetStack(const std::string& hint);
+  ~FleetStack();
+  FleetStack(const FleetStack&) = delete;
+  FleetStack& operator=(const FleetStack&) = delete;
+
+  // harmony <args> --topology <topology> -n <ns>
+  [[nodiscard]] base::ProcessResult harmony(std::vector<std::string> args) const;
+  // harmony <args> (no topology flags: harmony agent reads the connection file)
+  [[nodiscard]] base::ProcessResult plain(const std::vector<std::string>& args) const;
+  // harmony deploy fleet <components> with the test images and `sets`.
+  [[nodiscard]] base::ProcessResult deploy(const std::vector<std::string>& sets = {},
+                                           const std::vector<std::string>& components = {}) const;
+  // kubectl get -n <ns> <what> -o json
+  [[nodiscard]] nlohmann::json get(const std::string& what) const;
+  // The names of the pods matching `selector`, ignoring those going away.
+  [[nodiscard]] std::vector<nlohmann::json> pods(const std::string& selector) const;
+};
+
+}  // namespace harmony::e2e

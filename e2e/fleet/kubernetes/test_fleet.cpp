@@ -1,0 +1,286 @@
+// `harmony deploy fleet --topology kubeconfig` against the test cluster, as
+// the original system's ping e2e tested it against k3d: agents in Pods
+// answering list, ping and exec from the host; pods deleted and restarted;
+// agents added and removed under a running NATS; two fleets side by side;
+// destroy --purge. Each case deploys into a namespace of its own.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+#include <harmony/base/exit_status.hpp>
+
+#include <harmony/base/files.hpp>
+
+#include "cluster.hpp"
+#include "eventually.hpp"
+#include "fleet_stack.hpp"
+
+using namespace harmony::e2e;
+using harmony::testing::eventually;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string out_and_err(const harmony::base::ProcessResult& r) { return r.out + r.err; }
+
+std::string uid(const json& pod) { return pod["metadata"]["uid"]; }
+int restarts(const json& pod) {
+  int n = 0;
+  for (const auto& c : pod["status"].value("containerStatuses", json::array())) n += c.value("restartCount", 0);
+  return n;
+}
+
+// The one pod of agent `id`.
+json agent_pod(const FleetStack& s, const std::string& id) {
+  auto pods = s.pods("harmony.io/device-id=" + id);
+  REQUIRE(pods.size() == 1);
+  return pods.front();
+}
+
+json nats_pod(const FleetStack& s) {
+  auto pods = s.pods("app.kubernetes.io/name=nats");
+  REQUIRE(pods.size() == 1);
+  return pods.front();
+}
+
+bool answers(const FleetStack& s, const std::string& id) { return s.plain({"agent", "ping", id}).exit_code == 0; }
+
+// What `harmony agent status <id>` says about its NATS connection.
+long reconnects(const FleetStack& s, const std::string& id) {
+  auto r = s.plain({"agent", "status", id, "-o", "json"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out)["nats"]["reconnects"].get<long>();
+}
+
+}  // namespace
+
+TEST_CASE("deploy fleet on kubeconfig: NATS and two agents in Pods, and harmony agent list, ping and exec from the host") {
+  FleetStack s("main");
+  auto r = s.deploy({"agent.count=2"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of fleet on kubeconfig"));
+
+  // The agents' Pods: one per id, hardened as the issue asks.
+  for (const std::string id : {"edge-1", "edge-2"}) {
+    const json pod = agent_pod(s, id);
+    const json& spec = pod["spec"];
+    CHECK(spec["automountServiceAccountToken"] == false);
+    CHECK(spec["securityContext"]["runAsUser"] == 65534);
+    CHECK(spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"] == true);
+    CHECK(spec["containers"][0]["securityContext"]["runAsNonRoot"] == true);
+    for (const auto& v : spec["volumes"])
+      if (v.contains("secret")) CHECK(v["secret"]["defaultMode"] == 0440);
+    const json deployment = s.get("deployment/fleet-agent-" + id);
+    CHECK(deployment["spec"]["strategy"]["type"] == "Recreate");
+  }
+
+  auto list = s.plain({"agent", "list"});
+  INFO(out_and_err(list));
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.out, Catch::Contains("edge-1") && Catch::Contains("edge-2"));
+  auto ping = s.plain({"agent", "ping", "edge-2"});
+  INFO(out_and_err(ping));
+  CHECK(ping.exit_code == 0);
+  // The main job's command, run in the agent's Pod.
+  auto exec = s.plain({"agent", "exec", "edge-1", "--", "/usr/bin/uptime"});
+  INFO(out_and_err(exec));
+  CHECK(exec.exit_code == 0);
+  CHECK_THAT(exec.out, Catch::Contains("load average"));
+  // A program the Pod's allowlist does not name is refused by the agent.
+  CHECK(s.plain({"agent", "exec", "edge-1", "--", "/bin/sh", "-c", "id"}).exit_code != 0);
+
+  // connect-info says where, and never the password.
+  auto info = s.harmony({"fleet", "connect-info"});
+  INFO(out_and_err(info));
+  CHECK(info.exit_code == 0);
+  CHECK_THAT(info.out, Catch::Contains("nats://"));
+  const json credentials = s.get("secret/harmony.fleet.nats.credentials");
+  const std::string encoded = credentials["data"]["operator.password"];
+  CHECK_THAT(info.out, !Catch::Contains(encoded));
+
+  // Again, unchanged: nothing applied, nothing restarted.
+  const std::string before = uid(nats_pod(s));
+  auto again = s.deploy({"agent.count=2"});
+  INFO(out_and_err(again));
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("no change"));
+  CHECK(uid(nats_pod(s)) == before);
+
+  auto status = s.harmony({"status", "fleet"});
+  INFO(out_and_err(status));
+  CHECK(status.exit_code == 0);
+
+  // destroy --purge leaves nothing of the fleet in the namespace.
+  auto gone = s.harmony({"destroy", "fleet", "--yes", "--purge"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  auto left = kubectl({"get", "-n", s.ns, "deployments,statefulsets,services,secrets,configmaps,pods,leases", "-o", "name"});
+  std::string rest;
+  for (const auto& line : lines(left.out))
+    if (line != "configmap/kube-root-ca.crt") rest += line + "\n";
+  CHECK(rest.empty());
+}
+
+TEST_CASE("agents 1 -> 3 -> 2: the new ones answer, NATS does not restart and no other agent disconnects") {
+  FleetStack s("scale");
+  auto one = s.deploy({"agent.count=1"});
+  INFO(out_and_err(one));
+  REQUIRE(one.exit_code == 0);
+  const json nats = nats_pod(s);
+  const std::string first = uid(agent_pod(s, "edge-1"));
+  REQUIRE(reconnects(s, "edge-1") == 0);
+
+  const auto started = std::chrono::steady_clock::now();
+  auto three = s.deploy({"agent.count=3"});
+  const auto took = std::chrono::steady_clock::now() - started;
+  INFO(out_and_err(three));
+  REQUIRE(three.exit_code == 0);
+  std::cout << "NOTE: agents 1 -> 3 deployed and answering in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms" << std::endl;
+  CHECK(answers(s, "edge-2"));
+  CHECK(answers(s, "edge-3"));
+  CHECK(uid(nats_pod(s)) == uid(nats));
+  CHECK(restarts(nats_pod(s)) == restarts(nats));
+  CHECK(uid(agent_pod(s, "edge-1")) == first);
+  CHECK(reconnects(s, "edge-1") == 0);
+
+  auto two = s.deploy({"agent.count=2"});
+  INFO(out_and_err(two));
+  REQUIRE(two.exit_code == 0);
+  CHECK(eventually([&] { return s.pods("harmony.io/device-id=edge-3").empty(); }, 30s));
+  CHECK_FALSE(answers(s, "edge-3"));
+  CHECK(uid(nats_pod(s)) == uid(nats));
+  CHECK(restarts(nats_pod(s)) == restarts(nats));
+  CHECK(uid(agent_pod(s, "edge-1")) == first);
+  CHECK(reconnects(s, "edge-1") == 0);
+  CHECK(reconnects(s, "edge-2") == 0);
+}
+
+TEST_CASE("an agent's pod deleted is recreated and answers again, and there is never a second one") {
+  FleetStack s("pod");
+  auto r = s.deploy({"agent.count=1"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  const std::string old = uid(agent_pod(s, "edge-1"));
+  auto deleted = kubectl({"delete", "pod", "-n", s.ns, "-l", "harmony.io/device-id=edge-1", "--wait=false"});
+  REQUIRE(deleted.exit_code == 0);
+  bool doubled = false;
+  CHECK(eventually(
+      [&] {
+        auto all = kubectl({"get", "pods", "-n", s.ns, "-l", "harmony.io/device-id=edge-1", "-o", "name"});
+        // Running at once would mean two agents with one id (Recreate forbids it).
+        auto running = kubectl({"get", "pods", "-n", s.ns, "-l", "harmony.io/device-id=edge-1", "--field-selector",
+                                "status.phase=Running", "-o", "name"});
+        doubled = doubled || lines(running.out).size() > 1;
+        return all.out.find(old) == std::string::npos && answers(s, "edge-1");
+      },
+      60s));
+  CHECK_FALSE(doubled);
+  CHECK(s.pods("harmony.io/device-id=edge-1").size() == 1);
+}
+
+TEST_CASE("NATS restarted: every agent answers again once it is ready") {
+  FleetStack s("restart");
+  auto r = s.deploy({"agent.count=2"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  const std::string old = uid(nats_pod(s));
+  REQUIRE(kubectl({"delete", "pod", "-n", s.ns, "nats-0"}).exit_code == 0);
+  // Ready again: a new pod that passed /healthz.
+  REQUIRE(eventually(
+      [&] {
+        auto pods = s.pods("app.kubernetes.io/name=nats");
+        if (pods.size() != 1 || uid(pods[0]) == old) return false;
+        for (const auto& c : pods[0]["status"].value("conditions", json::array()))
+          if (c["type"] == "Ready") return c["status"] == "True";
+        return false;
+      },
+      90s));
+  const auto ready = std::chrono::steady_clock::now();
+  CHECK(eventually([&] { return answers(s, "edge-1") && answers(s, "edge-2"); }, 30s));
+  std::cout << "NOTE: both agents answered "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - ready).count()
+            << " ms after NATS was ready again" << std::endl;
+}
+
+TEST_CASE("two fleets in two namespaces of one cluster do not interfere") {
+  FleetStack a("two-a");
+  FleetStack b("two-b");
+  auto ra = a.deploy({"agent.ids=alpha"});
+  INFO(out_and_err(ra));
+  REQUIRE(ra.exit_code == 0);
+  auto rb = b.deploy({"agent.ids=beta"});
+  INFO(out_and_err(rb));
+  REQUIRE(rb.exit_code == 0);
+  // Each sandbox's harmony agent reaches its own fleet.
+  CHECK(answers(a, "alpha"));
+  CHECK_FALSE(answers(a, "beta"));
+  CHECK(answers(b, "beta"));
+  CHECK_FALSE(answers(b, "alpha"));
+  auto gone = b.harmony({"destroy", "fleet", "--yes", "--purge"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK(answers(a, "alpha"));
+}
+
+TEST_CASE("the control plane is not in this version: named on kubeconfig, it is refused before anything is deployed") {
+  FleetStack s("server");
+  auto r = s.deploy({}, {"operator"});
+  INFO(out_and_err(r));
+  CHECK(r.exit_code == harmony::base::exit_status::unsupported);
+  CHECK_THAT(r.err, Catch::Contains("not in this version"));
+}
+
+TEST_CASE("deploy fleet on k3d (through the stand-in): the cluster made with NATS's node port, agents answering from the host") {
+  FleetStack s("k3d");
+  std::cout << "NOTE: the k3d topology runs against e2e/k3d-standin (backed by the test cluster); "
+               "real k3d and docker were NOT exercised"
+            << std::endl;
+  const std::string cluster = "f" + std::to_string(::getpid() % 100000);
+  s.topology = "k3d";
+  s.topology_flags = {"--cluster", cluster};
+  s.box.path_dirs = {"hbin", "bin", HARMONY_E2E_K3D_STANDIN, "/usr/bin", "/bin"};
+  const std::string state = s.box.make_dir("k3d-standin", 0700);
+  s.box.vars = {{"HARMONY_K3D_STANDIN_CLUSTER", test_cluster().state}, {"HARMONY_K3D_STANDIN_STATE", state}};
+  struct DeleteCluster {
+    FleetStack& s;
+    std::string name;
+    ~DeleteCluster() {
+      try {
+        (void)s.harmony({"destroy", "fleet", "--yes", "--purge"});
+        (void)static_cast<const harmony::testing::Sandbox&>(s.box).run({"k3d", "cluster", "delete", name});
+      } catch (...) {
+      }
+    }
+  } delete_cluster{s, cluster};
+
+  // k3d maps node ports when it creates the cluster: a fixed one here.
+  const std::string port = std::to_string(30000 + (::getpid() * 11) % 2700);
+  auto r = s.deploy({"nats.node_port=" + port, "agent.count=2"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  // The host reaches NATS on 127.0.0.1, through k3d's port mapping.
+  auto info = s.harmony({"fleet", "connect-info"});
+  INFO(out_and_err(info));
+  CHECK(info.exit_code == 0);
+  CHECK_THAT(info.out, Catch::Contains("nats://127.0.0.1:" + port));
+  CHECK(answers(s, "edge-1"));
+  CHECK(answers(s, "edge-2"));
+  auto exec = s.plain({"agent", "exec", "edge-2", "--", "/usr/bin/uptime"});
+  INFO(out_and_err(exec));
+  CHECK(exec.exit_code == 0);
+  // The agent's image went in with k3d image import.
+  const auto calls = harmony::base::read_file(state + "/calls.log").value_or("");
+  CHECK_THAT(calls, Catch::Contains("\"image\", \"import\"") || Catch::Contains("\"image\",\"import\""));
+  auto again = s.deploy({"nats.node_port=" + port, "agent.count=2"});
+  INFO(out_and_err(again));
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("no change"));
+}
