@@ -204,6 +204,10 @@ TEST_CASE("a deploy whose image cannot be had fails fast, with the pod's reason"
   CHECK(r.exit_code == es::deploy_failed);
   CHECK_THAT(r.err, Catch::Contains("Deployment " + s.ns + "/shop cannot become ready"));
   CHECK_THAT(r.err, Catch::Contains("ErrImageNeverPull"));
+  // Which image, which node, and what to do.
+  CHECK_THAT(r.err, Catch::Contains("cannot get image harmony.local/no-such-image:1"));
+  CHECK_THAT(r.err, Catch::Contains("node harmony-node"));
+  CHECK_THAT(r.err, Catch::Contains("load the image into the cluster") && Catch::Contains("imagePullPolicy"));
   CHECK(took < 60s);  // the --timeout is 120 s: it did not wait for it
 }
 

@@ -93,6 +93,17 @@ TEST_CASE("deploy fleet on kubeconfig: NATS and two agents in Pods, and harmony 
   INFO(out_and_err(exec));
   CHECK(exec.exit_code == 0);
   CHECK_THAT(exec.out, Catch::Contains("load average"));
+  // NATS speaks TLS through the NodePort: a client that trusts another CA
+  // is refused before it sends anything.
+  {
+    auto other = s.box.run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                            "-keyout", "other.key", "-out", "other.crt", "-days", "1", "-subj", "/CN=another CA"});
+    REQUIRE(other.exit_code == 0);
+    auto refused = s.plain({"agent", "ping", "edge-1", "--ca", s.box.path("other.crt")});
+    INFO(out_and_err(refused));
+    CHECK(refused.exit_code != 0);
+    CHECK_THAT(refused.err, Catch::Contains("cannot reach NATS"));
+  }
   // A program the Pod's allowlist does not name is refused by the agent.
   CHECK(s.plain({"agent", "exec", "edge-1", "--", "/bin/sh", "-c", "id"}).exit_code != 0);
 
@@ -100,7 +111,8 @@ TEST_CASE("deploy fleet on kubeconfig: NATS and two agents in Pods, and harmony 
   auto info = s.harmony({"fleet", "connect-info"});
   INFO(out_and_err(info));
   CHECK(info.exit_code == 0);
-  CHECK_THAT(info.out, Catch::Contains("nats://"));
+  CHECK_THAT(info.out, Catch::Contains("tls://nats." + s.ns + ".svc:4222"));
+  CHECK_THAT(info.out, Catch::Contains("ca.crt"));
   const json credentials = s.get("secret/harmony.fleet.nats.credentials");
   const std::string encoded = credentials["data"]["operator.password"];
   CHECK_THAT(info.out, !Catch::Contains(encoded));
@@ -270,7 +282,7 @@ TEST_CASE("deploy fleet on k3d (through the stand-in): the cluster made with NAT
   auto info = s.harmony({"fleet", "connect-info"});
   INFO(out_and_err(info));
   CHECK(info.exit_code == 0);
-  CHECK_THAT(info.out, Catch::Contains("nats://127.0.0.1:" + port));
+  CHECK_THAT(info.out, Catch::Contains("tls://127.0.0.1:" + port));
   CHECK(answers(s, "edge-1"));
   CHECK(answers(s, "edge-2"));
   auto exec = s.plain({"agent", "exec", "edge-2", "--", "/usr/bin/uptime"});

@@ -82,6 +82,7 @@ TEST_CASE("the fleet's NATS objects run in a real cluster: ready on /healthz, an
   fleet::NatsSettings s;
   s.image = nats_image();
   s.node_port = Port{node_port()};
+  s.tls = false;  // TLS, with the certificates harmony makes, is tested through harmony deploy fleet
   const std::string password = fleet::generate_password();
   const std::string accounts = fleet::render_accounts({{std::string(fleet::operator_user), password, ""}});
   auto objects = fleet::nats_objects(s, fleet::generate_password());

@@ -263,6 +263,8 @@ struct KubernetesTopology::State {
   expected<void> wait_served(RunContext& ctx, const kube::Object& crd);
   expected<void> wait_endpoints(RunContext& ctx, const kube::Object& service);
   std::string pod_problems(const kube::Object& workload, bool only_failed, bool* failed);
+  // What to do about an image a node could not pull (set by pod_problems).
+  std::string image_hint;
   // Whether another component of the plugin has the object: applied it in
   // this run, or lists it in its record (an object that moved between
   // components is theirs now; one two components apply is deleted by the
@@ -933,6 +935,18 @@ std::string KubernetesTopology::State::pod_problems(const kube::Object& workload
     if (r.health == kube::Health::failed && failed != nullptr) *failed = true;
     text += "\n  pod " + pod.name() + ": " + r.message;
     for (const auto& status : pod.items_at("/status/containerStatuses")) {
+      const std::string waiting = status.string_at("/state/waiting/reason").value_or("");
+      if (waiting == "ErrImagePull" || waiting == "ImagePullBackOff" || waiting == "ErrImageNeverPull") {
+        const std::string image = status.string_at("/image").value_or("?");
+        const std::string node = pod.string_at("/spec/nodeName").value_or("?");
+        text += "\n  node " + node + " cannot get image " + image + ": " +
+                base::printable(status.string_at("/state/waiting/message").value_or(waiting));
+        image_hint = "load the image into the cluster (" +
+                     (topology == "k3d" ? "k3d image import " + image + (env.cluster.empty() ? "" : " -c " + env.cluster)
+                                        : "docker/ctr load on each node") +
+                     "), or push it to a registry the nodes reach and give its pull Secret; an image loaded by hand "
+                     "is used only with imagePullPolicy IfNotPresent or Never, and never under the tag `latest`";
+      }
       const bool crashed = status.string_at("/state/waiting/reason").value_or("") == "CrashLoopBackOff" ||
                            status.has("/lastState/terminated");
       if (!crashed && !status.has("/state/terminated")) continue;
@@ -1013,7 +1027,7 @@ expected<void> KubernetesTopology::State::wait_one(RunContext& ctx, const kube::
       std::string problems = pod_problems(object, true, &failed);
       if (failed)
         return fail(error_with(exit_status::deploy_failed, what + " cannot become ready", last.message + problems,
-                               "fix the image or the configuration, then deploy again"));
+                               image_hint.empty() ? "fix the image or the configuration, then deploy again" : image_hint));
     }
   }
 }

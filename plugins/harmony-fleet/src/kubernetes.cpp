@@ -15,6 +15,7 @@
 #include <harmony/fleet/config.hpp>
 
 #include "internal.hpp"
+#include "tls.hpp"
 #include <harmony/fleet/stack.hpp>
 #include <harmony/kube/client.hpp>
 #include <harmony/kube/kinds.hpp>
@@ -33,7 +34,7 @@ using detail::for_component;
 
 }  // namespace
 
-std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string& system_password) {
+std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string& system_password, const NatsTls& tls) {
   const std::int32_t client = s.client_port.value;
   const std::int32_t monitor = s.monitor_port.value;
   const std::string config_text = render_nats_pod_config(s, system_password);
@@ -62,7 +63,7 @@ std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string&
                         .service_name = nats_headless_service,
                         // A changed configuration restarts the server; changed
                         // accounts do not (they are reloaded).
-                        .template_ = {.annotations = {{"harmony.io/config", base::fingerprint(config_text)}},
+                        .template_ = {.annotations = {{"harmony.io/config", base::fingerprint(config_text + tls.cert)}},
                                       .containers = {nats},
                                       .volumes = {secret_volume("config", nats_config_secret),
                                                   secret_volume("accounts", nats_accounts_secret)},
@@ -70,6 +71,16 @@ std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string&
                                       .run_as_user = 65534,
                                       .run_as_group = 65534,
                                       .termination_grace_period_seconds = 30}};
+  std::vector<kube::Object> extra;
+  if (s.tls) {
+    set.template_.containers.front().volume_mounts.push_back({.name = "tls", .path = "/etc/nats-tls", .read_only = true});
+    set.template_.volumes.push_back(secret_volume("tls", nats_tls_secret));
+    extra.push_back(kube::to_object(kube::Secret{.metadata = {.name = nats_tls_secret, .labels = nats_labels},
+                                                 .type = "kubernetes.io/tls",
+                                                 .data = {{"tls.crt", tls.cert}, {"tls.key", tls.key}}}));
+    extra.push_back(kube::to_object(
+        kube::ConfigMap{.metadata = {.name = nats_ca_config_map, .labels = nats_labels}, .data = {{"ca.crt", tls.ca_cert}}}));
+  }
   if (s.storage == NatsStorage::pvc)
     set.volume_claims.push_back({.name = "data", .storage_class = s.storage_class, .size = s.storage_size});
   else
@@ -87,8 +98,11 @@ std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string&
   if (s.node_port.value != 0) external.node_port = s.node_port.value;
   kube::Service outside{
       .metadata = {.name = nats_external_service, .labels = nats_labels}, .type = "NodePort", .selector = nats_labels, .ports = {external}};
-  return {kube::to_object(config), kube::to_object(headless), kube::to_object(inside), kube::to_object(set),
-          kube::to_object(outside)};
+  std::vector<kube::Object> out{kube::to_object(config)};
+  out.insert(out.end(), extra.begin(), extra.end());
+  for (auto o : {kube::to_object(headless), kube::to_object(inside), kube::to_object(set), kube::to_object(outside)})
+    out.push_back(std::move(o));
+  return out;
 }
 
 kube::Object nats_accounts_object(const std::string& accounts) {
@@ -101,12 +115,12 @@ kube::Object nats_accounts_object(const std::string& accounts) {
 }
 
 std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::string& id, const std::string& password,
-                                        const std::string& nats_url) {
+                                        const std::string& nats_url, const std::string& ca_cert) {
   const std::string name = agent_name_prefix + id;
   kube::Labels labels{{"app.kubernetes.io/name", "fleet-agent"},
                       {"app.kubernetes.io/part-of", "harmony-fleet"},
                       {"harmony.io/device-id", id}};
-  const std::string config_text = render_agent_config(s, id, nats_url, agent_pod_password);
+  const std::string config_text = render_agent_config(s, id, nats_url, agent_pod_password, ca_cert.empty() ? "" : agent_pod_ca);
   kube::Secret secret{.metadata = {.name = name, .labels = labels}, .data = {{"password", password}}};
   kube::ConfigMap config{.metadata = {.name = name, .labels = labels}, .data = {{"agent.yaml", config_text}}};
   kube::Labels pod_labels = s.labels;
@@ -127,7 +141,7 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
       // A new password or configuration replaces the pod: the kubelet would
       // update the mounted files only later, and fleet-agent reads them once.
       .template_ = {.labels = pod_labels,
-                    .annotations = {{"harmony.io/config", base::fingerprint(config_text + password)}},
+                    .annotations = {{"harmony.io/config", base::fingerprint(config_text + password + ca_cert)}},
                     .containers = {agent},
                     .volumes = {{.name = "config", .source = kube::Volume::Source::config_map, .reference = name},
                                 {.name = "password",
@@ -141,6 +155,10 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
                     .image_pull_secrets = s.image_pull_secrets,
                     .termination_grace_period_seconds = 10},
       .strategy = "Recreate"};
+  if (!ca_cert.empty()) {
+    deployment.template_.containers.front().volume_mounts.push_back({.name = "ca", .path = "/etc/fleet-agent/ca", .read_only = true});
+    deployment.template_.volumes.push_back({.name = "ca", .source = kube::Volume::Source::config_map, .reference = nats_ca_config_map});
+  }
   return {kube::to_object(secret), kube::to_object(config), kube::to_object(deployment)};
 }
 
@@ -168,14 +186,54 @@ base::expected<std::uint16_t> node_port_of(const NatsSettings& s, KubernetesClus
                                                                   " -n " + cluster.namespace_name()));
 }
 
+// The names NATS's certificate is for: its Service, as agents in the
+// cluster name it, and loopback (a port-forward). harmony itself connects to
+// a node's address and verifies the certificate against the CA alone.
+std::vector<std::string> certificate_names(KubernetesCluster& cluster) {
+  const std::string svc = std::string(nats_service);
+  const std::string ns = cluster.namespace_name();
+  return {svc + "." + ns + ".svc", svc, svc + "." + ns, svc + "." + ns + ".svc.cluster.local", "localhost", "127.0.0.1"};
+}
+
+// The fleet's CA (made once) and the server certificate it signed for
+// today's names, both kept with NATS's credentials. `ctx` is the NATS
+// component's.
+base::expected<NatsTls> nats_tls(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
+  if (!s.tls) return NatsTls{};
+  auto ca_text = cluster.ensure_secret(ctx, "tls-ca.json", [] {
+    auto ca = make_ca("harmony fleet NATS CA");
+    if (!ca) throw ca.error();
+    return ca->to_json();
+  });
+  if (!ca_text) return base::fail(ca_text.error());
+  auto ca = KeyPair::from_json(*ca_text);
+  if (!ca) return base::fail(ca.error());
+  const auto names = certificate_names(cluster);
+  auto server_text = cluster.ensure_secret(ctx, "tls-server-" + base::fingerprint(base::join(names, ",")) + ".json", [&] {
+    auto server = issue_server_certificate(*ca, names);
+    if (!server) throw server.error();
+    return server->to_json();
+  });
+  if (!server_text) return base::fail(server_text.error());
+  auto server = KeyPair::from_json(*server_text);
+  if (!server) return base::fail(server.error());
+  return NatsTls{ca->cert, server->cert, server->key};
+}
+
 base::expected<agent::Connection> connection_as(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx,
                                                std::string user, std::string password) {
   auto port = node_port_of(s, cluster, ctx);
   if (!port) return base::fail(port.error());
   auto endpoint = cluster.node_endpoint(ctx, *port);
   if (!endpoint) return base::fail(endpoint.error());
-  return agent::Connection{{"nats://" + endpoint->str()}, std::move(user), std::move(password),
-                           "the fleet's NATS on " + ctx.topology};
+  auto tls = nats_tls(s, cluster, ctx);
+  if (!tls) return base::fail(tls.error());
+  agent::Connection c{{(s.tls ? "tls://" : "nats://") + endpoint->str()}, std::move(user), std::move(password),
+                      "the fleet's NATS on " + ctx.topology};
+  c.ca_pem = tls->ca_cert;
+  // Reached through a node's address; the certificate is for the Service.
+  if (s.tls) c.server_name = certificate_names(cluster).front();
+  return c;
 }
 
 base::expected<agent::Client> connect_when_up(RunContext& ctx, const agent::Connection& connection, std::string_view who) {
@@ -331,10 +389,17 @@ base::expected<std::string> write_connection(const agent::Connection& operator_l
   const std::string password_file = dir + "/" + std::string(operator_password_file);
   if (auto written = base::write_file_atomically(password_file, operator_login.password + "\n", 0600); !written)
     return base::fail(written.error());
+  std::string ca_file;
+  if (!operator_login.ca_pem.empty()) {
+    ca_file = dir + "/ca.crt";
+    if (auto written = base::write_file_atomically(ca_file, operator_login.ca_pem, 0644); !written) return base::fail(written.error());
+  }
   std::vector<std::string> files{dir + "/" + std::string(connection_file)};
   if (also_default) files.push_back(*default_file);
   for (const auto& file : files)
-    if (auto written = agent::write_connection_file(file, operator_login.servers, operator_login.user, password_file); !written)
+    if (auto written = agent::write_connection_file(file, operator_login.servers, operator_login.user, password_file, ca_file,
+                                                    operator_login.server_name);
+        !written)
       return base::fail(written.error());
   return dir + "/" + std::string(connection_file);
 }
@@ -357,7 +422,9 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   // The accounts first: the server reads them when it starts.
   Outcome accounts = apply_accounts(s, cluster, ctx, ctx, *users, agent_ids);
   if (accounts.failed()) return accounts;
-  Outcome applied = cluster.apply(ctx, nats_objects(s, *system_password));
+  auto tls = nats_tls(s, cluster, ctx);
+  if (!tls) return Outcome::failure(tls.error());
+  Outcome applied = cluster.apply(ctx, nats_objects(s, *system_password, *tls));
   if (applied.failed() || ctx.dry_run()) return applied;
 
   // The KV bucket needs the server: through the NodePort, once kube-proxy
@@ -388,12 +455,13 @@ base::expected<KubeConnectInfo> connect_info_on_kubernetes(const NatsSettings& s
   auto file = write_connection(*connection, cluster, ctx, false);
   if (!file) return base::fail(file.error());
   KubeConnectInfo info;
-  info.in_cluster_url = "nats://" + std::string(nats_service) + "." + cluster.namespace_name() + ".svc:" +
+  info.in_cluster_url = (s.tls ? "tls://" : "nats://") + std::string(nats_service) + "." + cluster.namespace_name() + ".svc:" +
                         std::to_string(s.client_port.value);
   info.host_url = connection->servers.front();
   info.user = connection->user;
   info.connection_file = *file;
   info.password_file = base::parent_dir(*file) + "/" + std::string(operator_password_file);
+  if (s.tls) info.ca_file = base::parent_dir(*file) + "/ca.crt";
   info.secret = "harmony.fleet." + std::string(nats_component) + ".credentials";
   info.secret_key = std::string(operator_password_file);
   info.namespace_ = cluster.namespace_name();
@@ -421,11 +489,13 @@ Outcome deploy_agents_on_kubernetes(const AgentSettings& s, const std::optional<
   if (accounts.failed()) return accounts;
 
   // In the cluster, agents reach NATS through its ClusterIP Service.
-  const std::string url = "nats://" + std::string(nats_service) + "." + cluster.namespace_name() + ".svc:" +
-                          std::to_string(nats->client_port.value);
+  auto tls = nats_tls(*nats, cluster, nats_ctx);
+  if (!tls) return Outcome::failure(tls.error());
+  const std::string url = (nats->tls ? "tls://" : "nats://") + std::string(nats_service) + "." + cluster.namespace_name() +
+                          ".svc:" + std::to_string(nats->client_port.value);
   std::vector<kube::Object> objects;
   for (std::size_t i = 0; i < ids.size(); ++i)
-    for (auto& o : agent_objects(s, ids[i], users->users[i + 1].password, url)) objects.push_back(std::move(o));
+    for (auto& o : agent_objects(s, ids[i], users->users[i + 1].password, url, tls->ca_cert)) objects.push_back(std::move(o));
   Outcome applied = cluster.apply(ctx, objects);
   if (applied.failed() || ctx.dry_run()) return applied;
   const std::string n = std::to_string(ids.size()) + (ids.size() == 1 ? " agent" : " agents");

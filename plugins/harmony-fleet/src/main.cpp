@@ -91,6 +91,7 @@ int connect_info_on(const CommandContext& c) {
                            {"user", info->user},
                            {"password_file", info->password_file},
                            {"connection_file", info->connection_file},
+                           {"ca_file", info->ca_file},
                            {"secret", {{"namespace", info->namespace_}, {"name", info->secret}, {"key", info->secret_key}}}}
                 .dump(2) +
             "\n");
@@ -101,11 +102,13 @@ int connect_info_on(const CommandContext& c) {
   out += "from this host:   " + info->host_url + "  (the NodePort)\n";
   out += "user:             " + info->user + "\n";
   out += "password file:    " + info->password_file + "  (mode 0600; a copy of the cluster's)\n";
+  if (!info->ca_file.empty())
+    out += "TLS CA:           " + info->ca_file + "  (the fleet's own CA: verify the server with it)\n";
   out += "kept in:          Secret " + info->namespace_ + "/" + info->secret + ", key " + info->secret_key + "\n";
   out += "connection file:  " + info->connection_file + "  (harmony agent --connection " + info->connection_file + ")\n";
   out += "\nfrom your own NATS clients, for example:\n";
-  out += "  nats --server " + info->host_url + " --user " + info->user + " --password \"$(cat " + info->password_file +
-         ")\" sub 'heartbeat.>'\n";
+  out += "  nats --server " + info->host_url + (info->ca_file.empty() ? "" : " --tlsca " + info->ca_file) + " --user " +
+         info->user + " --password \"$(cat " + info->password_file + ")\" sub 'heartbeat.>'\n";
   c.print(out);
   return 0;
 }

@@ -10,6 +10,8 @@
 #include <harmony/kube/json.hpp>
 #include <harmony/version.hpp>
 
+#include "../src/tls.hpp"
+
 using namespace harmony;
 using namespace harmony::fleet;
 using nlohmann::json;
@@ -28,6 +30,7 @@ json find(const std::vector<kube::Object>& objects, const std::string& kind, con
 TEST_CASE("NATS on Kubernetes: its config in a Secret, one StatefulSet replica probed on /healthz, and three Services") {
   NatsSettings s;
   s.node_port = Port{30500};
+  s.tls = false;
   const auto objects = nats_objects(s, "sys-password");
   REQUIRE(objects.size() == 5);
 
@@ -162,4 +165,39 @@ TEST_CASE("an agent on Kubernetes: its password in a Secret of its own, its conf
                           "fleet-agent-edge-7");
   CHECK(other["spec"]["template"]["metadata"]["annotations"]["harmony.io/config"] !=
         pod["metadata"]["annotations"]["harmony.io/config"]);
+}
+
+TEST_CASE("NATS on Kubernetes speaks TLS by default: its certificate in a Secret, the CA for the agents, and agents that verify it") {
+  NatsSettings s;
+  auto ca = make_ca("test CA");
+  REQUIRE(ca);
+  auto server = issue_server_certificate(*ca, {"nats.fleet-system.svc", "nats", "127.0.0.1"});
+  REQUIRE(server);
+  CHECK_THAT(server->cert, Catch::StartsWith("-----BEGIN CERTIFICATE-----"));
+  CHECK_THAT(server->key, Catch::Contains("PRIVATE KEY"));
+  const NatsTls tls{ca->cert, server->cert, server->key};
+  const auto objects = nats_objects(s, "sys", tls);
+  REQUIRE(objects.size() == 7);
+  const json secret = find(objects, "Secret", nats_tls_secret);
+  CHECK(*base::base64_decode(secret["data"]["tls.crt"].get<std::string>()) == server->cert);
+  CHECK(find(objects, "ConfigMap", nats_ca_config_map)["data"]["ca.crt"] == ca->cert);
+  const json conf_secret = find(objects, "Secret", nats_config_secret);
+  const std::string conf = *base::base64_decode(conf_secret["data"]["nats.conf"].get<std::string>());
+  CHECK_THAT(conf, Catch::Contains("cert_file: \"/etc/nats-tls/tls.crt\""));
+  const json pod = find(objects, "StatefulSet", nats_statefulset)["spec"]["template"]["spec"];
+  bool mounted = false;
+  for (const auto& v : pod["volumes"])
+    if (v["name"] == "tls") mounted = v["secret"]["secretName"] == nats_tls_secret && v["secret"]["defaultMode"] == 0440;
+  CHECK(mounted);
+
+  AgentSettings a;
+  const auto agent = agent_objects(a, "edge-1", "pw", "tls://nats.fleet-system.svc:4222", ca->cert);
+  const std::string yaml = find(agent, "ConfigMap", "fleet-agent-edge-1")["data"]["agent.yaml"];
+  CHECK_THAT(yaml, Catch::Contains(std::string("ca_file: ") + agent_pod_ca));
+  CHECK_THAT(yaml, Catch::Contains("tls://nats.fleet-system.svc:4222"));
+  bool ca_volume = false;
+  const json deployment = find(agent, "Deployment", "fleet-agent-edge-1");
+  for (const auto& v : deployment["spec"]["template"]["spec"]["volumes"])
+    if (v["name"] == "ca") ca_volume = v["configMap"]["name"] == nats_ca_config_map;
+  CHECK(ca_volume);
 }

@@ -61,6 +61,19 @@ base::expected<Client> Client::connect(const Connection& connection, std::chrono
   for (const auto& s : connection.servers) servers.push_back(s.c_str());
   natsOptions_SetServers(impl->options, servers.data(), static_cast<int>(servers.size()));
   if (!connection.user.empty()) natsOptions_SetUserInfo(impl->options, connection.user.c_str(), connection.password.c_str());
+  if (!connection.ca_file.empty() || !connection.ca_pem.empty()) {
+    const natsStatus loaded = connection.ca_pem.empty()
+                                  ? natsOptions_LoadCATrustedCertificates(impl->options, connection.ca_file.c_str())
+                                  : natsOptions_SetCATrustedCertificates(impl->options, connection.ca_pem.c_str());
+    if (loaded != NATS_OK)
+      return base::fail(with_status(base::exit_status::failure,
+                                    "cannot read the CA certificate " + (connection.ca_pem.empty() ? connection.ca_file : "given"),
+                                    nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : "",
+                                    "check the connection's ca_file (" + connection.source + ")"));
+    natsOptions_SetSecure(impl->options, true);
+    const std::string host = connection.server_name.empty() ? verifiable_host(connection.servers.front()) : connection.server_name;
+    if (!host.empty()) natsOptions_SetExpectedHostname(impl->options, host.c_str());
+  }
   natsOptions_SetTimeout(impl->options, static_cast<int64_t>(timeout.count()));
   natsOptions_SetMaxReconnect(impl->options, 0);
   natsOptions_SetName(impl->options, "harmony agent");

@@ -34,16 +34,20 @@ std::optional<std::string> default_connection_file() {
 }
 
 std::string connection_file_text(const std::vector<std::string>& servers, const std::string& user,
-                                 const std::string& password_file) {
+                                 const std::string& password_file, const std::string& ca_file,
+                                 const std::string& server_name) {
   nlohmann::json doc = {{"format", 1}, {"servers", servers}, {"user", user}, {"password_file", password_file}};
+  if (!ca_file.empty()) doc["ca_file"] = ca_file;
+  if (!server_name.empty()) doc["server_name"] = server_name;
   return doc.dump(2) + "\n";
 }
 
 base::expected<void> write_connection_file(const std::string& path, const std::vector<std::string>& servers,
-                                           const std::string& user, const std::string& password_file) {
+                                           const std::string& user, const std::string& password_file,
+                                           const std::string& ca_file, const std::string& server_name) {
   if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0)
     if (auto made = base::make_directories(path.substr(0, slash), 0700); !made) return made;
-  return base::write_file_atomically(path, connection_file_text(servers, user, password_file), 0600);
+  return base::write_file_atomically(path, connection_file_text(servers, user, password_file, ca_file, server_name), 0600);
 }
 
 base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
@@ -61,6 +65,9 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
   c.user = !flags.user.empty() ? flags.user : (env("HARMONY_NATS_USER") ? env("HARMONY_NATS_USER") : "");
   password_file = !flags.password_file.empty() ? flags.password_file
                                                 : (env("HARMONY_NATS_PASSWORD_FILE") ? env("HARMONY_NATS_PASSWORD_FILE") : "");
+  c.ca_file = !flags.ca_file.empty() ? flags.ca_file : (env("HARMONY_NATS_CA_FILE") ? env("HARMONY_NATS_CA_FILE") : "");
+  c.server_name = !flags.server_name.empty() ? flags.server_name
+                                             : (env("HARMONY_NATS_SERVER_NAME") ? env("HARMONY_NATS_SERVER_NAME") : "");
 
   if (c.servers.empty()) {
     std::string file = flags.connection_file;
@@ -85,6 +92,9 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
     if (c.user.empty() && doc.contains("user") && doc["user"].is_string()) c.user = doc["user"].get<std::string>();
     if (password_file.empty() && doc.contains("password_file") && doc["password_file"].is_string())
       password_file = doc["password_file"].get<std::string>();
+    if (c.ca_file.empty() && doc.contains("ca_file") && doc["ca_file"].is_string()) c.ca_file = doc["ca_file"].get<std::string>();
+    if (c.server_name.empty() && doc.contains("server_name") && doc["server_name"].is_string())
+      c.server_name = doc["server_name"].get<std::string>();
     c.source = file;
   }
   if (c.servers.empty()) return base::fail(base::make_error("no NATS server to connect to", "checked " + c.source));

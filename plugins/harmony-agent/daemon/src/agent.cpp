@@ -122,6 +122,13 @@ base::expected<void> Agent::start() {
   if (!config_.nats_user.empty())
     if (auto ok = check(natsOptions_SetUserInfo(options_, config_.nats_user.c_str(), password_.c_str()), "nats.user"); !ok)
       return ok;
+  if (!config_.ca_file.empty()) {
+    if (auto ok = check(natsOptions_LoadCATrustedCertificates(options_, config_.ca_file.c_str()), "nats.ca_file"); !ok)
+      return ok;
+    if (auto ok = check(natsOptions_SetSecure(options_, true), "TLS"); !ok) return ok;
+    if (auto host = verifiable_host(config_.nats_urls.front()); !host.empty())
+      if (auto ok = check(natsOptions_SetExpectedHostname(options_, host.c_str()), "TLS"); !ok) return ok;
+  }
   const std::string name = "fleet-agent " + config_.device_id;
   natsOptions_SetName(options_, name.c_str());
   // The agent's own requests (JetStream) get replies under _INBOX.<id>., so

@@ -155,6 +155,10 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
     TRY(v, scalar(n, "nats.password_file"));
     c.password_file = *v;
   }
+  if (auto n = nats.get("ca_file"); n) {
+    TRY(v, scalar(n, "nats.ca_file"));
+    c.ca_file = *v;
+  }
   if (auto n = top.get("labels"); n) {
     if (!n.IsMap()) return base::fail(bad("labels", "must be a map of name: value"));
     for (const auto& item : n) {
@@ -233,6 +237,7 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
   if (auto v = getenv("FLEET_AGENT_NATS_URLS")) c.nats_urls = base::split_list(*v, ',');
   if (auto v = getenv("FLEET_AGENT_NATS_USER")) c.nats_user = *v;
   if (auto v = getenv("FLEET_AGENT_NATS_PASSWORD_FILE")) c.password_file = *v;
+  if (auto v = getenv("FLEET_AGENT_NATS_CA_FILE")) c.ca_file = *v;
   if (auto v = getenv("FLEET_AGENT_EXEC_ALLOW")) c.exec_allow = base::split_list(*v, ',');
   if (auto v = getenv("FLEET_AGENT_LABELS")) {
     for (const auto& pair : base::split_list(*v, ',')) {

@@ -19,6 +19,7 @@ struct Config {
   std::vector<std::string> nats_urls{"nats://127.0.0.1:4222"};
   std::string nats_user;
   std::string password_file;
+  std::string ca_file;  // TLS: the CA that signed the server's certificate
   Labels labels;
   std::vector<std::string> exec_allow;                // absolute paths, any arguments; no PATH lookup
   AllowedArguments exec_allow_args;                   // absolute paths, only with these arguments

@@ -49,6 +49,7 @@ nats:
   urls: [nats://10.0.0.1:4222, nats://10.0.0.2:4222]
   user: agent-edge-7
   password_file: /etc/fleet-agent/password
+  ca_file: /etc/fleet-agent/ca/ca.crt
 labels:
   site: lyon
   rack: "3"
@@ -69,6 +70,7 @@ logs:
   CHECK(c->nats_urls == std::vector<std::string>{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"});
   CHECK(c->nats_user == "agent-edge-7");
   CHECK(c->password_file == "/etc/fleet-agent/password");
+  CHECK(c->ca_file == "/etc/fleet-agent/ca/ca.crt");
   CHECK(c->labels == harmony::agent::Labels{{"rack", "3"}, {"site", "lyon"}});
   CHECK(c->exec_allow == std::vector<std::string>{"/usr/bin/uptime", "/bin/df"});
   CHECK(c->exec_timeout == std::chrono::seconds(10));
@@ -97,6 +99,9 @@ TEST_CASE("the environment alone can configure the agent, and overrides the file
   auto overridden = load_config(path, env_of({{"FLEET_AGENT_DEVICE_ID", "from-env"}}));
   REQUIRE(overridden);
   CHECK(overridden->device_id == "from-env");
+  auto with_ca = load_config(path, env_of({{"FLEET_AGENT_NATS_CA_FILE", "/ca.pem"}}));
+  REQUIRE(with_ca);
+  CHECK(with_ca->ca_file == "/ca.pem");
 }
 
 TEST_CASE("each bad value is refused with the key it is about") {

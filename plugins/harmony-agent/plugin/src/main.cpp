@@ -104,7 +104,10 @@ Command with_connection(Command c, Options& o) {
   c.option("--server", o.connection.servers, "NATS URL (repeatable; default: $HARMONY_NATS_URL, else the local fleet)")
       .option("--user", o.connection.user, "NATS user (default: $HARMONY_NATS_USER, else the local fleet's)")
       .option("--password-file", o.connection.password_file, "file holding the NATS password (default: $HARMONY_NATS_PASSWORD_FILE)")
-      .option("--connection", o.connection.connection_file, "a connection file (default: the local fleet's)")
+      .option("--ca", o.connection.ca_file, "TLS: the CA certificate of the server (default: $HARMONY_NATS_CA_FILE, else the connection file's)")
+      .option("--server-name", o.connection.server_name,
+              "TLS: the name the server's certificate is for, when --server is an address (default: the connection file's)")
+      .option("--connection", o.connection.connection_file, "a connection file (default: the last fleet deployed)")
       .option("--timeout", o.timeout, "how long to wait for NATS and the agent (default 5s)");
   return c;
 }

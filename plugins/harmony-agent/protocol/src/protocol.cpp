@@ -1,5 +1,7 @@
 #include <harmony/agent/protocol.hpp>
 
+#include <arpa/inet.h>
+
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -241,6 +243,16 @@ std::optional<Verb> parse_verb(std::string_view token) {
 bool valid_device_id(std::string_view id) { return base::is_dns_label(id); }
 
 base::expected<void> validate_device_id(std::string_view id) { return base::validate_dns_label(id, "device id"); }
+
+std::string verifiable_host(std::string_view url) {
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  if (url.starts_with('[')) return {};  // an IPv6 address
+  std::string host(url.substr(0, url.find_first_of(":/")));
+  unsigned char buffer[16];
+  if (host.empty() || ::inet_pton(AF_INET, host.c_str(), buffer) == 1) return {};
+  return host;
+}
 
 std::string command_subject(std::string_view id, Verb verb) {
   return std::string(command_prefix) + "." + std::string(id) + "." + std::string(verb_name(verb));

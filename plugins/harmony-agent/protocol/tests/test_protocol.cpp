@@ -46,6 +46,14 @@ TEST_CASE("device ids are RFC 1123 labels") {
   CHECK(refused.error().message.find("device id") != std::string::npos);
 }
 
+TEST_CASE("a TLS client checks the server's certificate against the URL's host name, not an address") {
+  CHECK(verifiable_host("tls://nats.fleet-system.svc:4222") == "nats.fleet-system.svc");
+  CHECK(verifiable_host("nats://user:pw@nats:4222") == "nats");
+  CHECK(verifiable_host("tls://10.0.0.1:30423").empty());
+  CHECK(verifiable_host("tls://[::1]:4222").empty());
+  CHECK(verifiable_host("nats.example").empty() == false);
+}
+
 TEST_CASE("an empty body is a valid ping, status and logs request") {
   for (auto verb : {"ping", "status", "logs"}) {
     INFO(verb);

@@ -62,7 +62,7 @@ bool is_loopback(std::string_view address);
 
 // fleet-agent's configuration (docs/agent.md) for one device.
 std::string render_agent_config(const AgentSettings& settings, const std::string& device_id, const std::string& nats_url,
-                                 const std::string& password_file);
+                                 const std::string& password_file, const std::string& ca_file = {});
 
 // The program to run for a setting: a path is used as is; a bare name is
 // looked for next to the running executable first (an installed or built

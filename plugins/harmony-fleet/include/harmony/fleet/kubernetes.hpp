@@ -29,6 +29,9 @@ inline constexpr const char* agent_name_prefix = "fleet-agent-";  // + device id
 // Where an agent Pod finds its files.
 inline constexpr const char* agent_pod_config = "/etc/fleet-agent/agent.yaml";
 inline constexpr const char* agent_pod_password = "/run/secrets/fleet-agent/password";
+inline constexpr const char* agent_pod_ca = "/etc/fleet-agent/ca/ca.crt";
+inline constexpr const char* nats_tls_secret = "fleet-nats-tls";
+inline constexpr const char* nats_ca_config_map = "fleet-nats-ca";
 
 // NATS: its configuration in a Secret (with the system user's password),
 // one StatefulSet replica (readiness on /healthz; JetStream on an emptyDir or
@@ -36,7 +39,15 @@ inline constexpr const char* agent_pod_password = "/run/secrets/fleet-agent/pass
 // headless Service the StatefulSet needs, a ClusterIP Service for agents in
 // the cluster and a NodePort Service (`node_port`) for harmony and devices
 // outside.
-std::vector<kube::Object> nats_objects(const NatsSettings& settings, const std::string& system_password);
+// With `nats.tls`, also its certificate and key in a Secret `fleet-nats-tls`
+// (mounted 0440) and the CA in a ConfigMap `fleet-nats-ca` for the agents.
+struct NatsTls {
+  std::string ca_cert;  // PEM
+  std::string cert;     // PEM
+  std::string key;      // PEM
+};
+std::vector<kube::Object> nats_objects(const NatsSettings& settings, const std::string& system_password,
+                                       const NatsTls& tls = {});
 // The Secret of NATS's users (render_accounts).
 kube::Object nats_accounts_object(const std::string& accounts);
 
@@ -44,8 +55,11 @@ kube::Object nats_accounts_object(const std::string& accounts);
 // the agent's group only), its configuration in a ConfigMap, and a
 // Deployment of one Pod that is replaced, never doubled (Recreate): two pods
 // with one device id would answer twice.
+// `ca_cert`: NATS speaks TLS, and the agent verifies it with the CA in the
+// ConfigMap `fleet-nats-ca`.
 std::vector<kube::Object> agent_objects(const AgentSettings& settings, const std::string& device_id,
-                                        const std::string& password, const std::string& nats_url);
+                                        const std::string& password, const std::string& nats_url,
+                                        const std::string& ca_cert = {});
 
 // The device ids an agent deployment was recorded with (none: not deployed).
 std::vector<std::string> deployed_agent_ids(const std::optional<ComponentRecord>& record);
@@ -82,6 +96,7 @@ struct KubeConnectInfo {
   std::string host_url;         // the NodePort (k3d: its host port), from where harmony runs
   std::string user;
   std::string password_file;    // the local copy
+  std::string ca_file;          // TLS: the CA's certificate, a local copy (empty: no TLS)
   std::string connection_file;  // this topology's, for harmony agent --connection-file
   std::string secret;           // where the password is kept in the cluster
   std::string secret_key;

@@ -30,6 +30,7 @@ struct NatsSettings {
   NatsStorage storage = NatsStorage::empty_dir;
   std::string storage_class;
   std::string storage_size = "1Gi";
+  bool tls = true;
 
   template <class V>
   void describe(V& v) {
@@ -50,6 +51,9 @@ struct NatsSettings {
       choice<NatsStorage>({{"empty_dir", NatsStorage::empty_dir}, {"pvc", NatsStorage::pvc}}));
     v("storage_class", storage_class, "Kubernetes: the claim's storage class (empty: the cluster's default)");
     v("storage_size", storage_size, "Kubernetes: the claim's size");
+    v("tls", tls,
+      "Kubernetes: TLS on the client port (in the cluster and through the NodePort), with a CA harmony makes once and "
+      "keeps in the cluster; agents and harmony verify the server with it");
   }
   [[nodiscard]] std::vector<settings::Problem> check() const;
 };

@@ -16,6 +16,8 @@ struct ConnectionFlags {
   std::string user;
   std::string password_file;
   std::string connection_file;
+  std::string ca_file;  // TLS: the CA that signed the server's certificate
+  std::string server_name;  // TLS: the name the certificate must be for (default: the URL's host)
 };
 
 struct Connection {
@@ -23,6 +25,14 @@ struct Connection {
   std::string user;
   std::string password;  // never printed
   std::string source;    // where it came from, for error messages
+  // TLS: the CA (PEM file) that signed the server's certificate; set, the
+  // connection is encrypted and the server verified (its name too, when the
+  // URL names a host rather than an address).
+  std::string ca_file{};
+  std::string ca_pem{};  // the same, in memory (a program that holds the CA itself)
+  // The name the server's certificate must be for, when the URL is an
+  // address the certificate does not name (a NodePort on a node's IP).
+  std::string server_name{};
 };
 
 // The connection file of the fleet's local stack:
@@ -31,11 +41,13 @@ std::optional<std::string> default_connection_file();
 
 // The content of a connection file (docs/agent-protocol.md).
 std::string connection_file_text(const std::vector<std::string>& servers, const std::string& user,
-                                 const std::string& password_file);
+                                 const std::string& password_file, const std::string& ca_file = {},
+                                 const std::string& server_name = {});
 
 // Writes a connection file (mode 0600).
 base::expected<void> write_connection_file(const std::string& path, const std::vector<std::string>& servers,
-                                           const std::string& user, const std::string& password_file);
+                                           const std::string& user, const std::string& password_file,
+                                           const std::string& ca_file = {}, const std::string& server_name = {});
 
 base::expected<Connection> resolve_connection(const ConnectionFlags& flags);
 

@@ -37,6 +37,11 @@ std::optional<Verb> parse_verb(std::string_view token);
 bool valid_device_id(std::string_view id);
 base::expected<void> validate_device_id(std::string_view id);
 
+// The host name a TLS client checks the server's certificate against: the
+// host of a nats:// or tls:// URL, or "" when it is an IP address (then the
+// certificate is verified against the CA alone).
+std::string verifiable_host(std::string_view url);
+
 std::string command_subject(std::string_view id, Verb verb);  // device-commands.<id>.<verb>
 std::string command_subscription(std::string_view id);        // device-commands.<id>.>
 std::string heartbeat_subject(std::string_view id);           // heartbeat.<id>
