@@ -296,3 +296,54 @@ TEST_CASE("deploy fleet on k3d (through the stand-in): the cluster made with NAT
   CHECK(again.exit_code == 0);
   CHECK_THAT(again.out, Catch::Contains("no change"));
 }
+
+TEST_CASE("a deployer holding exactly docs/rbac/fleet-deployer.yaml deploys, checks, reads logs and destroys the fleet, and nothing beyond") {
+  FleetStack s("rbac");
+  // As the cluster's admin: the file users are told to apply.
+  std::string rbac = *harmony::base::read_file(HARMONY_E2E_SOURCE "/docs/rbac/fleet-deployer.yaml");
+  for (auto at = rbac.find("NAMESPACE"); at != std::string::npos; at = rbac.find("NAMESPACE", at)) rbac.replace(at, 9, s.ns);
+  auto applied = kubectl({"apply", "-f", "-"}, rbac);
+  INFO(applied.err);
+  REQUIRE(applied.exit_code == 0);
+  struct ClusterScoped {
+    std::string name;
+    ~ClusterScoped() {
+      (void)kubectl({"delete", "clusterrolebinding,clusterrole", name, "--ignore-not-found"});
+    }
+  } cleanup{"harmony-fleet-deployer-" + s.ns};
+  auto token = kubectl({"create", "token", "fleet-deployer", "-n", s.ns, "--duration", "1h"});
+  REQUIRE(token.exit_code == 0);
+  auto admin = kubectl({"config", "view", "--raw", "--minify", "-o", "json"});
+  REQUIRE(admin.exit_code == 0);
+  const json cluster = json::parse(admin.out)["clusters"][0];
+  json user = {{"name", "deployer"}, {"user", {{"token", lines(token.out).front()}}}};
+  json context = {{"name", "deployer"}, {"context", {{"cluster", cluster["name"]}, {"user", "deployer"}}}};
+  json kubeconfig = {{"apiVersion", "v1"}, {"kind", "Config"}, {"current-context", "deployer"}};
+  kubeconfig["clusters"] = json::array({cluster});
+  kubeconfig["users"] = json::array({user});
+  kubeconfig["contexts"] = json::array({context});
+  s.box.vars = {{"KUBECONFIG", s.box.write("home", "deployer.kubeconfig", kubeconfig.dump(), fs::perms(0600))}};
+
+  auto r = s.deploy({"agent.count=2"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(answers(s, "edge-2"));
+  auto more = s.deploy({"agent.count=3"});  // NATS reloads its accounts: the pod annotation is allowed
+  INFO(out_and_err(more));
+  CHECK(more.exit_code == 0);
+  CHECK(answers(s, "edge-3"));
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"status", "fleet"}, {"fleet", "logs", "nats", "--tail", "5"}, {"plan", "fleet"}, {"fleet", "connect-info"}}) {
+    auto ok = s.harmony(args);
+    INFO(args.front() << ": " << out_and_err(ok));
+    CHECK(ok.exit_code == 0);
+  }
+  // Another namespace is not the deployer's.
+  auto elsewhere = static_cast<const harmony::testing::Sandbox&>(s.box)
+                       .run({"harmony", "deploy", "fleet", "--topology", "kubeconfig", "-n", s.ns + "-other"}, {}, 60s);
+  INFO(out_and_err(elsewhere));
+  CHECK(elsewhere.exit_code == harmony::base::exit_status::forbidden);
+  auto gone = s.harmony({"destroy", "fleet", "--yes", "--purge"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+}
