@@ -9,6 +9,7 @@
 #include <chrono>
 #include <iostream>
 #include <thread>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <harmony/base/exit_status.hpp>
@@ -346,4 +347,49 @@ TEST_CASE("a deployer holding exactly docs/rbac/fleet-deployer.yaml deploys, che
   auto gone = s.harmony({"destroy", "fleet", "--yes", "--purge"});
   INFO(out_and_err(gone));
   CHECK(gone.exit_code == 0);
+}
+
+TEST_CASE("JetStream on a claim: bound to a local volume it survives NATS's pod; with no volume to bind, the deploy says the claim is pending") {
+  FleetStack s("pvc");
+  // A volume on the node for the claim, of a class no provisioner serves.
+  const std::string klass = "e2e-local-" + s.ns;
+  const std::string dir = s.box.make_dir("jetstream", 0777);
+  ::chmod(dir.c_str(), 0777);  // nats-server runs as nobody; hostPath ignores fsGroup
+  const json volume = {{"apiVersion", "v1"},
+                       {"kind", "PersistentVolume"},
+                       {"metadata", {{"name", klass}}},
+                       {"spec",
+                        {{"capacity", {{"storage", "64Mi"}}},
+                         {"accessModes", {"ReadWriteOnce"}},
+                         {"storageClassName", klass},
+                         {"persistentVolumeReclaimPolicy", "Delete"},
+                         {"hostPath", {{"path", dir}, {"type", "Directory"}}}}}};
+  REQUIRE(kubectl({"apply", "-f", "-"}, volume.dump()).exit_code == 0);
+  struct DeleteVolume {
+    std::string name;
+    ~DeleteVolume() { (void)kubectl({"delete", "pv", name, "--ignore-not-found", "--wait=false"}); }
+  } cleanup{klass};
+
+  auto r = s.deploy({"nats.storage=pvc", "nats.storage_class=" + klass, "nats.storage_size=64Mi"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  const json claim = s.get("pvc/data-nats-0");
+  CHECK(claim["status"]["phase"] == "Bound");
+  CHECK(claim["spec"]["volumeName"] == klass);
+  // JetStream wrote there, and the agent-status bucket outlives the pod.
+  CHECK(harmony::testing::eventually([&] { return fs::exists(dir + "/jetstream"); }, 10s));
+  REQUIRE(kubectl({"delete", "pod", "-n", s.ns, "nats-0"}).exit_code == 0);
+  CHECK(eventually([&] { return answers(s, "edge-1"); }, 60s));
+  auto list = s.plain({"agent", "list"});
+  CHECK_THAT(list.out, Catch::Contains("edge-1"));
+
+  // Another fleet asking for a class nothing provides: its claim stays
+  // Pending, and the deploy says so when its time is up.
+  FleetStack other("pvc-none");
+  auto pending = other.harmony({"deploy", "fleet", "nats", "--set", "nats.image=" + nats_test_image(), "--set",
+                                "nats.node_port=0", "--set", "nats.storage=pvc", "--set", "nats.storage_class=no-such-class",
+                                "--timeout", "15s"});
+  INFO(out_and_err(pending));
+  CHECK(pending.exit_code == harmony::base::exit_status::not_ready);
+  CHECK_THAT(pending.err, Catch::Contains("PersistentVolumeClaim"));
 }
