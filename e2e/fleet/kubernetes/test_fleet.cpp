@@ -15,6 +15,8 @@
 #include <harmony/base/exit_status.hpp>
 
 #include <harmony/base/files.hpp>
+#include <harmony/base/process.hpp>
+#include <harmony/version.hpp>
 
 #include "cluster.hpp"
 #include "eventually.hpp"
@@ -392,4 +394,43 @@ TEST_CASE("JetStream on a claim: bound to a local volume it survives NATS's pod;
   INFO(out_and_err(pending));
   CHECK(pending.exit_code == harmony::base::exit_status::not_ready);
   CHECK_THAT(pending.err, Catch::Contains("PersistentVolumeClaim"));
+}
+
+TEST_CASE("harmony fleet images build makes, from the installed fleet-agent, the image a deploy runs; push says what it needs") {
+  FleetStack s("images");
+  // As the package lays it out: build-image in lib/harmony-fleet/container
+  // beside bin/harmony-fleet, and fleet-agent next to it.
+  fs::create_directories(s.box.path("lib/harmony-fleet"));
+  fs::copy(fs::path(harmony_fleet_binary()).parent_path().parent_path() / "lib/harmony-fleet/container",
+           s.box.path("lib/harmony-fleet/container"), fs::copy_options::recursive);
+  s.box.install_program(fleet_agent_binary());
+  auto built = s.plain({"fleet", "images", "build", "--builder", "oci", "--archive", s.box.path("agent.tar")});
+  INFO(out_and_err(built));
+  REQUIRE(built.exit_code == 0);
+  const std::string ref = std::string("harmony.local/fleet-agent:") + harmony::version;
+  CHECK_THAT(built.out, Catch::Contains("built " + ref));
+  CHECK_THAT(built.out, Catch::Contains("ctr -n k8s.io images import"));
+  // Into the node, under the name harmony-fleet deploys by default.
+  const auto& c = test_cluster();
+  harmony::base::ProcessSpec ctr;
+  ctr.argv = {"ctr", "--address", c.state + "/containerd/containerd.sock", "-n", "k8s.io", "images", "import", s.box.path("agent.tar")};
+  ctr.timeout = 60s;
+  auto imported = harmony::base::run_process(ctr);
+  REQUIRE((imported && imported->ok()));
+  auto r = s.deploy({"agent.image=" + ref});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(s.get("deployment/fleet-agent-edge-1")["spec"]["template"]["spec"]["containers"][0]["image"] == ref);
+  CHECK(answers(s, "edge-1"));
+
+  auto no_registry = s.plain({"fleet", "images", "push"});
+  CHECK(no_registry.exit_code == harmony::base::exit_status::usage);
+  CHECK_THAT(no_registry.err, Catch::Contains("push needs a registry"));
+  auto bad = s.plain({"fleet", "images", "bulid"});
+  CHECK(bad.exit_code == harmony::base::exit_status::usage);
+  // Here neither docker nor podman runs, and skopeo is not installed.
+  auto push = s.plain({"fleet", "images", "push", "127.0.0.1:1/harmony", "--builder", "oci", "--archive", s.box.path("agent2.tar")});
+  INFO(out_and_err(push));
+  CHECK(push.exit_code != 0);  // nothing listens on 127.0.0.1:1 either
+  CHECK_THAT(push.err, Catch::Contains("cannot push") || Catch::Contains("push failed"));
 }

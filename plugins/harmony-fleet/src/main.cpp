@@ -1,7 +1,7 @@
 // harmony-fleet: deploys the fleet stack (docs/fleet.md).
 //
 //   harmony deploy fleet [nats|agent|operator|callout|zitadel|server|all] [--topology local|kubeconfig|k3d]
-//   harmony fleet status | logs <component> | components | connect-info
+//   harmony fleet status | logs <component> | components | connect-info | images build|push
 //   harmony plan fleet, harmony destroy fleet
 
 #include <chrono>
@@ -15,6 +15,8 @@
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/scores.hpp>
 #include <harmony/fleet/stack.hpp>
+
+#include "images.hpp"
 #include <harmony/plugin.hpp>
 #include <harmony/topologies/kubernetes.hpp>
 #include <harmony/topologies/local.hpp>
@@ -113,6 +115,52 @@ int connect_info_on(const CommandContext& c) {
   return 0;
 }
 
+struct ImagesArgs {
+  std::string verb;
+  std::string registry;
+  ImageOptions options;
+};
+
+// harmony fleet images build|push REGISTRY
+int images(const CommandContext& c, const ImagesArgs& a) {
+  if (a.verb != "build" && a.verb != "push")
+    throw base::usage_error("unknown images command '" + base::printable(a.verb) + "'", "it is build or push",
+                            "harmony fleet images build, or harmony fleet images push REGISTRY");
+  if (a.verb == "push" && a.registry.empty())
+    throw base::usage_error("push needs a registry", "where the nodes pull from: HOST[:PORT][/PATH]",
+                            "harmony fleet images push registry.example:5000/harmony");
+  if (a.verb == "build" && !a.registry.empty())
+    throw base::usage_error("build takes no registry", "'" + base::printable(a.registry) + "' is left over",
+                            "to push it as well: harmony fleet images push " + a.registry);
+  auto built = build_agent_image(a.options);
+  if (!built) throw built.error();
+  std::string pushed;
+  if (a.verb == "push") {
+    auto target = push_agent_image(*built, a.registry);
+    if (!target) throw target.error();
+    pushed = *target;
+  }
+  if (c.json) {
+    nlohmann::json doc{{"image", built->ref}, {"archive", built->archive}, {"engine", built->engine}, {"in_engine", built->in_engine}};
+    if (!pushed.empty()) doc["pushed"] = pushed;
+    c.print(doc.dump(2) + "\n");
+    return 0;
+  }
+  std::string out = "built " + built->ref + " with " + built->engine + ": " + built->archive +
+                    (built->in_engine ? " (and in " + built->engine + "'s images)" : "") + "\n";
+  if (!pushed.empty()) {
+    out += "pushed " + pushed + "\n\nnext:\n  harmony deploy fleet --topology kubeconfig --set agent.image=" + pushed +
+           "   (a private registry: --set agent.image_pull_secrets={SECRET})\n";
+  } else {
+    out += "\nnext:\n";
+    if (built->engine == "docker") out += "  harmony deploy fleet --topology k3d   (it imports the image from docker)\n";
+    out += "  k3d image import " + built->archive + " -c CLUSTER, or ctr -n k8s.io images import " + built->archive +
+           " on each node\n  harmony fleet images push REGISTRY, for clusters that pull\n";
+  }
+  c.print(out);
+  return 0;
+}
+
 int connect_info_any(const CommandContext& c) {
   if (c.topology == topologies::Kubeconfig::name) return connect_info_on<topologies::Kubeconfig>(c);
   if (c.topology == topologies::K3d::name) return connect_info_on<topologies::K3d>(c);
@@ -137,5 +185,12 @@ int main(int argc, char** argv) {
                {"nats", "operator", "zitadel", "callout"});
   plugin.command("connect-info", "where your own NATS clients connect, and the credentials file (never the secret)")
       .action(connect_info_any);
+  static ImagesArgs images_args;
+  plugin.command("images", "build the fleet-agent image from the installed fleet-agent, or build and push it")
+      .positional("build|push", images_args.verb, "build: an image archive (and into docker or podman); push: to REGISTRY")
+      .positional("registry", images_args.registry, "push: where the nodes pull from (HOST[:PORT][/PATH])", false)
+      .option("--archive", images_args.options.output, "the image archive to write (default: fleet-agent-<version>.tar here)")
+      .option("--builder", images_args.options.builder, "docker, podman, buildah or oci (default: the first that works)")
+      .action([](const harmony::CommandContext& c) { return images(c, images_args); });
   return plugin.run(argc, argv);
 }

@@ -1,0 +1,107 @@
+#include "images.hpp"
+
+#include <unistd.h>
+
+#include <harmony/base/exit_status.hpp>
+#include <harmony/base/paths.hpp>
+#include <harmony/base/process.hpp>
+#include <harmony/base/text.hpp>
+#include <harmony/fleet/config.hpp>
+#include <harmony/version.hpp>
+
+#include "internal.hpp"
+
+namespace harmony::fleet {
+
+namespace {
+
+using namespace std::chrono_literals;
+using detail::failed;
+
+// packaging/container, installed beside harmony-fleet: /usr/lib/harmony-fleet/
+// container for the package, build/lib/harmony-fleet/container in a build.
+base::expected<std::string> build_image_script() {
+  const std::string self = base::self_executable();
+  const std::string script = base::parent_dir(base::parent_dir(self)) + "/lib/harmony-fleet/container/build-image";
+  if (!self.empty() && ::access(script.c_str(), X_OK) == 0) return script;
+  return base::fail(failed(base::exit_status::failure, "cannot find build-image",
+                           "it is not at " + script + ", where harmony-fleet's package installs it",
+                           "reinstall harmony-fleet, or run packaging/container/build-image from a source tree"));
+}
+
+bool works(const std::vector<std::string>& argv) {
+  base::ProcessSpec spec;
+  spec.argv = argv;
+  spec.timeout = 20s;
+  auto r = base::run_process(spec);
+  return r && r->ok();
+}
+
+base::expected<base::ProcessResult> run(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+                                        const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  base::ProcessSpec spec;
+  spec.argv = argv;
+  spec.timeout = timeout;
+  if (!env.empty()) {
+    base::Environment e = base::Environment::current();
+    for (const auto& [k, v] : env) e.set(k, v);
+    spec.env = std::move(e);
+  }
+  auto r = base::run_process(spec);
+  if (!r) return base::fail(r.error());
+  if (!r->ok())
+    return base::fail(failed(base::exit_status::failure, argv.front() + " failed",
+                             base::printable(r->err.empty() ? r->out : r->err)));
+  return *r;
+}
+
+}  // namespace
+
+std::string default_agent_image() { return std::string("harmony.local/fleet-agent:") + harmony::version; }
+
+std::string engine(const std::string& requested) {
+  if (!requested.empty()) return requested;
+  if (works({"docker", "info"})) return "docker";
+  if (works({"podman", "info"})) return "podman";
+  if (works({"buildah", "--version"})) return "buildah";
+  return "oci";
+}
+
+base::expected<BuiltImage> build_agent_image(const ImageOptions& o) {
+  auto script = build_image_script();
+  if (!script) return base::fail(script.error());
+  auto agent = find_program(o.agent_program, "the fleet-agent program",
+                            "install fleet-agent (the package), or build harmony (scripts/build)");
+  if (!agent) return base::fail(agent.error());
+  BuiltImage out;
+  out.engine = engine(o.builder);
+  out.ref = default_agent_image();
+  out.archive = o.output.empty() ? "fleet-agent-" + std::string(harmony::version) + ".tar" : o.output;
+  auto built = run({*script, *agent, out.archive, out.ref}, 300s, {{"HARMONY_IMAGE_BUILDER", out.engine}});
+  if (!built) return base::fail(built.error());
+  // docker and podman built it in their store; the archive is a copy.
+  out.in_engine = out.engine == "docker" || out.engine == "podman";
+  return out;
+}
+
+base::expected<std::string> push_agent_image(const BuiltImage& image, const std::string& registry) {
+  std::string target = registry;
+  while (!target.empty() && target.back() == '/') target.pop_back();
+  target += "/fleet-agent:" + std::string(harmony::version);
+  if (image.in_engine) {
+    if (auto tagged = run({image.engine, "tag", image.ref, target}, 60s); !tagged) return base::fail(tagged.error());
+    if (auto pushed = run({image.engine, "push", target}, 600s); !pushed) return base::fail(pushed.error());
+    return target;
+  }
+  if (works({"skopeo", "--version"})) {
+    // buildah and the engine-less builder write an OCI archive; skopeo pushes it.
+    const std::string source = "oci-archive:" + image.archive;
+    if (auto pushed = run({"skopeo", "copy", source, "docker://" + target}, 600s); !pushed) return base::fail(pushed.error());
+    return target;
+  }
+  return base::fail(failed(base::exit_status::failure, "cannot push " + image.ref + " to " + registry,
+                           "neither docker nor podman runs here, and skopeo is not installed",
+                           "install one (apt-get install skopeo), or load " + image.archive + " with your own tools"));
+}
+
+}  // namespace harmony::fleet
