@@ -434,3 +434,28 @@ TEST_CASE("harmony fleet images build makes, from the installed fleet-agent, the
   CHECK(push.exit_code != 0);  // nothing listens on 127.0.0.1:1 either
   CHECK_THAT(push.err, Catch::Contains("cannot push") || Catch::Contains("push failed"));
 }
+
+TEST_CASE("an image that cannot be pulled is named with what to do, and once fixed the next deploy replaces the stuck pod; a taken node port is named") {
+  FleetStack s("mistakes");
+  auto wrong = s.harmony({"deploy", "fleet", "nats", "--set", "nats.image=harmony.local/no-such-nats:1", "--set",
+                          "nats.node_port=0", "--timeout", "60s"});
+  INFO(out_and_err(wrong));
+  CHECK(wrong.exit_code == harmony::base::exit_status::deploy_failed);
+  CHECK_THAT(wrong.err, Catch::Contains("cannot get image harmony.local/no-such-nats:1"));
+  CHECK_THAT(wrong.err, Catch::Contains("load the image into the cluster"));
+  // Fixed: the StatefulSet alone would wait for ever on the broken pod.
+  auto fixed = s.deploy();
+  INFO(out_and_err(fixed));
+  CHECK(fixed.exit_code == 0);
+  CHECK(answers(s, "edge-1"));
+
+  // Another fleet asking for the node port this one was given.
+  const std::string port = std::to_string(s.get("service/nats-external")["spec"]["ports"][0]["nodePort"].get<int>());
+  FleetStack other("mistakes-port");
+  auto taken = other.harmony({"deploy", "fleet", "nats", "--set", "nats.image=" + nats_test_image(), "--set",
+                              "nats.node_port=" + port});
+  INFO(out_and_err(taken));
+  CHECK(taken.exit_code != 0);
+  CHECK_THAT(taken.err, Catch::Contains("provided port is already allocated"));
+  CHECK_THAT(taken.err, Catch::Contains("--set nats.node_port=<another>, or 0"));
+}

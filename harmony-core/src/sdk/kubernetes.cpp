@@ -261,6 +261,7 @@ struct KubernetesTopology::State {
   expected<void> wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects);
   expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
   expected<void> wait_served(RunContext& ctx, const kube::Object& crd);
+  bool replace_stuck_pods(RunContext& ctx, const kube::Object& set);
   expected<void> wait_endpoints(RunContext& ctx, const kube::Object& service);
   std::string pod_problems(const kube::Object& workload, bool only_failed, bool* failed);
   // What to do about an image a node could not pull (set by pod_problems).
@@ -762,6 +763,9 @@ Outcome KubernetesTopology::apply(RunContext& ctx, const std::vector<kube::Objec
       base::Error e = result.error();
       if (e.status == exit_status::conflict && e.hint.empty())
         e.hint = "to take the fields over, deploy again with --force-conflicts";
+      if (e.reason.find("provided port is already allocated") != std::string::npos)
+        e.hint = "another Service in the cluster has that node port: choose another (30000-32767), or let Kubernetes "
+                 "pick one";
       return Outcome::failure(std::move(e));
     }
     Entry& e = entries[i];
@@ -973,6 +977,31 @@ std::string KubernetesTopology::State::pod_problems(const kube::Object& workload
   return text;
 }
 
+bool KubernetesTopology::State::replace_stuck_pods(RunContext& ctx, const kube::Object& set) {
+  auto live = client->get(kube::ObjectRef::of(set));
+  if (!live) return false;
+  const std::string revision = live->string_at("/status/updateRevision").value_or("");
+  if (revision.empty()) return false;
+  Entry e{set.api_version(), set.kind(), set.namespace_(), set.name(), "", ""};
+  auto pods = pods_of(e);
+  if (!pods) return false;
+  bool replaced = false;
+  for (const auto& pod : *pods) {
+    std::string pod_revision;
+    for (const auto& [k, v] : pod.strings_at("/metadata/labels"))
+      if (k == "controller-revision-hash") pod_revision = v;
+    if (pod_revision.empty() || pod_revision == revision || pod.has("/metadata/deletionTimestamp")) continue;
+    if (kube::evaluate(pod).health != kube::Health::failed) continue;
+    kube::DeleteOptions d;
+    d.wait = false;
+    if (client->remove({"v1", "Pod", pod.namespace_(), pod.name()}, d)) {
+      ctx.note("replaced pod " + pod.name() + ", stuck on the previous template of StatefulSet " + set.name());
+      replaced = true;
+    }
+  }
+  return replaced;
+}
+
 expected<void> KubernetesTopology::State::wait_one(RunContext& ctx, const kube::Object& object) {
   const std::string what = kube::ObjectRef::of(object).describe();
   const bool workload = object.kind() == "Deployment" || object.kind() == "StatefulSet" ||
@@ -1025,6 +1054,9 @@ expected<void> KubernetesTopology::State::wait_one(RunContext& ctx, const kube::
     if (workload) {
       bool failed = false;
       std::string problems = pod_problems(object, true, &failed);
+      // A StatefulSet does not replace a pod that is broken on its previous
+      // template (a wrong image, now fixed): it waits for it for ever.
+      if (failed && object.kind() == "StatefulSet" && replace_stuck_pods(ctx, object)) continue;
       if (failed)
         return fail(error_with(exit_status::deploy_failed, what + " cannot become ready", last.message + problems,
                                image_hint.empty() ? "fix the image or the configuration, then deploy again" : image_hint));
@@ -1246,6 +1278,19 @@ std::vector<ResourceState> KubernetesTopology::resources(RunContext& ctx) {
       r.up = health.health == kube::Health::current;
       r.state = r.up ? "ready" : (health.health == kube::Health::failed ? "failed: " : "not ready: ") + health.message;
       if (auto created = (*live)->string_at("/metadata/creationTimestamp")) r.details.emplace_back("since", *created);
+      // A workload's pods, as kubectl get pods shows them: ready, restarts.
+      if (e.kind == "Deployment" || e.kind == "StatefulSet" || e.kind == "DaemonSet" || e.kind == "Job") {
+        std::vector<std::string> pods;
+        if (auto listed = s.pods_of(e))
+          for (const auto& pod : *listed) {
+            std::int64_t restarts = 0;
+            for (const auto& c : pod.items_at("/status/containerStatuses")) restarts += c.int_at("/restartCount").value_or(0);
+            const bool ready = kube::evaluate(pod).health == kube::Health::current;
+            pods.push_back(pod.name() + " " + (ready ? "ready" : "not ready") + ", " + std::to_string(restarts) +
+                           (restarts == 1 ? " restart" : " restarts"));
+          }
+        if (!pods.empty()) r.details.emplace_back("pods", base::join(pods, "; "));
+      }
     }
     out.push_back(std::move(r));
   }

@@ -425,6 +425,8 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   auto tls = nats_tls(s, cluster, ctx);
   if (!tls) return Outcome::failure(tls.error());
   Outcome applied = cluster.apply(ctx, nats_objects(s, *system_password, *tls));
+  if (applied.failed() && applied.error && applied.error->reason.find("already allocated") != std::string::npos)
+    applied.error->hint += ": --set nats.node_port=<another>, or 0";
   if (applied.failed() || ctx.dry_run()) return applied;
 
   // The KV bucket needs the server: through the NodePort, once kube-proxy
