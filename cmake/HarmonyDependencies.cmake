@@ -9,6 +9,10 @@ find_package(yaml-cpp CONFIG REQUIRED)            # target `yaml-cpp` (0.7 has n
 find_package(CURL REQUIRED)                       # CURL::libcurl (headers; the library is dlopen()ed)
 find_package(spdlog CONFIG REQUIRED)              # spdlog::spdlog (compiled; pulls fmt::fmt)
 find_package(PkgConfig REQUIRED)
+# The port-forward tunnel (plugins/harmony-agent/tunnel): WebSocket over TLS
+# to the API server. Debian's libcurl has no WebSocket; Beast has.
+find_package(Boost 1.74 CONFIG REQUIRED COMPONENTS headers)  # Boost::headers (Beast, Asio)
+find_package(OpenSSL REQUIRED)                               # OpenSSL::SSL (Asio's TLS; libnats links it already)
 # cnats' own CMake config is broken on Debian 12 (it names a static library
 # the package does not ship): use pkg-config.
 pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)  # PkgConfig::NATS

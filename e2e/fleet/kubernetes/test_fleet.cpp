@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <future>
 #include <iostream>
 #include <thread>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <harmony/base/exit_status.hpp>
 
 #include <harmony/base/files.hpp>
+#include <harmony/base/paths.hpp>
 #include <harmony/base/process.hpp>
 #include <harmony/version.hpp>
 
@@ -458,4 +460,50 @@ TEST_CASE("an image that cannot be pulled is named with what to do, and once fix
   CHECK(taken.exit_code != 0);
   CHECK_THAT(taken.err, Catch::Contains("provided port is already allocated"));
   CHECK_THAT(taken.err, Catch::Contains("--set nats.node_port=<another>, or 0"));
+}
+
+TEST_CASE("nats.reach=port_forward: NATS reached through the API server, by the smoke tests, by harmony agent on its own, and by harmony fleet port-forward for other clients") {
+  FleetStack s("tunnel");
+  auto r = s.deploy({"nats.reach=port_forward", "agent.count=2"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("a port-forward"));
+  // The connection file names the tunnel, not an address.
+  const json connection = json::parse(*harmony::base::read_file(s.box.path("state/harmony/fleet/local/connection.json")));
+  CHECK(connection["format"] == 2);
+  CHECK(connection["servers"].empty());
+  CHECK(connection["tunnel"]["pod"] == "nats-0");
+  CHECK(connection["tunnel"]["namespace"] == s.ns);
+  auto ping = s.plain({"agent", "ping", "edge-2"});
+  INFO(out_and_err(ping));
+  CHECK(ping.exit_code == 0);
+  auto exec = s.plain({"agent", "exec", "edge-1", "--", "/usr/bin/uptime"});
+  CHECK(exec.exit_code == 0);
+
+  // For any NATS client: a local port, until Ctrl-C.
+  const auto port = std::to_string(harmony::testing::Sandbox::free_port());
+  auto forwarding = std::async(std::launch::async, [&] {
+    return static_cast<const harmony::testing::Sandbox&>(s.box)
+        .run({"timeout", "--preserve-status", "-s", "INT", "15", "harmony", "fleet", "port-forward", "--port", port, "--topology", "kubeconfig", "-n",
+              s.ns},
+             {}, 30s);
+  });
+  const std::string state = s.box.path("state/harmony/fleet/local/connection.json");
+  const std::string dir = harmony::base::parent_dir(connection["password_file"].get<std::string>());
+  bool answered = eventually(
+      [&] {
+        return s.plain({"agent", "ping", "edge-1", "--server", "tls://127.0.0.1:" + port, "--user", "operator", "--password-file",
+                        dir + "/operator.password", "--ca", dir + "/ca.crt"})
+                   .exit_code == 0;
+      },
+      10s);
+  CHECK(answered);
+  auto forwarded = forwarding.get();
+  INFO(out_and_err(forwarded));
+  CHECK(forwarded.exit_code == 0);  // Ctrl-C ends it
+  CHECK_THAT(forwarded.out, Catch::Contains("forwarding tls://127.0.0.1:" + port + " -> pod " + s.ns + "/nats-0:4222"));
+
+  // Not on local, which has no API server.
+  auto local = s.plain({"fleet", "port-forward"});
+  CHECK(local.exit_code == harmony::base::exit_status::usage);
 }

@@ -222,23 +222,37 @@ base::expected<NatsTls> nats_tls(const NatsSettings& s, KubernetesCluster& clust
 
 base::expected<agent::Connection> connection_as(const NatsSettings& s, KubernetesCluster& cluster, RunContext& ctx,
                                                std::string user, std::string password) {
-  auto port = node_port_of(s, cluster, ctx);
-  if (!port) return base::fail(port.error());
-  auto endpoint = cluster.node_endpoint(ctx, *port);
-  if (!endpoint) return base::fail(endpoint.error());
   auto tls = nats_tls(s, cluster, ctx);
   if (!tls) return base::fail(tls.error());
-  agent::Connection c{{(s.tls ? "tls://" : "nats://") + endpoint->str()}, std::move(user), std::move(password),
-                      "the fleet's NATS on " + ctx.topology};
+  agent::Connection c{{}, std::move(user), std::move(password), "the fleet's NATS on " + ctx.topology};
+  if (s.reach == NatsReach::port_forward) {
+    // Through the API server, authenticated as harmony is, to NATS's pod.
+    auto api = cluster.client(ctx);
+    if (!api) return base::fail(api.error());
+    const auto& config = (*api)->config();
+    c.tunnel = agent::Connection::Tunnel{base::join(config.files, ":"), config.context, cluster.namespace_name(),
+                                         std::string(nats_statefulset) + "-0", s.client_port.value};
+  } else {
+    auto port = node_port_of(s, cluster, ctx);
+    if (!port) return base::fail(port.error());
+    auto endpoint = cluster.node_endpoint(ctx, *port);
+    if (!endpoint) return base::fail(endpoint.error());
+    c.servers = {(s.tls ? "tls://" : "nats://") + endpoint->str()};
+  }
   c.ca_pem = tls->ca_cert;
   // Reached through a node's address; the certificate is for the Service.
   if (s.tls) c.server_name = certificate_names(cluster).front();
   return c;
 }
 
+std::string where(const agent::Connection& c) {
+  if (c.tunnel) return "pod " + c.tunnel->namespace_ + "/" + c.tunnel->pod + " (a port-forward)";
+  return c.servers.empty() ? std::string("?") : c.servers.front();
+}
+
 base::expected<agent::Client> connect_when_up(RunContext& ctx, const agent::Connection& connection, std::string_view who) {
   base::expected<agent::Client> client = base::fail(base::make_error("not connected"));
-  if (auto up = checks::wait_until(ctx, std::string(who) + " login to NATS at " + connection.servers.front(),
+  if (auto up = checks::wait_until(ctx, std::string(who) + " login to NATS at " + where(connection),
                                    [&]() -> base::expected<void> {
                                      client = agent::Client::connect(connection, 2s);
                                      if (!client) return base::fail(client.error());
@@ -398,7 +412,7 @@ base::expected<std::string> write_connection(const agent::Connection& operator_l
   if (also_default) files.push_back(*default_file);
   for (const auto& file : files)
     if (auto written = agent::write_connection_file(file, operator_login.servers, operator_login.user, password_file, ca_file,
-                                                    operator_login.server_name);
+                                                    operator_login.server_name, operator_login.tunnel);
         !written)
       return base::fail(written.error());
   return dir + "/" + std::string(connection_file);
@@ -445,8 +459,8 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
     if (o->changed()) parts.push_back(o->message);
   if (*created) parts.emplace_back("created the KV bucket");
   Outcome out = parts.empty() ? Outcome::no_change(applied.message) : Outcome::success(base::join(parts, "; "));
-  out.detail("summary", "NATS in namespace " + cluster.namespace_name() + ", reached at " + connection->servers.front());
-  if (!file->empty()) out.detail("summary", "connection file: " + *file + " (harmony agent uses it)");
+  out.detail("summary", "NATS in namespace " + cluster.namespace_name() + ", reached at " + where(*connection) +
+                            (file->empty() ? "" : "; connection file: " + *file + " (harmony agent uses it)"));
   return out;
 }
 
@@ -459,7 +473,8 @@ base::expected<KubeConnectInfo> connect_info_on_kubernetes(const NatsSettings& s
   KubeConnectInfo info;
   info.in_cluster_url = (s.tls ? "tls://" : "nats://") + std::string(nats_service) + "." + cluster.namespace_name() + ".svc:" +
                         std::to_string(s.client_port.value);
-  info.host_url = connection->servers.front();
+  info.host_url = connection->servers.empty() ? std::string() : connection->servers.front();
+  info.through_port_forward = connection->tunnel.has_value();
   info.user = connection->user;
   info.connection_file = *file;
   info.password_file = base::parent_dir(*file) + "/" + std::string(operator_password_file);

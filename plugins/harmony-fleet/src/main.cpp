@@ -1,7 +1,7 @@
 // harmony-fleet: deploys the fleet stack (docs/fleet.md).
 //
 //   harmony deploy fleet [nats|agent|operator|callout|zitadel|server|all] [--topology local|kubeconfig|k3d]
-//   harmony fleet status | logs <component> | components | connect-info | images build|push
+//   harmony fleet status | logs <component> | components | connect-info | port-forward | images build|push
 //   harmony plan fleet, harmony destroy fleet
 
 #include <chrono>
@@ -17,6 +17,10 @@
 #include <harmony/fleet/stack.hpp>
 
 #include "images.hpp"
+
+#include <harmony/agent/tunnel.hpp>
+#include <harmony/base/interrupt.hpp>
+#include <harmony/kube/client.hpp>
 #include <harmony/plugin.hpp>
 #include <harmony/topologies/kubernetes.hpp>
 #include <harmony/topologies/local.hpp>
@@ -101,7 +105,11 @@ int connect_info_on(const CommandContext& c) {
   }
   std::string out;
   out += "in the cluster:   " + info->in_cluster_url + "\n";
-  out += "from this host:   " + info->host_url + "  (the NodePort)\n";
+  if (info->through_port_forward)
+    out += "from this host:   through a port-forward (nats.reach=port_forward): harmony fleet port-forward --topology " +
+           c.topology + " -n " + info->namespace_ + "; harmony agent opens one itself\n";
+  else
+    out += "from this host:   " + info->host_url + "  (the NodePort)\n";
   out += "user:             " + info->user + "\n";
   out += "password file:    " + info->password_file + "  (mode 0600; a copy of the cluster's)\n";
   if (!info->ca_file.empty())
@@ -109,9 +117,52 @@ int connect_info_on(const CommandContext& c) {
   out += "kept in:          Secret " + info->namespace_ + "/" + info->secret + ", key " + info->secret_key + "\n";
   out += "connection file:  " + info->connection_file + "  (harmony agent --connection " + info->connection_file + ")\n";
   out += "\nfrom your own NATS clients, for example:\n";
-  out += "  nats --server " + info->host_url + (info->ca_file.empty() ? "" : " --tlsca " + info->ca_file) + " --user " +
-         info->user + " --password \"$(cat " + info->password_file + ")\" sub 'heartbeat.>'\n";
+  const std::string url = info->through_port_forward ? "nats://127.0.0.1:PORT" : info->host_url;
+  out += "  nats --server " + url + (info->ca_file.empty() ? "" : " --tlsca " + info->ca_file) + " --user " + info->user +
+         " --password \"$(cat " + info->password_file + ")\" sub 'heartbeat.>'\n";
   c.print(out);
+  return 0;
+}
+
+// harmony fleet port-forward: NATS's client port on 127.0.0.1, through the
+// API server, until Ctrl-C.
+template <class T>
+int port_forward_on(const CommandContext& c, std::uint16_t local_port) {
+  T topology(c.environment);
+  RunContext ctx;
+  ctx.plugin = c.plugin;
+  ctx.topology = c.topology;
+  ctx.component = std::string(nats_component);
+  ctx.operation = "status";
+  ctx.deadline = Clock::now() + std::chrono::seconds(30);
+  auto record = topology.recorded(nats_component);
+  if (!record) {
+    base::Error e = base::make_error("the fleet is not deployed there", "no deploy of nats is recorded",
+                                     "deploy it: harmony deploy fleet --topology " + c.topology);
+    e.status = base::exit_status::failure;
+    throw e;
+  }
+  auto nats = deployed_nats(record);
+  if (!nats) throw nats.error();
+  auto api = topology.kubernetes().client(ctx);
+  if (!api) throw api.error();
+  const std::string ns = topology.kubernetes().namespace_name();
+  const std::string pod = std::string(nats_statefulset) + "-0";
+  auto tunnel = agent::Tunnel::open((*api)->config(), {ns, pod, nats->client_port.value}, local_port,
+                                    [](const std::string& why) { std::fprintf(stderr, "harmony fleet: warning: %s\n", why.c_str()); });
+  if (!tunnel) throw tunnel.error();
+  const std::string url = std::string(nats->tls ? "tls" : "nats") + "://127.0.0.1:" + std::to_string((*tunnel)->local_port());
+  if (c.json) {
+    c.print(nlohmann::json{{"url", url}, {"pod", ns + "/" + pod}, {"port", nats->client_port.value}}.dump() + "\n");
+  } else {
+    std::string out = "forwarding " + url + " -> pod " + ns + "/" + pod + ":" + std::to_string(nats->client_port.value) +
+                      " through the API server; Ctrl-C stops\n";
+    if (nats->tls)
+      out += "TLS: the server's certificate is for nats." + ns + ".svc and 127.0.0.1 (harmony fleet connect-info names the CA)\n";
+    c.print(out);
+  }
+  base::InterruptScope interrupt;
+  while (!base::interrupt_requested()) base::sleep_unless_interrupted(std::chrono::seconds(1));
   return 0;
 }
 
@@ -161,6 +212,14 @@ int images(const CommandContext& c, const ImagesArgs& a) {
   return 0;
 }
 
+int port_forward_any(const CommandContext& c, std::uint16_t local_port) {
+  if (c.topology == topologies::Kubeconfig::name) return port_forward_on<topologies::Kubeconfig>(c, local_port);
+  if (c.topology == topologies::K3d::name) return port_forward_on<topologies::K3d>(c, local_port);
+  throw base::usage_error("port-forward works on Kubernetes topologies",
+                          "on '" + (c.topology.empty() ? std::string("local") : c.topology) + "' NATS listens on this machine",
+                          "harmony fleet port-forward --topology kubeconfig (or k3d)");
+}
+
 int connect_info_any(const CommandContext& c) {
   if (c.topology == topologies::Kubeconfig::name) return connect_info_on<topologies::Kubeconfig>(c);
   if (c.topology == topologies::K3d::name) return connect_info_on<topologies::K3d>(c);
@@ -185,6 +244,14 @@ int main(int argc, char** argv) {
                {"nats", "operator", "zitadel", "callout"});
   plugin.command("connect-info", "where your own NATS clients connect, and the credentials file (never the secret)")
       .action(connect_info_any);
+  static int forward_port = 0;
+  plugin.command("port-forward", "NATS's client port on 127.0.0.1 through the API server, for your own NATS clients")
+      .option("--port", forward_port, "the local port (default: a free one, printed)")
+      .action([](const harmony::CommandContext& c) {
+        if (forward_port < 0 || forward_port > 65535)
+          throw harmony::base::usage_error("--port " + std::to_string(forward_port) + " is not a port", "it is 0-65535");
+        return port_forward_any(c, static_cast<std::uint16_t>(forward_port));
+      });
   static ImagesArgs images_args;
   plugin.command("images", "build the fleet-agent image from the installed fleet-agent, or build and push it")
       .positional("build|push", images_args.verb, "build: an image archive (and into docker or podman); push: to REGISTRY")

@@ -6,7 +6,9 @@
 
 #include <nats/nats.h>
 
+#include <harmony/agent/tunnel.hpp>
 #include <harmony/base/exit_status.hpp>
+#include <harmony/kube/kubeconfig.hpp>
 
 namespace harmony::agent {
 namespace {
@@ -26,9 +28,19 @@ base::expected<T> typed(std::string_view id, const base::expected<std::string>& 
   return std::move(*decoded);
 }
 
+base::expected<std::unique_ptr<Tunnel>> open_tunnel(const Connection::Tunnel& t) {
+  auto load = kube::LoadOptions::from_environment();
+  if (!t.kubeconfig.empty()) load.kubeconfig_env = t.kubeconfig;
+  load.context = t.context;
+  auto config = kube::load_client_config(load);
+  if (!config) return base::fail(config.error());
+  return Tunnel::open(*config, {t.namespace_, t.pod, t.port});
+}
+
 }  // namespace
 
 struct Client::Impl {
+  std::unique_ptr<Tunnel> tunnel;  // destroyed last: the connection runs through it
   natsOptions* options = nullptr;
   natsConnection* connection = nullptr;
   ~Impl() {
@@ -54,8 +66,17 @@ base::Error remote_failure(std::string_view id, const Failure& failure) {
                      std::string(error_kind_name(failure.kind)) + ": " + base::printable(failure.message));
 }
 
-base::expected<Client> Client::connect(const Connection& connection, std::chrono::milliseconds timeout) {
+base::expected<Client> Client::connect(const Connection& given, std::chrono::milliseconds timeout) {
   auto impl = std::make_unique<Impl>();
+  Connection connection = given;
+  // NATS only in the cluster: a port-forward to its pod, for as long as this client lives.
+  if (connection.servers.empty() && connection.tunnel) {
+    auto opened = open_tunnel(*connection.tunnel);
+    if (!opened) return base::fail(opened.error());
+    impl->tunnel = std::move(*opened);
+    const bool tls = !connection.ca_file.empty() || !connection.ca_pem.empty();
+    connection.servers = {(tls ? "tls://127.0.0.1:" : "nats://127.0.0.1:") + std::to_string(impl->tunnel->local_port())};
+  }
   if (natsOptions_Create(&impl->options) != NATS_OK) return base::fail(base::make_error("cannot set up a NATS client"));
   std::vector<const char*> servers;
   for (const auto& s : connection.servers) servers.push_back(s.c_str());

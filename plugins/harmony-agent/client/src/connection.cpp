@@ -44,10 +44,22 @@ std::string connection_file_text(const std::vector<std::string>& servers, const 
 
 base::expected<void> write_connection_file(const std::string& path, const std::vector<std::string>& servers,
                                            const std::string& user, const std::string& password_file,
-                                           const std::string& ca_file, const std::string& server_name) {
+                                           const std::string& ca_file, const std::string& server_name,
+                                           const std::optional<Connection::Tunnel>& tunnel) {
   if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0)
     if (auto made = base::make_directories(path.substr(0, slash), 0700); !made) return made;
-  return base::write_file_atomically(path, connection_file_text(servers, user, password_file, ca_file, server_name), 0600);
+  std::string text = connection_file_text(servers, user, password_file, ca_file, server_name);
+  if (tunnel) {
+    auto doc = nlohmann::json::parse(text);
+    doc["format"] = 2;
+    doc["tunnel"] = {{"kubeconfig", tunnel->kubeconfig},
+                     {"context", tunnel->context},
+                     {"namespace", tunnel->namespace_},
+                     {"pod", tunnel->pod},
+                     {"port", tunnel->port}};
+    text = doc.dump(2) + "\n";
+  }
+  return base::write_file_atomically(path, text, 0600);
 }
 
 base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
@@ -95,9 +107,21 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
     if (c.ca_file.empty() && doc.contains("ca_file") && doc["ca_file"].is_string()) c.ca_file = doc["ca_file"].get<std::string>();
     if (c.server_name.empty() && doc.contains("server_name") && doc["server_name"].is_string())
       c.server_name = doc["server_name"].get<std::string>();
+    if (const auto& t = doc.value("tunnel", nlohmann::json()); t.is_object() && c.servers.empty()) {
+      Connection::Tunnel tunnel;
+      tunnel.kubeconfig = t.value("kubeconfig", "");
+      tunnel.context = t.value("context", "");
+      tunnel.namespace_ = t.value("namespace", "");
+      tunnel.pod = t.value("pod", "");
+      tunnel.port = t.value("port", std::uint16_t{0});
+      if (tunnel.namespace_.empty() || tunnel.pod.empty() || tunnel.port == 0)
+        return base::fail(base::make_error("invalid connection file " + file, "its tunnel lacks a namespace, pod or port",
+                                           "deploy the fleet again to rewrite it"));
+      c.tunnel = std::move(tunnel);
+    }
     c.source = file;
   }
-  if (c.servers.empty()) return base::fail(base::make_error("no NATS server to connect to", "checked " + c.source));
+  if (c.servers.empty() && !c.tunnel) return base::fail(base::make_error("no NATS server to connect to", "checked " + c.source));
   if (!password_file.empty()) {
     auto password = read_secret(password_file, c.source);
     if (!password) return base::fail(password.error());

@@ -93,7 +93,8 @@ base::expected<agent::Connection> operator_connection_on_kubernetes(const NatsSe
 // printed.
 struct KubeConnectInfo {
   std::string in_cluster_url;   // for pods in the cluster
-  std::string host_url;         // the NodePort (k3d: its host port), from where harmony runs
+  std::string host_url;         // the NodePort (k3d: its host port), from where harmony runs; empty with a port-forward
+  bool through_port_forward = false;  // nats.reach=port_forward: harmony fleet port-forward
   std::string user;
   std::string password_file;    // the local copy
   std::string ca_file;          // TLS: the CA's certificate, a local copy (empty: no TLS)

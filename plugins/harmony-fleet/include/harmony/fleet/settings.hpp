@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 
 enum class NatsAuth { user_password, callout };
 enum class NatsStorage { empty_dir, pvc };
+enum class NatsReach { node_port, port_forward };
 
 struct NatsSettings {
   Port client_port{4222};
@@ -31,6 +32,7 @@ struct NatsSettings {
   std::string storage_class;
   std::string storage_size = "1Gi";
   bool tls = true;
+  NatsReach reach = NatsReach::node_port;
 
   template <class V>
   void describe(V& v) {
@@ -51,6 +53,10 @@ struct NatsSettings {
       choice<NatsStorage>({{"empty_dir", NatsStorage::empty_dir}, {"pvc", NatsStorage::pvc}}));
     v("storage_class", storage_class, "Kubernetes: the claim's storage class (empty: the cluster's default)");
     v("storage_size", storage_size, "Kubernetes: the claim's size");
+    v("reach", reach,
+      "Kubernetes: how harmony reaches NATS from where it runs: node_port (a node's address, k3d's host port) or "
+      "port_forward (through the API server, for nodes this machine cannot reach)",
+      choice<NatsReach>({{"node_port", NatsReach::node_port}, {"port_forward", NatsReach::port_forward}}));
     v("tls", tls,
       "Kubernetes: TLS on the client port (in the cluster and through the NodePort), with a CA harmony makes once and "
       "keeps in the cluster; agents and harmony verify the server with it");

@@ -3,6 +3,7 @@
 // then the local stack's connection file (docs/agent-protocol.md, "The
 // connection file"), which `harmony deploy fleet --topology local` writes.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,17 @@ struct Connection {
   // The name the server's certificate must be for, when the URL is an
   // address the certificate does not name (a NodePort on a node's IP).
   std::string server_name{};
+  // Reach NATS through a port-forward to its pod instead of `servers`
+  // (connection file format 2): the kubeconfig files (':'-separated) and
+  // context to authenticate with, and the pod's namespace, name and port.
+  struct Tunnel {
+    std::string kubeconfig;
+    std::string context;
+    std::string namespace_;
+    std::string pod;
+    std::uint16_t port = 0;
+  };
+  std::optional<Tunnel> tunnel{};
 };
 
 // The connection file of the fleet's local stack:
@@ -47,7 +59,8 @@ std::string connection_file_text(const std::vector<std::string>& servers, const 
 // Writes a connection file (mode 0600).
 base::expected<void> write_connection_file(const std::string& path, const std::vector<std::string>& servers,
                                            const std::string& user, const std::string& password_file,
-                                           const std::string& ca_file = {}, const std::string& server_name = {});
+                                           const std::string& ca_file = {}, const std::string& server_name = {},
+                                           const std::optional<Connection::Tunnel>& tunnel = std::nullopt);
 
 base::expected<Connection> resolve_connection(const ConnectionFlags& flags);
 
