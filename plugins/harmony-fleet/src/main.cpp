@@ -70,15 +70,20 @@ int connect_info(const CommandContext& ctx) {
 
 // On a Kubernetes topology: asks the cluster (the deploy's record, the
 // NodePort, the operator's password into a local 0600 copy).
-template <class T>
-int connect_info_on(const CommandContext& c) {
-  T topology(c.environment);
+// A command's run as the nats component, and the settings NATS was
+// deployed with there (an error when it was not).
+RunContext nats_run(const CommandContext& c) {
   RunContext ctx;
   ctx.plugin = c.plugin;
   ctx.topology = c.topology;
   ctx.component = std::string(nats_component);
   ctx.operation = "status";
   ctx.deadline = Clock::now() + std::chrono::seconds(30);
+  return ctx;
+}
+
+template <class T>
+NatsSettings deployed_there(T& topology, const CommandContext& c) {
   auto record = topology.recorded(nats_component);
   const std::string where = "--topology " + c.topology + (c.environment.namespace_.empty() ? "" : " -n " + c.environment.namespace_);
   if (!record) {
@@ -89,7 +94,15 @@ int connect_info_on(const CommandContext& c) {
   }
   auto nats = deployed_nats(record);
   if (!nats) throw nats.error();
-  auto info = connect_info_on_kubernetes(*nats, topology.kubernetes(), ctx);
+  return *nats;
+}
+
+template <class T>
+int connect_info_on(const CommandContext& c) {
+  T topology(c.environment);
+  RunContext ctx = nats_run(c);
+  auto nats = deployed_there(topology, c);
+  auto info = connect_info_on_kubernetes(nats, topology.kubernetes(), ctx);
   if (!info) throw info.error();
   if (c.json) {
     c.print(nlohmann::json{{"in_cluster_url", info->in_cluster_url},
@@ -129,35 +142,22 @@ int connect_info_on(const CommandContext& c) {
 template <class T>
 int port_forward_on(const CommandContext& c, std::uint16_t local_port) {
   T topology(c.environment);
-  RunContext ctx;
-  ctx.plugin = c.plugin;
-  ctx.topology = c.topology;
-  ctx.component = std::string(nats_component);
-  ctx.operation = "status";
-  ctx.deadline = Clock::now() + std::chrono::seconds(30);
-  auto record = topology.recorded(nats_component);
-  if (!record) {
-    base::Error e = base::make_error("the fleet is not deployed there", "no deploy of nats is recorded",
-                                     "deploy it: harmony deploy fleet --topology " + c.topology);
-    e.status = base::exit_status::failure;
-    throw e;
-  }
-  auto nats = deployed_nats(record);
-  if (!nats) throw nats.error();
+  RunContext ctx = nats_run(c);
+  auto nats = deployed_there(topology, c);
   auto api = topology.kubernetes().client(ctx);
   if (!api) throw api.error();
   const std::string ns = topology.kubernetes().namespace_name();
   const std::string pod = std::string(nats_statefulset) + "-0";
-  auto tunnel = agent::Tunnel::open((*api)->config(), {ns, pod, nats->client_port.value}, local_port,
+  auto tunnel = agent::Tunnel::open((*api)->config(), {ns, pod, nats.client_port.value}, local_port,
                                     [](const std::string& why) { std::fprintf(stderr, "harmony fleet: warning: %s\n", why.c_str()); });
   if (!tunnel) throw tunnel.error();
-  const std::string url = std::string(nats->tls ? "tls" : "nats") + "://127.0.0.1:" + std::to_string((*tunnel)->local_port());
+  const std::string url = std::string(nats.tls ? "tls" : "nats") + "://127.0.0.1:" + std::to_string((*tunnel)->local_port());
   if (c.json) {
-    c.print(nlohmann::json{{"url", url}, {"pod", ns + "/" + pod}, {"port", nats->client_port.value}}.dump() + "\n");
+    c.print(nlohmann::json{{"url", url}, {"pod", ns + "/" + pod}, {"port", nats.client_port.value}}.dump() + "\n");
   } else {
-    std::string out = "forwarding " + url + " -> pod " + ns + "/" + pod + ":" + std::to_string(nats->client_port.value) +
+    std::string out = "forwarding " + url + " -> pod " + ns + "/" + pod + ":" + std::to_string(nats.client_port.value) +
                       " through the API server; Ctrl-C stops\n";
-    if (nats->tls)
+    if (nats.tls)
       out += "TLS: the server's certificate is for nats." + ns + ".svc and 127.0.0.1 (harmony fleet connect-info names the CA)\n";
     c.print(out);
   }
