@@ -11,6 +11,8 @@
 #   3. a redeploy that changes nothing                     target: < 0.5 s
 #   4. agents 1 -> 2 under a running NATS, to the new one answering
 #                                                          target: < 10 s
+#   5. a harmony agent ping through the port-forward it opens itself
+#      (nats.reach=port_forward)                          target: < 1 s
 #
 # Anchors: the original system's ping e2e took 25 s warm against k3d (its
 # README: about 12 s warm, 80 s cold). Uses the running test cluster
@@ -42,7 +44,7 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'; }
 median() { sort -n | awk '{ a[NR] = $1 } END { printf "%.0f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 run() { "$@" >"$work/out" 2>&1 || { echo "bench: failed: $*" >&2; tail -20 "$work/out" >&2; exit 1; }; }
 
-: >"$work/cold"; : >"$work/ping"; : >"$work/again"; : >"$work/scale"
+: >"$work/cold"; : >"$work/ping"; : >"$work/again"; : >"$work/scale"; : >"$work/tunnel"
 for i in $(seq "$runs"); do
   ns=bench-$$-$i
   t0=$(now); run harmony deploy fleet "${fleet[@]}" -n "$ns"; t1=$(now)
@@ -54,6 +56,9 @@ for i in $(seq "$runs"); do
   grep -q "no change" "$work/out" || { echo "bench: the redeploy changed something" >&2; cat "$work/out" >&2; exit 1; }
   t0=$(now); run harmony deploy fleet agent "${fleet[@]}" --set agent.count=2 -n "$ns"; t1=$(now)
   ms "$t0" "$t1" >>"$work/scale"
+  run harmony deploy fleet "${fleet[@]}" --set agent.count=2 --set nats.reach=port_forward -n "$ns"
+  t0=$(now); run harmony agent ping edge-1; t1=$(now)
+  ms "$t0" "$t1" >>"$work/tunnel"
   run harmony destroy fleet --topology kubeconfig -n "$ns" --yes --purge
 done
 
@@ -65,4 +70,5 @@ row "cold deploy fleet, to smoke-tested (NATS + 1 agent)" "$(median <"$work/cold
 row "first harmony agent ping after the deploy" "$(median <"$work/ping")" 1000 "original ping e2e: 25000 warm"
 row "redeploy, nothing changed" "$(median <"$work/again")" 500 "-"
 row "agents 1 -> 2, the new one answering (NATS reloads)" "$(median <"$work/scale")" 10000 "-"
+row "harmony agent ping through its own port-forward" "$(median <"$work/tunnel")" 1000 "kubectl port-forward + a client"
 exit $missed
