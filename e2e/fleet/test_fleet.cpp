@@ -270,7 +270,7 @@ TEST_CASE("nothing harmony prints shows a secret") {
   for (const auto& p : passwords(stack)) CHECK(printed.find(p) == std::string::npos);
 }
 
-TEST_CASE("destroy leaves nothing running and keeps the credentials; a deploy brings the same fleet back") {
+TEST_CASE("destroy leaves nothing running and keeps the credentials, and a deploy brings the same fleet back") {
   HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::ready();
   const auto before = passwords(stack);

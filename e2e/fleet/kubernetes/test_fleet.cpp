@@ -353,7 +353,7 @@ TEST_CASE("a deployer holding exactly docs/rbac/fleet-deployer.yaml deploys, che
   CHECK(gone.exit_code == 0);
 }
 
-TEST_CASE("JetStream on a claim: bound to a local volume it survives NATS's pod; with no volume to bind, the deploy says the claim is pending") {
+TEST_CASE("JetStream on a claim: bound to a local volume it survives NATS's pod, and with no volume to bind the deploy says the claim is pending") {
   FleetStack s("pvc");
   // A volume on the node for the claim, of a class no provisioner serves.
   const std::string klass = "e2e-local-" + s.ns;
@@ -398,7 +398,7 @@ TEST_CASE("JetStream on a claim: bound to a local volume it survives NATS's pod;
   CHECK_THAT(pending.err, Catch::Contains("PersistentVolumeClaim"));
 }
 
-TEST_CASE("harmony fleet images build makes, from the installed fleet-agent, the image a deploy runs; push says what it needs") {
+TEST_CASE("harmony fleet images build makes, from the installed fleet-agent, the image a deploy runs, and push says what it needs") {
   FleetStack s("images");
   // As the package lays it out: build-image in lib/harmony-fleet/container
   // beside bin/harmony-fleet, and fleet-agent next to it.
@@ -437,7 +437,7 @@ TEST_CASE("harmony fleet images build makes, from the installed fleet-agent, the
   CHECK_THAT(push.err, Catch::Contains("cannot push") || Catch::Contains("push failed"));
 }
 
-TEST_CASE("an image that cannot be pulled is named with what to do, and once fixed the next deploy replaces the stuck pod; a taken node port is named") {
+TEST_CASE("an image that cannot be pulled is named with what to do, and once fixed the next deploy replaces the stuck pod, and a taken node port is named") {
   FleetStack s("mistakes");
   auto wrong = s.harmony({"deploy", "fleet", "nats", "--set", "nats.image=harmony.local/no-such-nats:1", "--set",
                           "nats.node_port=0", "--timeout", "60s"});
