@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "cluster.hpp"
 #include "eventually.hpp"
 #include "fleet_stack.hpp"
+#include "skip.hpp"
 
 using namespace harmony::e2e;
 using harmony::testing::eventually;
@@ -506,4 +508,31 @@ TEST_CASE("nats.reach=port_forward: NATS reached through the API server, by the 
   // Not on local, which has no API server.
   auto local = s.plain({"fleet", "port-forward"});
   CHECK(local.exit_code == harmony::base::exit_status::usage);
+}
+
+TEST_CASE("nats.deploy_with=chart: the official NATS chart, with values from the same settings, serves the same fleet") {
+  // The chart's repository is not reachable from the machines harmony is
+  // built on, and tests must not try: a chart given by path runs this case.
+  const char* chart = std::getenv("HARMONY_E2E_NATS_CHART");
+  if (chart == nullptr || chart[0] == '\0')
+    HARMONY_SKIP("the official NATS chart is not here: set HARMONY_E2E_NATS_CHART to its directory or .tgz "
+                 "(version 2.14.2; its repository cannot be reached from this machine)");
+  FleetStack s("chart");
+  s.box.vars.emplace_back("HARMONY_HELM", test_cluster().helm);
+  auto r = s.deploy({"nats.deploy_with=chart", std::string("nats.chart=") + chart, "agent.count=2"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  const json release = s.get("statefulset/nats");
+  CHECK(release["metadata"]["labels"]["helm.sh/chart"].get<std::string>().starts_with("nats-"));
+  CHECK(answers(s, "edge-1"));
+  CHECK(answers(s, "edge-2"));
+  const std::string nats = uid(nats_pod(s));
+  auto more = s.deploy({"nats.deploy_with=chart", std::string("nats.chart=") + chart, "agent.count=3"});
+  INFO(out_and_err(more));
+  CHECK(more.exit_code == 0);
+  CHECK(answers(s, "edge-3"));
+  CHECK(uid(nats_pod(s)) == nats);  // the users were reloaded, NATS not restarted
+  auto gone = s.harmony({"destroy", "fleet", "--yes", "--purge"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
 }

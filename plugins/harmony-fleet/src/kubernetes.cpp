@@ -105,6 +105,56 @@ std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string&
   return out;
 }
 
+std::string nats_chart_values(const NatsSettings& s) {
+  using nlohmann::json;
+  json pvc = {{"enabled", s.storage == NatsStorage::pvc}, {"size", s.storage_size}};
+  if (!s.storage_class.empty()) pvc["storageClassName"] = s.storage_class;
+  json nats_port = {{"enabled", true}};
+  if (s.node_port.value != 0) nats_port["nodePort"] = s.node_port.value;
+  auto secret_volume = [](const char* name, const char* secret) {
+    return json{{"op", "add"},
+                {"path", "/spec/volumes/-"},
+                {"value", {{"name", name}, {"secret", {{"secretName", secret}, {"defaultMode", 0440}}}}}};
+  };
+  auto mount = [](const char* name, const char* path) {
+    return json{{"op", "add"}, {"path", "/volumeMounts/-"}, {"value", {{"name", name}, {"mountPath", path}, {"readOnly", true}}}};
+  };
+  json values = {
+      {"fullnameOverride", nats_statefulset},
+      {"config",
+       {{"nats", {{"port", s.client_port.value}, {"tls", {{"enabled", s.tls}, {"secretName", nats_tls_secret}}}}},
+        {"monitor", {{"port", s.monitor_port.value}}},
+        {"jetstream", {{"enabled", true}, {"fileStore", {{"enabled", true}, {"dir", "/data"}, {"pvc", pvc}}}}},
+        // The chart turns keys ending in $include into include directives,
+        // relative to its config directory.
+        {"merge",
+         {{"00$include", "../nats-system/system.conf"}, {"authorization", {{"$include", "../nats-accounts/accounts.conf"}}}}}}},
+      {"container",
+       {{"image", {{"fullImageName", s.image}}},
+        {"patch", json::array({mount("accounts", "/etc/nats-accounts"), mount("system", "/etc/nats-system")})}}},
+      {"podTemplate",
+       {{"patch", json::array({secret_volume("accounts", nats_accounts_secret), secret_volume("system", nats_system_secret)})}}},
+      {"reloader", {{"enabled", false}}},
+      {"natsBox", {{"enabled", false}}},
+      {"service", {{"merge", {{"spec", {{"type", "NodePort"}}}}}, {"ports", {{"nats", nats_port}}}}}};
+  return values.dump(2);
+}
+
+std::vector<kube::Object> nats_chart_companions(const NatsSettings& s, const std::string& system_password, const NatsTls& tls) {
+  const std::string system = "accounts {\n  SYS {\n    users = [ { user: \"" + std::string(system_user) + "\", password: \"" +
+                             system_password + "\" } ]\n  }\n}\nsystem_account: SYS\n";
+  std::vector<kube::Object> out{kube::to_object(
+      kube::Secret{.metadata = {.name = nats_system_secret, .labels = nats_labels}, .data = {{"system.conf", system}}})};
+  if (s.tls) {
+    out.push_back(kube::to_object(kube::Secret{.metadata = {.name = nats_tls_secret, .labels = nats_labels},
+                                               .type = "kubernetes.io/tls",
+                                               .data = {{"tls.crt", tls.cert}, {"tls.key", tls.key}}}));
+    out.push_back(kube::to_object(
+        kube::ConfigMap{.metadata = {.name = nats_ca_config_map, .labels = nats_labels}, .data = {{"ca.crt", tls.ca_cert}}}));
+  }
+  return out;
+}
+
 kube::Object nats_accounts_object(const std::string& accounts) {
   // Both components apply it (nats, and agent when the agents change): it
   // names its component itself so that both apply the same object.
@@ -177,13 +227,15 @@ base::expected<std::uint16_t> node_port_of(const NatsSettings& s, KubernetesClus
   if (s.node_port.value != 0) return s.node_port.value;
   auto c = cluster.client(ctx);
   if (!c) return base::fail(c.error());
-  auto service = (*c)->get({"v1", "Service", cluster.namespace_name(), nats_external_service});
+  // The chart has one Service, of type NodePort; the manifests two.
+  const char* name = s.deploy_with == NatsDeployWith::chart ? nats_service : nats_external_service;
+  auto service = (*c)->get({"v1", "Service", cluster.namespace_name(), name});
   if (!service) return base::fail(service.error());
   for (const auto& port : service->items_at("/spec/ports"))
     if (auto n = port.int_at("/nodePort")) return static_cast<std::uint16_t>(*n);
-  return base::fail(failed(base::exit_status::not_ready, "Service " + std::string(nats_external_service) + " has no node port",
-                           "Kubernetes has not assigned one", "look at: kubectl get service " + std::string(nats_external_service) +
-                                                                  " -n " + cluster.namespace_name()));
+  return base::fail(failed(base::exit_status::not_ready, "Service " + std::string(name) + " has no node port",
+                           "Kubernetes has not assigned one",
+                           "look at: kubectl get service " + std::string(name) + " -n " + cluster.namespace_name()));
 }
 
 // The names NATS's certificate is for: its Service, as agents in the
@@ -306,7 +358,7 @@ base::expected<void> reload_accounts(const NatsSettings& s, KubernetesCluster& c
   if (!c) return base::fail(c.error());
   kube::Client& api = **c;
   kube::ListOptions by;
-  by.label_selector = "app.kubernetes.io/name=nats,app.kubernetes.io/part-of=harmony-fleet";
+  by.label_selector = "app.kubernetes.io/name=nats";  // the manifests' pods and the chart's
   auto pods = api.list("v1", "Pod", cluster.namespace_name(), by);
   if (!pods) return base::fail(pods.error());
   for (const auto& pod : pods->items) {
@@ -428,7 +480,7 @@ base::expected<agent::Connection> operator_connection_on_kubernetes(const NatsSe
 }
 
 Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::string>& agent_ids, KubernetesCluster& cluster,
-                                  RunContext& ctx) {
+                                  RunContext& ctx, HelmReleaser* helm) {
   auto users = fleet_users(cluster, ctx, agent_ids);
   if (!users) return Outcome::failure(users.error());
   auto system_password = cluster.ensure_secret(ctx, system_password_file, generate_password);
@@ -438,7 +490,26 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   if (accounts.failed()) return accounts;
   auto tls = nats_tls(s, cluster, ctx);
   if (!tls) return Outcome::failure(tls.error());
-  Outcome applied = cluster.apply(ctx, nats_objects(s, *system_password, *tls));
+  Outcome applied = Outcome::no_change("");
+  if (s.deploy_with == NatsDeployWith::chart) {
+    if (helm == nullptr)
+      return Outcome::failure(failed(base::exit_status::unsupported, "nats.deploy_with=chart needs Helm",
+                                     "topology '" + ctx.topology + "' installs no Helm charts", "use nats.deploy_with=manifests"));
+    Outcome companions = cluster.apply(ctx, nats_chart_companions(s, *system_password, *tls));
+    if (companions.failed()) return companions;
+    // A path is a local chart (no repository, its own version); oci:// is a reference.
+    const bool oci = s.chart.starts_with("oci://");
+    const bool local = !oci && s.chart.find('/') != std::string::npos;
+    HelmRelease release{.name = nats_statefulset,
+                        .chart = s.chart,
+                        .repository = local || oci ? std::string() : s.chart_repository,
+                        .version = local ? std::string() : s.chart_version,
+                        .values = nats_chart_values(s)};
+    applied = helm->install_chart(ctx, release);
+    if (!applied.failed() && companions.changed() && !applied.changed()) applied = companions;
+  } else {
+    applied = cluster.apply(ctx, nats_objects(s, *system_password, *tls));
+  }
   if (applied.failed() && applied.error && applied.error->reason.find("already allocated") != std::string::npos)
     applied.error->hint += ": --set nats.node_port=<another>, or 0";
   if (applied.failed() || ctx.dry_run()) return applied;

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include <harmony/base/text.hpp>
@@ -200,4 +202,67 @@ TEST_CASE("NATS on Kubernetes speaks TLS by default: its certificate in a Secret
   for (const auto& v : deployment["spec"]["template"]["spec"]["volumes"])
     if (v["name"] == "ca") ca_volume = v["configMap"]["name"] == nats_ca_config_map;
   CHECK(ca_volume);
+}
+
+namespace {
+
+// Every leaf path the generated values may set, as documented in the NATS
+// chart's values.yaml at chart_version (2.14.2); `merge` and `patch` are the
+// chart's free-form escape hatches, checked by their own assertions.
+const std::set<std::string> chart_keys{
+    "fullnameOverride",
+    "config.nats.port", "config.nats.tls.enabled", "config.nats.tls.secretName",
+    "config.monitor.port",
+    "config.jetstream.enabled", "config.jetstream.fileStore.enabled", "config.jetstream.fileStore.dir",
+    "config.jetstream.fileStore.pvc.enabled", "config.jetstream.fileStore.pvc.size",
+    "config.jetstream.fileStore.pvc.storageClassName",
+    "config.merge", "container.image.fullImageName", "container.patch", "podTemplate.patch",
+    "reloader.enabled", "natsBox.enabled", "service.merge", "service.ports.nats.enabled", "service.ports.nats.nodePort"};
+
+void leaves(const json& j, const std::string& at, std::vector<std::string>& out) {
+  if (j.is_object() && !at.ends_with("merge") && !at.ends_with("patch")) {
+    for (const auto& [k, v] : j.items()) leaves(v, at.empty() ? k : at + "." + k, out);
+    return;
+  }
+  out.push_back(at);
+}
+
+}  // namespace
+
+TEST_CASE("NATS through the official chart: values only of the chart's documented keys, from the same settings") {
+  NatsSettings s;
+  s.deploy_with = NatsDeployWith::chart;
+  s.node_port = Port{30500};
+  s.storage = NatsStorage::pvc;
+  s.storage_class = "fast";
+  const json values = json::parse(nats_chart_values(s));
+  std::vector<std::string> paths;
+  leaves(values, "", paths);
+  for (const auto& p : paths) {
+    INFO(p);
+    CHECK(chart_keys.count(p) == 1);
+  }
+  CHECK(values["fullnameOverride"] == "nats");  // Services nats and nats-headless, StatefulSet nats, as the manifests
+  CHECK(values["config"]["nats"]["port"] == 4222);
+  CHECK(values["config"]["nats"]["tls"]["secretName"] == nats_tls_secret);
+  CHECK(values["config"]["jetstream"]["fileStore"]["pvc"]["storageClassName"] == "fast");
+  CHECK(values["service"]["ports"]["nats"]["nodePort"] == 30500);
+  CHECK(values["service"]["merge"]["spec"]["type"] == "NodePort");
+  CHECK(values["container"]["image"]["fullImageName"] == s.image);
+  CHECK(values["reloader"]["enabled"] == false);  // harmony reloads through the system account
+  // The users and the system account come from Secrets, included by the chart's $include rule.
+  CHECK(values["config"]["merge"]["authorization"]["$include"] == "../nats-accounts/accounts.conf");
+  CHECK(values["config"]["merge"]["00$include"] == "../nats-system/system.conf");
+  const std::string patches = values["podTemplate"]["patch"].dump();
+  CHECK_THAT(patches, Catch::Contains(nats_accounts_secret) && Catch::Contains(nats_system_secret));
+
+  const auto companions = nats_chart_companions(s, "sys", {"ca", "cert", "key"});
+  REQUIRE(companions.size() == 3);
+  const std::string system =
+      *base::base64_decode(find(companions, "Secret", nats_system_secret)["data"]["system.conf"].get<std::string>());
+  CHECK_THAT(system, Catch::Contains("system_account: SYS") && Catch::Contains("password: \"sys\""));
+  s.node_port = Port{0};
+  s.tls = false;
+  CHECK_FALSE(json::parse(nats_chart_values(s))["service"]["ports"]["nats"].contains("nodePort"));
+  CHECK(nats_chart_companions(s, "sys", {}).size() == 1);
 }

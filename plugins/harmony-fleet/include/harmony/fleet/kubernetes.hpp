@@ -48,6 +48,16 @@ struct NatsTls {
 };
 std::vector<kube::Object> nats_objects(const NatsSettings& settings, const std::string& system_password,
                                        const NatsTls& tls = {});
+// nats.deploy_with=chart: the official chart's values (chart_version's
+// keys) for these settings, as JSON: TLS from `fleet-nats-tls`, JetStream as
+// set, the users and the system account included from Secrets harmony
+// applies beside the release (nats_chart_companions), a NodePort Service,
+// no config reloader and no nats-box (harmony reloads the users itself).
+std::string nats_chart_values(const NatsSettings& settings);
+inline constexpr const char* nats_system_secret = "fleet-nats-system";
+std::vector<kube::Object> nats_chart_companions(const NatsSettings& settings, const std::string& system_password,
+                                                const NatsTls& tls);
+
 // The Secret of NATS's users (render_accounts).
 kube::Object nats_accounts_object(const std::string& accounts);
 
@@ -69,7 +79,7 @@ std::vector<std::string> deployed_agent_ids(const std::optional<ComponentRecord>
 // the users of `agent_ids`, waited on until ready, then the agent-status KV
 // bucket through the NodePort.
 Outcome deploy_nats_on_kubernetes(const NatsSettings& settings, const std::vector<std::string>& agent_ids,
-                                  KubernetesCluster& cluster, RunContext& ctx);
+                                  KubernetesCluster& cluster, RunContext& ctx, HelmReleaser* helm = nullptr);
 // The operator logs in through the NodePort, from where harmony runs.
 base::expected<void> check_nats_on_kubernetes(const NatsSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
 

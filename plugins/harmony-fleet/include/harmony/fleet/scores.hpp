@@ -47,8 +47,10 @@ class FleetNatsScore {
     struct Deploy final : Interpret<T> {
       explicit Deploy(Settings s) : settings(std::move(s)) {}
       Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        HelmReleaser* helm = nullptr;
+        if constexpr (HelmReleases<T>) helm = &topology.helm();
         return deploy_nats_on_kubernetes(settings, deployed_agent_ids(topology.recorded(agent_component)),
-                                         topology.kubernetes(), ctx);
+                                         topology.kubernetes(), ctx, helm);
       }
       Settings settings;
     };

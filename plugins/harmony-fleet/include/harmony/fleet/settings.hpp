@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 enum class NatsAuth { user_password, callout };
 enum class NatsStorage { empty_dir, pvc };
 enum class NatsReach { node_port, port_forward };
+enum class NatsDeployWith { manifests, chart };
 
 struct NatsSettings {
   Port client_port{4222};
@@ -33,6 +34,10 @@ struct NatsSettings {
   std::string storage_size = "1Gi";
   bool tls = true;
   NatsReach reach = NatsReach::node_port;
+  NatsDeployWith deploy_with = NatsDeployWith::manifests;
+  std::string chart = "nats";
+  std::string chart_repository = "https://nats-io.github.io/k8s/helm/charts/";
+  std::string chart_version = "2.14.2";
 
   template <class V>
   void describe(V& v) {
@@ -57,6 +62,13 @@ struct NatsSettings {
       "Kubernetes: how harmony reaches NATS from where it runs: node_port (a node's address, k3d's host port) or "
       "port_forward (through the API server, for nodes this machine cannot reach)",
       choice<NatsReach>({{"node_port", NatsReach::node_port}, {"port_forward", NatsReach::port_forward}}));
+    v("deploy_with", deploy_with,
+      "Kubernetes: manifests (typed objects built here) or chart (the official NATS Helm chart, its values generated "
+      "from these settings)",
+      choice<NatsDeployWith>({{"manifests", NatsDeployWith::manifests}, {"chart", NatsDeployWith::chart}}));
+    v("chart", chart, "deploy_with=chart: the chart's name in chart_repository, a local chart directory or .tgz, or oci://...");
+    v("chart_repository", chart_repository, "deploy_with=chart: the repository (empty for a local or OCI chart)");
+    v("chart_version", chart_version, "deploy_with=chart: the pinned chart version (its values were checked against it)");
     v("tls", tls,
       "Kubernetes: TLS on the client port (in the cluster and through the NodePort), with a CA harmony makes once and "
       "keeps in the cluster; agents and harmony verify the server with it");
