@@ -211,6 +211,16 @@ TEST_CASE("a deploy whose image cannot be had fails fast, with the pod's reason"
   CHECK(took < 60s);  // the --timeout is 120 s: it did not wait for it
 }
 
+TEST_CASE("a workload that runs but never becomes ready: at the deadline, the end of its containers' logs") {
+  KubeStack s("unready");
+  auto r = s.harmony({"deploy", "sdktest", "shop", "--timeout", "8s", "--set", "shop.ready_path=/missing", "--set", "shop.replicas=1"});
+  INFO(out_and_err(r));
+  CHECK(r.exit_code == es::not_ready);
+  CHECK_THAT(r.err, Catch::Contains("was not ready in time"));
+  CHECK_THAT(r.err, Catch::Contains("the end of container web's log"));
+  CHECK_THAT(r.err, Catch::Contains("| shop serving on 8080"));
+}
+
 TEST_CASE("a deploy while another holds the plugin's Lease is refused with the busy status, and an expired one is taken over") {
   KubeStack s("lease");
   REQUIRE(s.deploy().exit_code == 0);

@@ -213,10 +213,12 @@ class ShopScore {
     bool kwok = false;
     bool import_image = false;
     std::map<std::string, std::string> node_selector;
+    std::string ready_path = "/";
 
     template <class V>
     void describe(V& v) {
       v("image", image, "the container image (it must have busybox's httpd)");
+      v("ready_path", ready_path, "what the readiness probe GETs (a missing page: running, never ready)");
       v("pull_policy", pull_policy, "the image pull policy: Always, IfNotPresent or Never");
       v("replicas", replicas, "how many pods", range(0, 20));
       v("greeting", greeting, "what GET / answers");
@@ -262,7 +264,7 @@ class ShopScore {
                         .env = {{.name = "TOKEN", .secret_name = "shop", .secret_key = "token"}},
                         .ports = {{.name = "http", .port = 8080}},
                         .volume_mounts = {{.name = "www", .path = "/www", .read_only = true}},
-                        .readiness = kube::Probe{.http_path = "/", .port = "http", .period_seconds = 1},
+                        .readiness = kube::Probe{.http_path = s.ready_path, .port = "http", .period_seconds = 1},
                         .run_as_user = 65534};
     c.add("web",
           scores::KubeDeployment({.metadata = {.name = "shop"},

@@ -940,6 +940,9 @@ std::string KubernetesTopology::State::pod_problems(const kube::Object& workload
     text += "\n  pod " + pod.name() + ": " + r.message;
     for (const auto& status : pod.items_at("/status/containerStatuses")) {
       const std::string waiting = status.string_at("/state/waiting/reason").value_or("");
+      // Out of time, a container that runs but never became ready says why
+      // in its log more often than anywhere else.
+      const bool unready = !only_failed && status.has("/state/running") && !status.bool_at("/ready").value_or(false);
       if (waiting == "ErrImagePull" || waiting == "ImagePullBackOff" || waiting == "ErrImageNeverPull") {
         const std::string image = status.string_at("/image").value_or("?");
         const std::string node = pod.string_at("/spec/nodeName").value_or("?");
@@ -953,14 +956,14 @@ std::string KubernetesTopology::State::pod_problems(const kube::Object& workload
       }
       const bool crashed = status.string_at("/state/waiting/reason").value_or("") == "CrashLoopBackOff" ||
                            status.has("/lastState/terminated");
-      if (!crashed && !status.has("/state/terminated")) continue;
+      if (!crashed && !unready && !status.has("/state/terminated")) continue;
       std::vector<std::string> lines;
       kube::PodLogOptions o;
       o.namespace_ = pod.namespace_();
       o.pod = pod.name();
       o.container = status.string_at("/name").value_or("");
       o.tail_lines = 10;
-      o.previous = !status.has("/state/terminated");
+      o.previous = !unready && !status.has("/state/terminated");
       o.timeout = std::chrono::seconds(5);
       (void)client->pod_log(o, [&](std::string_view line) {
         lines.emplace_back(line);
