@@ -536,3 +536,23 @@ TEST_CASE("nats.deploy_with=chart: the official NATS chart, with values from the
   INFO(out_and_err(gone));
   CHECK(gone.exit_code == 0);
 }
+
+TEST_CASE("harmony agent goes through the API server when the NodePort the connection file names cannot be reached") {
+  FleetStack s("fallback");
+  auto r = s.deploy();
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  // As from a machine that cannot reach the node: the same file, a dead address.
+  const std::string file = s.box.path("state/harmony/fleet/local/connection.json");
+  json connection = json::parse(*harmony::base::read_file(file));
+  REQUIRE(connection.contains("tunnel"));
+  connection["servers"] = json::array({"tls://127.0.0.1:1"});
+  REQUIRE(harmony::base::write_file_atomically(file, connection.dump(), 0600));
+  auto ping = s.plain({"agent", "ping", "edge-1"});
+  INFO(out_and_err(ping));
+  CHECK(ping.exit_code == 0);
+  // Without the tunnel, the dead address is all there is.
+  connection.erase("tunnel");
+  REQUIRE(harmony::base::write_file_atomically(file, connection.dump(), 0600));
+  CHECK(s.plain({"agent", "ping", "edge-1"}).exit_code == harmony::base::exit_status::unreachable);
+}

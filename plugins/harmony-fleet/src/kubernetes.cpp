@@ -442,8 +442,8 @@ Outcome apply_accounts(const NatsSettings& s, KubernetesCluster& cluster, RunCon
 // The connection file `harmony agent` reads by default, and one for this
 // topology, namespace and cluster: the NodePort address, the operator, and
 // a 0600 copy of its password next to it.
-base::expected<std::string> write_connection(const agent::Connection& operator_login, KubernetesCluster& cluster,
-                                             RunContext& ctx, bool also_default) {
+base::expected<std::string> write_connection(const agent::Connection& operator_login, std::uint16_t client_port,
+                                             KubernetesCluster& cluster, RunContext& ctx, bool also_default) {
   auto state = base::xdg_home(base::XdgDir::state);
   auto default_file = agent::default_connection_file();
   if (!state || !default_file) return std::string();  // no home: nothing to write, nothing lost
@@ -460,11 +460,17 @@ base::expected<std::string> write_connection(const agent::Connection& operator_l
     ca_file = dir + "/ca.crt";
     if (auto written = base::write_file_atomically(ca_file, operator_login.ca_pem, 0644); !written) return base::fail(written.error());
   }
+  // Always the way through the API server too: from a machine that cannot
+  // reach the NodePort, harmony agent falls back to it.
+  auto tunnel = operator_login.tunnel;
+  if (!tunnel && !(*c)->config().files.empty())
+    tunnel = agent::Connection::Tunnel{base::join((*c)->config().files, ":"), (*c)->config().context, cluster.namespace_name(),
+                                       std::string(nats_statefulset) + "-0", client_port};
   std::vector<std::string> files{dir + "/" + std::string(connection_file)};
   if (also_default) files.push_back(*default_file);
   for (const auto& file : files)
     if (auto written = agent::write_connection_file(file, operator_login.servers, operator_login.user, password_file, ca_file,
-                                                    operator_login.server_name, operator_login.tunnel);
+                                                    operator_login.server_name, tunnel);
         !written)
       return base::fail(written.error());
   return dir + "/" + std::string(connection_file);
@@ -522,7 +528,7 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   if (!client) return Outcome::failure(client.error());
   auto created = client->ensure_status_bucket();
   if (!created) return Outcome::failure(created.error());
-  auto file = write_connection(*connection, cluster, ctx, true);
+  auto file = write_connection(*connection, s.client_port.value, cluster, ctx, true);
   if (!file) return Outcome::failure(file.error());
 
   std::vector<std::string> parts;
@@ -539,7 +545,7 @@ base::expected<KubeConnectInfo> connect_info_on_kubernetes(const NatsSettings& s
                                                            RunContext& ctx) {
   auto connection = operator_connection_on_kubernetes(s, cluster, ctx);
   if (!connection) return base::fail(connection.error());
-  auto file = write_connection(*connection, cluster, ctx, false);
+  auto file = write_connection(*connection, s.client_port.value, cluster, ctx, false);
   if (!file) return base::fail(file.error());
   KubeConnectInfo info;
   info.in_cluster_url = (s.tls ? "tls://" : "nats://") + std::string(nats_service) + "." + cluster.namespace_name() + ".svc:" +

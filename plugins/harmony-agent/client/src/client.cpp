@@ -67,6 +67,17 @@ base::Error remote_failure(std::string_view id, const Failure& failure) {
 }
 
 base::expected<Client> Client::connect(const Connection& given, std::chrono::milliseconds timeout) {
+  // Servers first; when none answers and the connection file also names the
+  // way through the API server, that way.
+  if (!given.servers.empty() && given.tunnel) {
+    Connection direct = given;
+    direct.tunnel.reset();
+    auto client = connect(direct, timeout);
+    if (client || client.error().status != base::exit_status::unreachable) return client;
+    Connection through = given;
+    through.servers.clear();
+    return connect(through, timeout);
+  }
   auto impl = std::make_unique<Impl>();
   Connection connection = given;
   // NATS only in the cluster: a port-forward to its pod, for as long as this client lives.

@@ -107,7 +107,7 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
     if (c.ca_file.empty() && doc.contains("ca_file") && doc["ca_file"].is_string()) c.ca_file = doc["ca_file"].get<std::string>();
     if (c.server_name.empty() && doc.contains("server_name") && doc["server_name"].is_string())
       c.server_name = doc["server_name"].get<std::string>();
-    if (const auto& t = doc.value("tunnel", nlohmann::json()); t.is_object() && c.servers.empty()) {
+    if (const auto& t = doc.value("tunnel", nlohmann::json()); t.is_object()) {
       Connection::Tunnel tunnel;
       tunnel.kubeconfig = t.value("kubeconfig", "");
       tunnel.context = t.value("context", "");
