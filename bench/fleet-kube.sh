@@ -13,6 +13,8 @@
 #                                                          target: < 10 s
 #   5. a harmony agent ping through the port-forward it opens itself
 #      (nats.reach=port_forward)                          target: < 1 s
+#   6. NATS's pod deleted: from NATS ready again to both agents answering
+#                                                          target: < 5 s
 #
 # Anchors: the original system's ping e2e took 25 s warm against k3d (its
 # README: about 12 s warm, 80 s cold). Uses the running test cluster
@@ -44,7 +46,7 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'; }
 median() { sort -n | awk '{ a[NR] = $1 } END { printf "%.0f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 run() { "$@" >"$work/out" 2>&1 || { echo "bench: failed: $*" >&2; tail -20 "$work/out" >&2; exit 1; }; }
 
-: >"$work/cold"; : >"$work/ping"; : >"$work/again"; : >"$work/scale"; : >"$work/tunnel"
+: >"$work/cold"; : >"$work/ping"; : >"$work/again"; : >"$work/scale"; : >"$work/tunnel"; : >"$work/restart"
 for i in $(seq "$runs"); do
   ns=bench-$$-$i
   t0=$(now); run harmony deploy fleet "${fleet[@]}" -n "$ns"; t1=$(now)
@@ -56,6 +58,21 @@ for i in $(seq "$runs"); do
   grep -q "no change" "$work/out" || { echo "bench: the redeploy changed something" >&2; cat "$work/out" >&2; exit 1; }
   t0=$(now); run harmony deploy fleet agent "${fleet[@]}" --set agent.count=2 -n "$ns"; t1=$(now)
   ms "$t0" "$t1" >>"$work/scale"
+  # NATS restarted under two agents.
+  old=$("$kubectl" get pod -n "$ns" nats-0 -o jsonpath='{.metadata.uid}')
+  "$kubectl" delete pod -n "$ns" nats-0 --wait=false >/dev/null
+  for _ in $(seq 600); do
+    state=$("$kubectl" get pod -n "$ns" nats-0 -o jsonpath='{.metadata.uid} {.status.containerStatuses[0].ready}' 2>/dev/null || true)
+    [ -n "$state" ] && [ "${state%% *}" != "$old" ] && [ "${state##* }" = true ] && break
+    sleep 0.1
+  done
+  t0=$(now)
+  for _ in $(seq 300); do
+    harmony agent ping edge-1 >/dev/null 2>&1 && harmony agent ping edge-2 >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  t1=$(now)
+  ms "$t0" "$t1" >>"$work/restart"
   run harmony deploy fleet "${fleet[@]}" --set agent.count=2 --set nats.reach=port_forward -n "$ns"
   t0=$(now); run harmony agent ping edge-1; t1=$(now)
   ms "$t0" "$t1" >>"$work/tunnel"
@@ -71,4 +88,5 @@ row "first harmony agent ping after the deploy" "$(median <"$work/ping")" 1000 "
 row "redeploy, nothing changed" "$(median <"$work/again")" 500 "-"
 row "agents 1 -> 2, the new one answering (NATS reloads)" "$(median <"$work/scale")" 10000 "-"
 row "harmony agent ping through its own port-forward" "$(median <"$work/tunnel")" 1000 "kubectl port-forward + a client"
+row "NATS restarted: from ready again to both agents answering" "$(median <"$work/restart")" 5000 "the original's e2e contract: 5000"
 exit $missed
