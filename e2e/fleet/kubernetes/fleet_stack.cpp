@@ -1,6 +1,7 @@
 #include "fleet_stack.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -134,11 +135,28 @@ FleetStack::FleetStack(const std::string& hint) : ns(unique_namespace(hint)) {
   auto r = kubectl({"apply", "-f", "-"}, object.dump());
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
+
+  if (const char* t = std::getenv("HARMONY_E2E_FLEET_TOPOLOGY"); t != nullptr && std::string_view(t) == "k3d") {
+    static std::atomic<int> clusters{0};
+    const int n = ++clusters;
+    std::cout << "NOTE: the fleet runs through the k3d topology against e2e/k3d-standin (backed by the test cluster); "
+                 "real k3d and docker were NOT exercised"
+              << std::endl;
+    topology = "k3d";
+    k3d_cluster = "f" + std::to_string(::getpid() % 100000) + "-" + std::to_string(n);
+    k3d_node_port = static_cast<std::uint16_t>(30000 + (::getpid() * 7 + n * 13) % 2700);
+    topology_flags = {"--cluster", k3d_cluster};
+    box.path_dirs = {"hbin", "bin", HARMONY_E2E_K3D_STANDIN, "/usr/bin", "/bin"};
+    const std::string state = box.make_dir("k3d-standin", 0700);
+    box.vars.emplace_back("HARMONY_K3D_STANDIN_CLUSTER", test_cluster().state);
+    box.vars.emplace_back("HARMONY_K3D_STANDIN_STATE", state);
+  }
 }
 
 FleetStack::~FleetStack() {
   try {
     (void)harmony({"destroy", "fleet", "--yes", "--purge"});
+    if (!k3d_cluster.empty()) (void)static_cast<const testing::Sandbox&>(box).run({"k3d", "cluster", "delete", k3d_cluster});
     (void)kubectl({"delete", "namespace", ns, "--wait=false", "--ignore-not-found"});
   } catch (...) {
   }
@@ -163,8 +181,9 @@ base::ProcessResult FleetStack::deploy(const std::vector<std::string>& sets, con
   args.insert(args.end(), components.begin(), components.end());
   // node_port 0: each fleet gets the port Kubernetes picks, so that test
   // runs at once do not collide.
+  const std::string node_port = "nats.node_port=" + std::to_string(k3d_node_port);  // 0: Kubernetes picks
   for (const auto& s : std::vector<std::string>{"nats.image=" + nats_test_image(), "agent.image=" + agent_test_image(),
-                                                "nats.node_port=0", "agent.heartbeat=1s"})
+                                                node_port, "agent.heartbeat=1s"})
     args.insert(args.end(), {"--set", s});
   for (const auto& s : sets) args.insert(args.end(), {"--set", s});
   args.insert(args.end(), {"--timeout", "180s"});

@@ -25,6 +25,11 @@ struct FleetStack {
   std::string ns;
   std::string topology = "kubeconfig";
   std::vector<std::string> topology_flags;  // more flags after --topology (k3d: --cluster NAME)
+  // HARMONY_E2E_FLEET_TOPOLOGY=k3d runs the stack through the k3d stand-in
+  // (e2e/k3d-standin): a cluster of its own name, NATS on a fixed node port
+  // that k3d maps when it creates the cluster.
+  std::string k3d_cluster;
+  std::uint16_t k3d_node_port = 0;
 
   explicit FleetStack(const std::string& hint);
   ~FleetStack();

@@ -67,12 +67,12 @@ long reconnects(const FleetStack& s, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("deploy fleet on kubeconfig: NATS and two agents in Pods, and harmony agent list, ping and exec from the host") {
+TEST_CASE("deploy fleet on Kubernetes: NATS and two agents in Pods, and harmony agent list, ping and exec from the host", "[both]") {
   FleetStack s("main");
   auto r = s.deploy({"agent.count=2"});
   INFO(out_and_err(r));
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of fleet on kubeconfig"));
+  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of fleet on " + s.topology));
 
   // The agents' Pods: one per id, hardened as the issue asks.
   for (const std::string id : {"edge-1", "edge-2"}) {
@@ -147,7 +147,7 @@ TEST_CASE("deploy fleet on kubeconfig: NATS and two agents in Pods, and harmony 
   CHECK(rest.empty());
 }
 
-TEST_CASE("agents 1 -> 3 -> 2: the new ones answer, NATS does not restart and no other agent disconnects") {
+TEST_CASE("agents 1 -> 3 -> 2: the new ones answer, NATS does not restart and no other agent disconnects", "[both]") {
   FleetStack s("scale");
   auto one = s.deploy({"agent.count=1"});
   INFO(out_and_err(one));
@@ -182,7 +182,7 @@ TEST_CASE("agents 1 -> 3 -> 2: the new ones answer, NATS does not restart and no
   CHECK(reconnects(s, "edge-2") == 0);
 }
 
-TEST_CASE("an agent's pod deleted is recreated and answers again, and there is never a second one") {
+TEST_CASE("an agent's pod deleted is recreated and answers again, and there is never a second one", "[both]") {
   FleetStack s("pod");
   auto r = s.deploy({"agent.count=1"});
   INFO(out_and_err(r));
@@ -205,7 +205,7 @@ TEST_CASE("an agent's pod deleted is recreated and answers again, and there is n
   CHECK(s.pods("harmony.io/device-id=edge-1").size() == 1);
 }
 
-TEST_CASE("NATS restarted: every agent answers again once it is ready") {
+TEST_CASE("NATS restarted: every agent answers again once it is ready", "[both]") {
   FleetStack s("restart");
   auto r = s.deploy({"agent.count=2"});
   INFO(out_and_err(r));
@@ -229,7 +229,7 @@ TEST_CASE("NATS restarted: every agent answers again once it is ready") {
             << " ms after NATS was ready again" << std::endl;
 }
 
-TEST_CASE("two fleets in two namespaces of one cluster do not interfere") {
+TEST_CASE("two fleets in two namespaces of one cluster do not interfere", "[both]") {
   FleetStack a("two-a");
   FleetStack b("two-b");
   auto ra = a.deploy({"agent.ids=alpha"});
