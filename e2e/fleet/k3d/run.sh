@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The fleet on k3d: runs only where a container engine and k3d both work
 # (`docker info` and `k3d version`); otherwise it says why and exits 77,
-# which CTest reports as skipped. It fills up with the Kubernetes topologies.
+# which CTest reports as skipped. With them: the agent's image built into
+# docker, harmony deploy fleet --topology k3d (the cluster made, the image
+# imported), ping, exec, two agents, then everything deleted, cluster too.
 #   run.sh <harmony> <directory of harmony-fleet>
 set -uo pipefail
 harmony=$1
@@ -12,10 +14,20 @@ docker info >/dev/null 2>&1 || skip "'docker info' fails: no container engine is
 command -v k3d >/dev/null || skip "k3d is not installed"
 k3d version >/dev/null 2>&1 || skip "'k3d version' fails"
 export PATH="$plugins:$PATH"
-if ! grep -q '^ *k3d' <<<"$("$harmony" fleet components 2>/dev/null)"; then
-  skip "harmony-fleet has no k3d topology yet (it comes with the Kubernetes topologies)"
-fi
-"$harmony" deploy fleet --topology k3d && "$harmony" fleet status --topology k3d
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export XDG_STATE_HOME=$work/state
+cluster=harmony-e2e-$$
+where=(--topology k3d --cluster "$cluster")
+# The agent's image into docker, for the k3d topology to import; NATS's
+# upstream image is pulled by the cluster.
+"$harmony" fleet images build --builder docker --archive "$work/agent.tar" &&
+  "$harmony" deploy fleet "${where[@]}" &&
+  "$harmony" agent ping edge-1 &&
+  "$harmony" agent exec edge-1 -- /usr/bin/uptime &&
+  "$harmony" fleet status "${where[@]}" &&
+  "$harmony" deploy fleet "${where[@]}" --set agent.count=2 &&
+  "$harmony" agent ping edge-2
 status=$?
-"$harmony" destroy fleet --topology k3d --yes >/dev/null 2>&1 || true
+"$harmony" destroy fleet "${where[@]}" --yes --purge --delete-cluster >/dev/null 2>&1 || true
 exit $status
