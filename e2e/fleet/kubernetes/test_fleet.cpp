@@ -551,6 +551,14 @@ TEST_CASE("harmony agent goes through the API server when the NodePort the conne
   auto ping = s.plain({"agent", "ping", "edge-1"});
   INFO(out_and_err(ping));
   CHECK(ping.exit_code == 0);
+  // A tunnel to a pod that is not there says so, after what the address said.
+  connection["tunnel"]["pod"] = "nats-9";
+  REQUIRE(harmony::base::write_file_atomically(file, connection.dump(), 0600));
+  auto missing = s.plain({"agent", "ping", "edge-1"});
+  INFO(out_and_err(missing));
+  CHECK(missing.exit_code == harmony::base::exit_status::unreachable);
+  CHECK_THAT(missing.err, Catch::Contains("directly:") && Catch::Contains("through the API server:"));
+  CHECK_THAT(missing.err, Catch::Contains("nats-9"));
   // Without the tunnel, the dead address is all there is.
   connection.erase("tunnel");
   REQUIRE(harmony::base::write_file_atomically(file, connection.dump(), 0600));

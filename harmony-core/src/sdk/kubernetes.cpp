@@ -931,6 +931,7 @@ std::string KubernetesTopology::State::pod_problems(const kube::Object& workload
   Entry w{workload.api_version(), workload.kind(), workload.namespace_(), workload.name(), "", ""};
   auto pods = w.kind == "Pod" ? expected<std::vector<kube::Object>>(std::vector<kube::Object>{workload}) : pods_of(w);
   if (!pods) return {};
+  image_hint.clear();  // about these pods only
   std::string text;
   for (const auto& pod : *pods) {
     const auto r = kube::evaluate(pod);

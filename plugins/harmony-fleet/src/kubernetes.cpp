@@ -381,11 +381,14 @@ base::expected<void> reload_accounts(const NatsSettings& s, KubernetesCluster& c
   if (!system) return base::fail(system.error());
   auto client = connect_when_up(ctx, *system, "a system user");
   if (!client) return base::fail(client.error());
+  // 1: logged in, 0: refused as a user, -1: neither (NATS not reached).
   auto login = [&](const NatsUser& u) {
     agent::Connection as = *system;
     as.user = u.name;
     as.password = u.password;
-    return agent::Client::connect(as, 2s).has_value();
+    auto tried = agent::Client::connect(as, 2s);
+    if (tried) return 1;
+    return tried.error().status == base::exit_status::failure ? 0 : -1;
   };
   return checks::wait_until(
       ctx, "NATS to take the new accounts (the kubelet updates the mounted Secret, then the server reloads)",
@@ -393,14 +396,16 @@ base::expected<void> reload_accounts(const NatsSettings& s, KubernetesCluster& c
         auto ping = client->request_subject("$SYS.REQ.SERVER.PING", "", 2s);
         if (!ping) return base::fail(ping.error());
         const auto reply = nlohmann::json::parse(*ping, nullptr, false);
-        const std::string id = reply.is_object() ? reply["server"].value("id", "") : "";
+        const std::string id = reply.is_object() && reply.contains("server") && reply["server"].is_object()
+                                   ? reply["server"].value("id", "")
+                                   : "";
         if (id.empty()) return base::fail(base::make_error("the server did not say its id"));
         auto reloaded = client->request_subject("$SYS.REQ.SERVER." + id + ".RELOAD", "", 5s);
         if (!reloaded) return base::fail(reloaded.error());
         for (const auto& u : added)
-          if (!login(u)) return base::fail(base::make_error("user " + u.name + " cannot log in yet"));
+          if (login(u) != 1) return base::fail(base::make_error("user " + u.name + " cannot log in yet"));
         for (const auto& u : removed)
-          if (login(u)) return base::fail(base::make_error("user " + u.name + " can still log in"));
+          if (login(u) != 0) return base::fail(base::make_error("user " + u.name + " is not refused yet"));
         return {};
       },
       {250ms, {}});

@@ -76,7 +76,11 @@ base::expected<Client> Client::connect(const Connection& given, std::chrono::mil
     if (client || client.error().status != base::exit_status::unreachable) return client;
     Connection through = given;
     through.servers.clear();
-    return connect(through, timeout);
+    auto tunnelled = connect(through, timeout);
+    if (tunnelled) return tunnelled;
+    base::Error both = tunnelled.error();
+    both.reason = "directly: " + client.error().reason + "; through the API server: " + both.reason;
+    return base::fail(std::move(both));
   }
   auto impl = std::make_unique<Impl>();
   Connection connection = given;
@@ -111,8 +115,13 @@ base::expected<Client> Client::connect(const Connection& given, std::chrono::mil
   natsOptions_SetName(impl->options, "harmony agent");
   natsStatus s = natsConnection_Connect(&impl->connection, impl->options);
   if (s == NATS_OK) return Client(std::move(impl));
-  const std::string where = servers.size() == 1 ? connection.servers.front() : std::to_string(servers.size()) + " servers";
+  const std::string where = impl->tunnel ? "pod " + given.tunnel->namespace_ + "/" + given.tunnel->pod + " (through the API server)"
+                            : servers.size() == 1 ? connection.servers.front()
+                                                  : std::to_string(servers.size()) + " servers";
   std::string detail = nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(s);
+  // The tunnel knows better than NATS why its connection closed.
+  if (impl->tunnel)
+    if (auto why = impl->tunnel->last_error(); !why.empty()) detail = why;
   std::string lower = detail;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (lower.find("authorization") != std::string::npos || lower.find("authentication") != std::string::npos)

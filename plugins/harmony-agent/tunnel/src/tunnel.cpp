@@ -3,9 +3,12 @@
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -89,6 +92,8 @@ struct Session : std::enable_shared_from_this<Session> {
   bool port_read[2] = {false, false};
   bool closed = false;
   std::function<void(const std::string&)> on_error;
+  std::unique_ptr<tcp::resolver> resolver;
+  websocket::response_type response;
 
   explicit Session(tcp::socket s) : local(std::move(s)) {}
 
@@ -193,13 +198,28 @@ struct Tunnel::Impl {
     return {};
   }
 
-  base::expected<void> connect(Session& s) {
+  // The last thing that went wrong with a connection, for the caller's
+  // error message (the connection itself only sees its socket closed).
+  std::mutex error_mutex;
+  std::string last_error;
+
+  void session_failed(Session& s, const std::string& why) {
+    {
+      std::lock_guard lock(error_mutex);
+      last_error = why;
+    }
+    s.fail(why);
+  }
+
+  // Everything asynchronous and under a deadline, so that an API server
+  // that does not answer holds up neither other connections nor ~Tunnel.
+  void connect(const std::shared_ptr<Session>& s) {
     auto creds = credentials.get();
-    if (!creds) return base::fail(creds.error());
-    if (auto ok = set_up_tls(s, *creds); !ok) return ok;
-    s.ws = std::make_unique<Socket>(io, s.tls);
+    if (!creds) return session_failed(*s, creds.error().message + (creds.error().reason.empty() ? "" : ": " + creds.error().reason));
+    if (auto ok = set_up_tls(*s, *creds); !ok) return session_failed(*s, ok.error().message + ": " + ok.error().reason);
+    s->ws = std::make_unique<Socket>(io, s->tls);
     const std::string name = config.cluster.tls_server_name.empty() ? server.host : config.cluster.tls_server_name;
-    SSL* ssl = s.ws->next_layer().native_handle();
+    SSL* ssl = s->ws->next_layer().native_handle();
     unsigned char buffer[16];
     const bool name_is_ip = ::inet_pton(AF_INET, name.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, name.c_str(), buffer) == 1;
     // SSL_set_tlsext_host_name, without its C cast.
@@ -212,50 +232,60 @@ struct Tunnel::Impl {
       else
         X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
     }
-    try {
-      tcp::resolver resolver(io);
-      auto& lowest = beast::get_lowest_layer(*s.ws);
+    const std::string token = creds->token;
+    const std::string basic = creds->username.empty() ? std::string() : base::base64_encode(creds->username + ":" + creds->password);
+    s->ws->set_option(websocket::stream_base::decorator([token, basic](websocket::request_type& request) {
+      request.set(http::field::sec_websocket_protocol, "v4.channel.k8s.io");
+      request.set(http::field::user_agent, "harmony");
+      if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+      else if (!basic.empty()) request.set(http::field::authorization, "Basic " + basic);
+    }));
+    s->ws->binary(true);
+    const std::string unreachable = "cannot reach the API server at " + config.cluster.server + ": ";
+    s->resolver = std::make_unique<tcp::resolver>(io);
+    s->resolver->async_resolve(server.host, server.port, [this, s, unreachable](beast::error_code ec, tcp::resolver::results_type found) {
+      if (ec) return session_failed(*s, unreachable + ec.message());
+      auto& lowest = beast::get_lowest_layer(*s->ws);
       lowest.expires_after(10s);
-      lowest.connect(resolver.resolve(server.host, server.port));
-      s.ws->next_layer().handshake(asio::ssl::stream_base::client);
-      lowest.expires_never();
-      s.ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-      const std::string token = creds->token;
-      const std::string basic = creds->username.empty() ? std::string()
-                                                        : base::base64_encode(creds->username + ":" + creds->password);
-      s.ws->set_option(websocket::stream_base::decorator([token, basic](websocket::request_type& request) {
-        request.set(http::field::sec_websocket_protocol, "v4.channel.k8s.io");
-        request.set(http::field::user_agent, "harmony");
-        if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
-        else if (!basic.empty()) request.set(http::field::authorization, "Basic " + basic);
-      }));
-      s.ws->binary(true);
-      const std::string path = server.prefix + "/api/v1/namespaces/" + target.namespace_ + "/pods/" + target.pod +
-                               "/portforward?ports=" + std::to_string(target.port);
-      websocket::response_type response;
-      s.ws->handshake(response, server.host + ":" + server.port, path);
-    } catch (const boost::system::system_error& e) {
-      if (e.code() == websocket::error::upgrade_declined)
-        return base::fail(tunnel_error("the API server refused the port-forward to pod " + target.namespace_ + "/" + target.pod,
-                                       "it did not upgrade the connection (is the pod there, and may you create pods/portforward?)",
-                                       "kubectl auth can-i create pods/portforward -n " + target.namespace_));
-      return base::fail(tunnel_error("cannot reach the API server at " + config.cluster.server, e.what()));
-    }
-    return {};
+      lowest.async_connect(found, [this, s, unreachable](beast::error_code cec, const tcp::endpoint&) {
+        if (cec) return session_failed(*s, unreachable + cec.message());
+        beast::get_lowest_layer(*s->ws).expires_after(10s);
+        s->ws->next_layer().async_handshake(asio::ssl::stream_base::client, [this, s, unreachable](beast::error_code hec) {
+          if (hec) return session_failed(*s, unreachable + "TLS: " + hec.message());
+          beast::get_lowest_layer(*s->ws).expires_never();
+          s->ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+          const std::string path = server.prefix + "/api/v1/namespaces/" + target.namespace_ + "/pods/" + target.pod +
+                                   "/portforward?ports=" + std::to_string(target.port);
+          const std::string host = server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host;
+          s->ws->async_handshake(s->response, host + ":" + server.port, path, [this, s, unreachable](beast::error_code wec) {
+            if (wec == websocket::error::upgrade_declined)
+              return session_failed(*s, "the API server refused the port-forward to pod " + target.namespace_ + "/" +
+                                            target.pod + " (HTTP " + std::to_string(s->response.result_int()) +
+                                            "): is the pod there, and may you create pods/portforward? (kubectl auth can-i "
+                                            "create pods/portforward -n " + target.namespace_ + ")");
+            if (wec) return session_failed(*s, unreachable + wec.message());
+            s->read_ws();
+            s->read_local();
+          });
+        });
+      });
+    });
   }
 
   void accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return;  // closed: the tunnel is going away
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;  // the tunnel is going away
+      if (ec) {
+        // Out of descriptors, say: tell, and try again shortly.
+        report("the tunnel cannot accept a connection: " + ec.message());
+        auto wait = std::make_shared<asio::steady_timer>(io, 200ms);
+        wait->async_wait([this, wait](beast::error_code) { accept(); });
+        return;
+      }
       auto session = std::make_shared<Session>(std::move(socket));
       session->on_error = on_error;
       ++served;
-      if (auto ok = connect(*session); !ok) {
-        session->fail(ok.error().message + (ok.error().reason.empty() ? "" : ": " + ok.error().reason));
-      } else {
-        session->read_ws();
-        session->read_local();
-      }
+      connect(session);
       accept();
     });
   }
@@ -282,18 +312,37 @@ base::expected<std::unique_ptr<Tunnel>> Tunnel::open(const kube::ClientConfig& c
   }
   impl->accept();
   Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->io.run(); });
+  impl->thread = std::thread([raw] {
+    // A handler that throws loses its connection, never the process.
+    while (true) {
+      try {
+        raw->io.run();
+        return;
+      } catch (const std::exception& e) {
+        raw->report(std::string("the tunnel: ") + e.what());
+      }
+    }
+  });
   return std::unique_ptr<Tunnel>(new Tunnel(std::move(impl)));
 }
 
 Tunnel::Tunnel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Tunnel::~Tunnel() {
+  asio::post(impl_->io, [impl = impl_.get()] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 std::uint16_t Tunnel::local_port() const { return impl_->port; }
 int Tunnel::connections() const { return impl_->served.load(); }
+
+std::string Tunnel::last_error() const {
+  std::lock_guard lock(impl_->error_mutex);
+  return impl_->last_error;
+}
 
 }  // namespace harmony::agent

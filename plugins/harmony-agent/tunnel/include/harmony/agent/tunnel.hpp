@@ -41,6 +41,8 @@ class Tunnel {
   [[nodiscard]] std::uint16_t local_port() const;
   // Connections served so far (for tests and messages).
   [[nodiscard]] int connections() const;
+  // What went wrong with the last connection that failed ("" when none did).
+  [[nodiscard]] std::string last_error() const;
 
  private:
   struct Impl;
