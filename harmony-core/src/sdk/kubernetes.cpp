@@ -991,9 +991,7 @@ bool KubernetesTopology::State::replace_stuck_pods(RunContext& ctx, const kube::
   if (!pods) return false;
   bool replaced = false;
   for (const auto& pod : *pods) {
-    std::string pod_revision;
-    for (const auto& [k, v] : pod.strings_at("/metadata/labels"))
-      if (k == "controller-revision-hash") pod_revision = v;
+    const std::string pod_revision = pod.string_at("/metadata/labels/controller-revision-hash").value_or("");
     if (pod_revision.empty() || pod_revision == revision || pod.has("/metadata/deletionTimestamp")) continue;
     if (kube::evaluate(pod).health != kube::Health::failed) continue;
     kube::DeleteOptions d;

@@ -1,5 +1,7 @@
 #include "tls.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <unistd.h>

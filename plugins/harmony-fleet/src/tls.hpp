@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <arpa/inet.h>
-
 #include <harmony/base/expected.hpp>
 
 namespace harmony::fleet {
