@@ -12,6 +12,7 @@
 #include <harmony/agent/connection.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/text.hpp>
+#include <harmony/fleet/crds.hpp>
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/scores.hpp>
 #include <harmony/fleet/stack.hpp>
@@ -251,6 +252,11 @@ int main(int argc, char** argv) {
         if (forward_port < 0 || forward_port > 65535)
           throw harmony::base::usage_error("--port " + std::to_string(forward_port) + " is not a port", "it is 0-65535");
         return port_forward_any(c, static_cast<std::uint16_t>(forward_port));
+      });
+  plugin.command("crds", "print the FleetDeployment and FleetDevice CustomResourceDefinitions (YAML, for kubectl apply)")
+      .action([](const harmony::CommandContext& c) {
+        c.print(fleet_crds_yaml());
+        return 0;
       });
   static ImagesArgs images_args;
   plugin.command("images", "build the fleet-agent image from the installed fleet-agent, or build and push it")
