@@ -101,9 +101,11 @@ void NatsServer::kill() {
   process_.reset();
 }
 
-natsConnection* nats_connect(const std::string& url, const std::string& user, const std::string& password) {
+natsConnection* nats_connect(const std::string& url, const std::string& user, const std::string& password,
+                             const std::string& inbox) {
   natsOptions* options = nullptr;
   if (natsOptions_Create(&options) != NATS_OK) return nullptr;
+  if (!inbox.empty()) natsOptions_SetCustomInboxPrefix(options, inbox.c_str());
   natsOptions_SetURL(options, url.c_str());
   natsOptions_SetUserInfo(options, user.c_str(), password.c_str());
   natsOptions_SetAllowReconnect(options, false);

@@ -72,7 +72,10 @@ class NatsServer {
 // A plain NATS connection as `user`, without reconnects (for what harmony's
 // own clients never send); nullptr when the server refuses it. The caller
 // destroys it with natsConnection_Destroy.
-__natsConnection* nats_connect(const std::string& url, const std::string& user, const std::string& password);
+// `inbox` replaces the _INBOX prefix of its requests' replies (an agent's
+// user may only receive under _INBOX.<id>).
+__natsConnection* nats_connect(const std::string& url, const std::string& user, const std::string& password,
+                               const std::string& inbox = {});
 
 // Skips the test (skip.hpp), saying why, when nats-server is not installed.
 #define HARMONY_REQUIRE_NATS()                                                            \

@@ -1,6 +1,7 @@
 #include <harmony/fleet/config.hpp>
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <set>
@@ -11,6 +12,8 @@
 #include <harmony/agent/protocol.hpp>
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/files.hpp>
+#include <harmony/base/text.hpp>
+#include <harmony/fleet/contract.hpp>
 #include <harmony/base/paths.hpp>
 #include <harmony/base/process.hpp>
 
@@ -75,10 +78,36 @@ std::vector<settings::Problem> AgentSettings::check() const {
   for (const auto& program_path : exec_allow)
     if (program_path.empty() || program_path.front() != '/')
       problems.push_back({"exec_allow", "'" + base::printable(program_path) + "' is not an absolute path (agents do no PATH lookup)"});
+  for (const auto& [k, v] : labels) {
+    if (!contract::valid_label_key(k)) problems.push_back({"labels", "'" + base::printable(k) + "' is not a label name"});
+    else if (!contract::valid_label_value(v))
+      problems.push_back({"labels." + k, "'" + base::printable(v) + "' is not a label value (at most 63 letters, digits, '-', '_', '.')"});
+  }
+  const auto all_ids = device_ids();
+  for (const auto& [id, text] : device_labels) {
+    if (std::find(all_ids.begin(), all_ids.end(), id) == all_ids.end()) {
+      problems.push_back({"device_labels." + id, "no agent has this id (the ids are " + base::join(all_ids, ", ") + ")"});
+      continue;
+    }
+    for (const auto& pair : base::split_list(text, ',')) {
+      const auto eq = pair.find('=');
+      if (eq == std::string::npos || !contract::valid_label_key(pair.substr(0, eq)) ||
+          !contract::valid_label_value(pair.substr(eq + 1)))
+        problems.push_back({"device_labels." + id, "'" + base::printable(pair) + "' is not name=value with a valid label name and value"});
+    }
+  }
   if (heartbeat.value < 100ms) problems.push_back({"heartbeat", "must be at least 100ms"});
   if (exec_timeout.value < 1s) problems.push_back({"exec_timeout", "must be at least 1s"});
   if (program.empty()) problems.push_back({"program", "must name the fleet-agent program"});
   return problems;
+}
+
+std::map<std::string, std::string> AgentSettings::labels_of(const std::string& device_id) const {
+  auto out = labels;
+  if (auto it = device_labels.find(device_id); it != device_labels.end())
+    for (const auto& pair : base::split_list(it->second, ','))
+      if (auto eq = pair.find('='); eq != std::string::npos) out[pair.substr(0, eq)] = pair.substr(eq + 1);
+  return out;
 }
 
 std::vector<std::string> AgentSettings::device_ids() const {
@@ -107,27 +136,64 @@ std::optional<std::string> device_of_password_file(std::string_view file_name) {
   return id;
 }
 
+Permissions agent_permissions(std::string_view device_id) {
+  namespace c = contract;
+  const std::string id(device_id);
+  const std::string status(agent::status_bucket);
+  const std::string own = c::device_key_filter(id);
+  // The consumer's filter is part of the subject it is created on (NATS
+  // 2.10), so the server refuses any other filter: the agent watches its
+  // own desired state and nobody else's.
+  return {{agent::heartbeat_subject(id), c::key_subject(status, agent::status_key(id)),
+           "$JS.API.STREAM.INFO." + c::bucket_stream(status),
+           "$JS.API.CONSUMER.CREATE." + c::bucket_stream(c::desired_bucket) + ".*." + c::key_subject(c::desired_bucket, own),
+           c::key_subject(c::reported_bucket, own), "$JS.API.STREAM.INFO." + c::bucket_stream(c::reported_bucket)},
+          {agent::command_subscription(id), std::string(agent::inbox_prefix) + id + ".>"},
+          true};
+}
+
+Permissions controller_permissions() {
+  namespace c = contract;
+  Permissions p;
+  for (std::string_view bucket : {agent::status_bucket, c::desired_bucket, c::reported_bucket}) {
+    const std::string stream = c::bucket_stream(bucket);
+    // Watching (ephemeral consumers with flow control) and reading keys.
+    for (const std::string& subject :
+         {"$JS.API.STREAM.INFO." + stream, "$JS.API.CONSUMER.*." + stream, "$JS.API.CONSUMER.*." + stream + ".>",
+          "$JS.API.DIRECT.GET." + stream, "$JS.API.DIRECT.GET." + stream + ".>", "$JS.API.STREAM.MSG.GET." + stream,
+          "$JS.FC." + stream + ".>", "$JS.ACK." + stream + ".>"})
+      p.publish.push_back(subject);
+  }
+  // Writing: desired state; and removing reports of deployments that are gone.
+  p.publish.push_back(c::key_subject(c::desired_bucket, ">"));
+  p.publish.push_back(c::key_subject(c::reported_bucket, ">"));
+  p.subscribe.push_back(std::string(controller_inbox) + ".>");
+  return p;
+}
+
+std::vector<Bucket> fleet_buckets() {
+  return {{agent::status_bucket, "fleet agents' heartbeats, one key per device id"},
+          {contract::desired_bucket, "what each device should run: <device>.<namespace>.<deployment>, written by the fleet operator"},
+          {contract::reported_bucket, "what each device runs: <device>.<namespace>.<deployment>, written by its agent"}};
+}
+
 std::string render_accounts(const std::vector<NatsUser>& users) {
   std::string out =
       "# Generated by harmony-fleet: the NATS users of the fleet. Do not edit; deploys rewrite it.\n"
-      "# The operator may do anything; each agent only what docs/agent-protocol.md needs for its own id.\n"
+      "# The operator may do anything; the operator runtime only the fleet's KV buckets; each agent only what\n"
+      "# docs/agent-protocol.md and docs/fleet-operator.md need for its own id.\n"
       "users = [\n";
   for (const auto& u : users) {
     out += "  { user: " + quoted(u.name) + ", password: " + quoted(u.password);
-    if (u.device_id.empty()) {
+    if (u.device_id.empty() && !u.controller) {
       out += " }\n";
       continue;
     }
-    const std::string& id = u.device_id;
-    const std::string bucket(agent::status_bucket);
+    const Permissions p = u.controller ? controller_permissions() : agent_permissions(u.device_id);
     out += ",\n    permissions: {\n";
-    out += "      publish: { allow: " +
-           list({agent::heartbeat_subject(id), "$KV." + bucket + "." + agent::status_key(id),
-                 "$JS.API.STREAM.INFO.KV_" + bucket}) +
-           " }\n";
-    out += "      subscribe: { allow: " + list({agent::command_subscription(id), std::string(agent::inbox_prefix) + id + ".>"}) +
-           " }\n";
-    out += "      allow_responses: true\n";
+    out += "      publish: { allow: " + list(p.publish) + " }\n";
+    out += "      subscribe: { allow: " + list(p.subscribe) + " }\n";
+    if (p.allow_responses) out += "      allow_responses: true\n";
     out += "    } }\n";
   }
   return out + "]\n";
@@ -172,7 +238,8 @@ std::string client_url(const NatsSettings& s) {
 }
 
 std::string render_agent_config(const AgentSettings& s, const std::string& device_id, const std::string& nats_url,
-                                const std::string& password_file, const std::string& ca_file) {
+                                const std::string& password_file, const std::string& ca_file,
+                                const std::string& workloads_dir) {
   YAML::Emitter out;
   out << YAML::Comment("Generated by harmony-fleet for " + device_id + ". Do not edit: the next deploy rewrites it.");
   out << YAML::BeginMap;
@@ -184,7 +251,7 @@ std::string render_agent_config(const AgentSettings& s, const std::string& devic
   if (!ca_file.empty()) out << YAML::Key << "ca_file" << YAML::Value << ca_file;
   out << YAML::EndMap;
   out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
-  for (const auto& [k, v] : s.labels) out << YAML::Key << k << YAML::Value << v;
+  for (const auto& [k, v] : s.labels_of(device_id)) out << YAML::Key << k << YAML::Value << v;
   out << YAML::EndMap;
   out << YAML::Key << "exec" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "allow" << YAML::Value << YAML::BeginSeq;
@@ -195,6 +262,11 @@ std::string render_agent_config(const AgentSettings& s, const std::string& devic
   out << YAML::Key << "heartbeat" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "interval" << YAML::Value << std::to_string(s.heartbeat.value.count()) + "ms";
   out << YAML::EndMap;
+  if (!workloads_dir.empty()) {
+    out << YAML::Key << "workloads" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "directory" << YAML::Value << workloads_dir;
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

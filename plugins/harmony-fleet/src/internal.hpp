@@ -3,11 +3,22 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <harmony/base/expected.hpp>
 
 #include <harmony/base/error.hpp>
 #include <harmony/context.hpp>
 
+namespace harmony::agent {
+class Client;
+}
+
 namespace harmony::fleet::detail {
+
+// Creates the fleet's KV buckets that are missing (fleet_buckets()): their
+// names.
+base::expected<std::vector<std::string>> ensure_buckets(agent::Client& client);
 
 inline base::Error failed(int status, std::string message, std::string reason = {}, std::string hint = {}) {
   base::Error e = base::make_error(std::move(message), std::move(reason), std::move(hint));

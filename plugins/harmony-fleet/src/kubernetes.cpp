@@ -30,6 +30,7 @@ const kube::Labels nats_labels{{"app.kubernetes.io/name", "nats"}, {"app.kuberne
 
 using detail::failed;
 
+using detail::ensure_buckets;
 using detail::for_component;
 
 }  // namespace
@@ -170,10 +171,11 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
   kube::Labels labels{{"app.kubernetes.io/name", "fleet-agent"},
                       {"app.kubernetes.io/part-of", "harmony-fleet"},
                       {"harmony.io/device-id", id}};
-  const std::string config_text = render_agent_config(s, id, nats_url, agent_pod_password, ca_cert.empty() ? "" : agent_pod_ca);
+  const std::string config_text = render_agent_config(s, id, nats_url, agent_pod_password, ca_cert.empty() ? "" : agent_pod_ca,
+                                                      "/var/lib/fleet-agent/workloads");
   kube::Secret secret{.metadata = {.name = name, .labels = labels}, .data = {{"password", password}}};
   kube::ConfigMap config{.metadata = {.name = name, .labels = labels}, .data = {{"agent.yaml", config_text}}};
-  kube::Labels pod_labels = s.labels;
+  kube::Labels pod_labels = s.labels_of(id);
   pod_labels.insert(labels.begin(), labels.end());
   kube::Container agent{
       .name = "fleet-agent",
@@ -181,7 +183,9 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
       .args = {"--config", agent_pod_config},
       .volume_mounts = {{.name = "config", .path = "/etc/fleet-agent", .read_only = true},
                         {.name = "password", .path = "/run/secrets/fleet-agent", .read_only = true},
-                        {.name = "tmp", .path = "/tmp"}},
+                        {.name = "tmp", .path = "/tmp"},
+                        // The workloads' records and logs: they last as long as the pod.
+                        {.name = "workloads", .path = "/var/lib/fleet-agent"}},
       .resources = {.cpu_request = "10m", .memory_request = "16Mi", .memory_limit = s.memory_limit},
       .run_as_user = 65534};
   kube::Deployment deployment{
@@ -198,7 +202,8 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
                                  .source = kube::Volume::Source::secret,
                                  .reference = name,
                                  .default_mode = 0440},
-                                {.name = "tmp", .source = kube::Volume::Source::empty_dir, .size_limit = "16Mi"}},
+                                {.name = "tmp", .source = kube::Volume::Source::empty_dir, .size_limit = "16Mi"},
+                                {.name = "workloads", .source = kube::Volume::Source::empty_dir, .size_limit = "64Mi"}},
                     .fs_group = 65534,
                     .run_as_user = 65534,
                     .run_as_group = 65534,
@@ -328,6 +333,9 @@ base::expected<Users> fleet_users(KubernetesCluster& cluster, RunContext& nats_c
   if (!op) return base::fail(op.error());
   out.operator_password = *op;
   out.users.push_back({std::string(operator_user), *op, ""});
+  auto controller = cluster.ensure_secret(nats_ctx, controller_password_file, generate_password);
+  if (!controller) return base::fail(controller.error());
+  out.users.push_back({std::string(controller_user), *controller, "", true});
   for (const auto& id : ids) {
     auto password = cluster.ensure_secret(nats_ctx, agent_password_file(id), generate_password);
     if (!password) return base::fail(password.error());
@@ -531,7 +539,7 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   if (!connection) return Outcome::failure(connection.error());
   auto client = connect_when_up(ctx, *connection, "an operator");
   if (!client) return Outcome::failure(client.error());
-  auto created = client->ensure_status_bucket();
+  auto created = ensure_buckets(*client);
   if (!created) return Outcome::failure(created.error());
   auto file = write_connection(*connection, s.client_port.value, cluster, ctx, true);
   if (!file) return Outcome::failure(file.error());
@@ -539,7 +547,7 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   std::vector<std::string> parts;
   for (const Outcome* o : {&accounts, &applied})
     if (o->changed()) parts.push_back(o->message);
-  if (*created) parts.emplace_back("created the KV bucket");
+  if (!created->empty()) parts.push_back("created the KV buckets " + base::join(*created, ", "));
   Outcome out = parts.empty() ? Outcome::no_change(applied.message) : Outcome::success(base::join(parts, "; "));
   out.detail("summary", "NATS in namespace " + cluster.namespace_name() + ", reached at " + where(*connection) +
                             (file->empty() ? "" : "; connection file: " + *file + " (harmony agent uses it)"));

@@ -26,7 +26,22 @@ constexpr auto poll = 5ms;
 
 using detail::failed;
 
+using detail::ensure_buckets;
 using detail::for_component;
+
+}  // namespace
+
+base::expected<std::vector<std::string>> detail::ensure_buckets(agent::Client& client) {
+  std::vector<std::string> created;
+  for (const auto& bucket : fleet_buckets()) {
+    auto made = client.ensure_bucket(bucket.name, bucket.description);
+    if (!made) return base::fail(made.error());
+    if (*made) created.emplace_back(bucket.name);
+  }
+  return created;
+}
+
+namespace {
 
 base::expected<std::string> read_password(const std::string& path, std::string_view whose) {
   auto password = base::read_secret_file(path, "the NATS password file");
@@ -57,7 +72,10 @@ std::vector<std::string> devices_with_users(FileStore& files) {
 base::expected<bool> write_accounts(FileStore& files, RunContext& nats_ctx) {
   auto operator_password = files.ensure_secret(nats_ctx, operator_password_file, generate_password);
   if (!operator_password) return base::fail(operator_password.error());
-  std::vector<NatsUser> users{{std::string(operator_user), *operator_password, ""}};
+  auto controller_password = files.ensure_secret(nats_ctx, controller_password_file, generate_password);
+  if (!controller_password) return base::fail(controller_password.error());
+  std::vector<NatsUser> users{{std::string(operator_user), *operator_password, ""},
+                              {std::string(controller_user), *controller_password, "", true}};
   for (const auto& id : devices_with_users(files)) {
     auto password = read_password(nats_credential(files, agent_password_file(id)), "agent " + id);
     if (!password) return base::fail(password.error());
@@ -166,11 +184,11 @@ Outcome deploy_nats(const NatsSettings& s, ProcessSupervisor& processes, FileSto
     return Outcome::failure(up.error());
   auto client = agent::Client::connect(*operator_connection, 2s);
   if (!client) return Outcome::failure(client.error());
-  auto created = client->ensure_status_bucket();
+  auto created = ensure_buckets(*client);
   if (!created) return Outcome::failure(created.error());
-  if (*created) {
-    ctx.note("created the KV bucket " + std::string(agent::status_bucket));
-    parts.push_back(Outcome::success("created the KV bucket"));
+  if (!created->empty()) {
+    ctx.note("created the KV buckets " + base::join(*created, ", "));
+    parts.push_back(Outcome::success("created the KV buckets"));
   }
 
   auto published = files.ensure_file(
@@ -249,7 +267,9 @@ Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecor
   for (const auto& id : ids) {
     const std::string password_file = nats_credential(files, agent_password_file(id));
     auto config = files.ensure_file(
-        ctx, {id + ".yaml", render_agent_config(s, id, client_url(*nats), password_file), 0600, FileKind::config});
+        ctx, {id + ".yaml", render_agent_config(s, id, client_url(*nats), password_file, {},
+                                                     files.work_dir(agent_component) + "/" + id),
+                0600, FileKind::config});
     if (!config) return Outcome::failure(config.error());
     ProcessDefinition agent;
     agent.name = id;

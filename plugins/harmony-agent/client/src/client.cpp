@@ -199,24 +199,29 @@ base::expected<LogsReply> Client::logs(std::string_view id, const LogsRequest& r
 }
 
 base::expected<bool> Client::ensure_status_bucket() {
+  return ensure_bucket(status_bucket, "fleet agents' heartbeats, one key per device id");
+}
+
+base::expected<bool> Client::ensure_bucket(std::string_view name, std::string_view description) {
   jsCtx* js = nullptr;
   if (natsConnection_JetStream(&js, impl_->connection, nullptr) != NATS_OK)
     return base::fail(base::make_error("cannot use JetStream", "the NATS connection refused a JetStream context"));
   kvStore* kv = nullptr;
-  natsStatus s = js_KeyValue(&kv, js, std::string(status_bucket).c_str());
+  const std::string bucket(name), text(description);
+  natsStatus s = js_KeyValue(&kv, js, bucket.c_str());
   const bool existed = s == NATS_OK;
   if (!existed) {
     kvConfig config;
     kvConfig_Init(&config);
-    config.Bucket = status_bucket.data();
+    config.Bucket = bucket.c_str();
     config.History = 1;
-    config.Description = "fleet agents' heartbeats, one key per device id";
+    config.Description = text.c_str();
     s = js_CreateKeyValue(&kv, js, &config);
   }
   if (kv) kvStore_Destroy(kv);
   jsCtx_Destroy(js);
   if (s != NATS_OK)
-    return base::fail(base::make_error("cannot create the KV bucket " + std::string(status_bucket),
+    return base::fail(base::make_error("cannot create the KV bucket " + bucket,
                                        nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(s),
                                        "JetStream must be on in the NATS server, and the user allowed to create streams"));
   return !existed;

@@ -1,5 +1,6 @@
 #include "agent.hpp"
 
+#include "link.hpp"
 #include "memory.hpp"
 
 #include <algorithm>
@@ -17,26 +18,6 @@
 #include <harmony/version.hpp>
 
 namespace harmony::agent::daemon {
-
-struct Agent::Link {
-  Agent* agent = nullptr;
-  natsConnection* connection = nullptr;
-  natsSubscription* subscription = nullptr;
-  natsStatistics* stats = nullptr;
-  jsCtx* js = nullptr;    // the heartbeat thread's
-  kvStore* kv = nullptr;  // the heartbeat thread's
-  // Set once the subscription is closed and its handler will not run again
-  // (or there never was one): then the Link may be freed.
-  std::atomic<bool> quiet{true};
-
-  ~Link() {
-    if (kv) kvStore_Destroy(kv);
-    if (js) jsCtx_Destroy(js);
-    if (subscription) natsSubscription_Destroy(subscription);
-    if (connection) natsConnection_Destroy(connection);
-    if (stats) natsStatistics_Destroy(stats);
-  }
-};
 
 namespace {
 
@@ -156,6 +137,7 @@ base::expected<void> Agent::start() {
         self->log_->info("reconnected to NATS at {}", connected_url(nc));
         std::lock_guard lock(self->mutex_);
         self->beat_now_ = true;  // say so at once, not at the next interval
+        self->resync_desired_ = true;
         self->changed_.notify_all();
       },
       this);
@@ -181,8 +163,22 @@ base::expected<void> Agent::start() {
   const std::size_t programs = exec_programs(config_).size();
   log_->info("fleet-agent {} {} serving {} (exec allows {} program{})", config_.device_id, harmony::version, subject,
              programs, programs == 1 ? "" : "s");
+  if (config_.workloads) {
+    workloads_ = std::make_unique<Workloads>(
+        config_, log_, [this](const fleet::contract::ReportedState& r) { report_workload(r); },
+        [this](const fleet::contract::Key& k) { forget_workload(k); });
+    if (auto ok = workloads_->start(); !ok) {
+      if (config_.workloads_dir_set) return ok;
+      // The default place is the package's (/var/lib/fleet-agent); an agent
+      // run by hand elsewhere still serves its verbs.
+      log_->warn("{} ({}): desired state is not watched; set workloads.directory to run workloads",
+                 ok.error().message, ok.error().reason);
+      workloads_.reset();
+    }
+  }
   supervisor_ = std::thread([this] { supervise(); });
   heartbeat_ = std::thread([this] { heartbeat_loop(); });
+  if (workloads_) desired_ = std::thread([this] { desired_loop(); });
   return {};
 }
 
@@ -317,6 +313,9 @@ void Agent::stop() {
   }
   changed_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
+  if (desired_.joinable()) desired_.join();
+  // The workloads keep running; the next start of the agent adopts them.
+  if (workloads_) workloads_->stop();
   if (supervisor_.joinable()) supervisor_.join();
 
   // Every exec in flight answers: run_process ends each at its deadline.

@@ -22,11 +22,13 @@
 #include <vector>
 
 #include "config.hpp"
+#include "workloads.hpp"
 
 struct __natsConnection;
 struct __natsSubscription;
 struct __natsOptions;
 struct __natsStatistics;
+struct __natsMsg;
 
 namespace spdlog {
 class logger;
@@ -73,6 +75,15 @@ class Agent {
   bool publish_heartbeat();
   bool put_into_kv(Link& link, const std::string& payload);
   bool wait_stopping(std::chrono::milliseconds delay);
+  // Desired state (docs/fleet-operator.md): a JetStream consumer filtered to
+  // this device's keys, read by one thread; made again on every connection
+  // and every workloads.resync.
+  void desired_loop();
+  struct Watch;
+  bool watch_desired(const std::shared_ptr<Link>& link, Watch& watch);
+  void take_desired(Watch& watch, __natsMsg* msg);
+  void report_workload(const fleet::contract::ReportedState& state);
+  void forget_workload(const fleet::contract::Key& key);
 
   Config config_;
   std::string password_;
@@ -112,6 +123,9 @@ class Agent {
   std::string heartbeat_mode_ = "subject";
   std::thread supervisor_;
   std::thread heartbeat_;
+  std::atomic<bool> resync_desired_{false};  // reconnected: the server may have lost the consumer
+  std::unique_ptr<Workloads> workloads_;
+  std::thread desired_;
 };
 
 }  // namespace harmony::agent::daemon

@@ -219,6 +219,31 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
     TRY(v, duration(*text, "heartbeat.interval"));
     c.heartbeat_interval = *v;
   }
+  Map workloads(top.get("workloads"), "workloads");
+  if (auto n = workloads.get("enabled"); n) {
+    TRY(text, scalar(n, "workloads.enabled"));
+    if (*text != "true" && *text != "false") return base::fail(bad("workloads.enabled", "must be true or false"));
+    c.workloads = *text == "true";
+  }
+  if (auto n = workloads.get("directory"); n) {
+    TRY(v, scalar(n, "workloads.directory"));
+    c.workloads_dir = *v;
+    c.workloads_dir_set = true;
+  }
+  if (auto n = workloads.get("stop_grace"); n) {
+    TRY(text, scalar(n, "workloads.stop_grace"));
+    TRY(v, duration(*text, "workloads.stop_grace"));
+    c.workloads_stop_grace = *v;
+  }
+  if (auto n = workloads.get("resync"); n) {
+    TRY(text, scalar(n, "workloads.resync"));
+    TRY(v, duration(*text, "workloads.resync"));
+    c.desired_resync = *v;
+  }
+  if (auto n = workloads.get("podman"); n) {
+    TRY(v, scalar(n, "workloads.podman"));
+    c.podman = *v;
+  }
   Map logs(top.get("logs"), "logs");
   if (auto n = logs.get("keep"); n) {
     TRY(text, scalar(n, "logs.keep"));
@@ -229,7 +254,7 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
     TRY(v, scalar(n, "logs.level"));
     c.log_level = *v;
   }
-  for (const Map* m : {&top, &nats, &exec, &heartbeat, &logs})
+  for (const Map* m : {&top, &nats, &exec, &heartbeat, &workloads, &logs})
     if (auto unknown = m->unknown(); !unknown.empty()) return base::fail(unknown.front());
 
   // The environment overrides the file.
@@ -246,6 +271,10 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
         return base::fail(bad("FLEET_AGENT_LABELS", "'" + base::printable(pair) + "' is not name=value"));
       c.labels[pair.substr(0, eq)] = pair.substr(eq + 1);
     }
+  }
+  if (auto v = getenv("FLEET_AGENT_WORKLOADS_DIR")) {
+    c.workloads_dir = *v;
+    c.workloads_dir_set = true;
   }
   if (auto v = getenv("FLEET_AGENT_HEARTBEAT_INTERVAL")) {
     TRY(d, duration(*v, "FLEET_AGENT_HEARTBEAT_INTERVAL"));
@@ -275,6 +304,8 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
       return base::fail(bad("exec.allow_args", "'" + base::printable(program) + "' is also in exec.allow, which allows any arguments",
                             "keep it in one of the two"));
   }
+  if (c.workloads && (c.workloads_dir.empty() || c.workloads_dir.front() != '/'))
+    return base::fail(bad("workloads.directory", "'" + base::printable(c.workloads_dir) + "' is not an absolute path"));
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return base::fail(bad("logs.level", "'" + base::printable(c.log_level) + "' is not debug, info, warn or error"));
   return c;

@@ -28,6 +28,13 @@ struct Config {
   std::size_t exec_output_limit = 256 * 1024;         // bytes kept per stream
   int exec_max_concurrent = 4;
   std::chrono::milliseconds heartbeat_interval{5'000};
+  // Workloads from the fleet's desired state (docs/fleet-operator.md).
+  bool workloads = true;                               // false: the agent never watches desired state
+  std::string workloads_dir = "/var/lib/fleet-agent/workloads";  // records, exit statuses, logs
+  bool workloads_dir_set = false;                      // configured, not the default: it must work
+  std::chrono::milliseconds workloads_stop_grace{10'000};        // SIGTERM -> SIGKILL when stopping one
+  std::chrono::milliseconds desired_resync{60'000};    // re-read all desired state this often
+  std::string podman = "podman";                       // containers: a path, or a name in PATH
   std::size_t log_lines = 1000;                       // kept in memory for the logs verb
   std::string log_level = "info";
 };

@@ -14,6 +14,7 @@
 
 #include "agent.hpp"
 #include "config.hpp"
+#include "workloads.hpp"
 
 namespace harmony::agent::daemon {
 namespace {
@@ -35,6 +36,9 @@ int report(const base::Error& e) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  // The wrapper the agent starts each process workload through.
+  if (argc >= 5 && std::string_view(argv[1]) == "--run-workload" && std::string_view(argv[3]) == "--")
+    return run_workload(argv[2], std::vector<std::string>(argv + 4, argv + argc));
   std::string config_path;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

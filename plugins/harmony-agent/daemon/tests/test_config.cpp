@@ -220,3 +220,29 @@ TEST_CASE("the password file is refused when others may read it") {
   c.password_file = dir / "absent";
   CHECK_FALSE(read_password(c));
 }
+
+TEST_CASE("workloads: a directory, a stop grace, a resync interval and podman are settable, and checked") {
+  TempDir dir;
+  auto c = load_config(write(dir, "agent.yaml",
+                             "device_id: edge-1\n"
+                             "workloads: {directory: /srv/w, stop_grace: 3s, resync: 20s, podman: /usr/local/bin/podman}\n"),
+                       env_of({}));
+  REQUIRE(c);
+  CHECK(c->workloads);
+  CHECK(c->workloads_dir == "/srv/w");
+  CHECK(c->workloads_dir_set);
+  CHECK(c->workloads_stop_grace == std::chrono::seconds(3));
+  CHECK(c->desired_resync == std::chrono::seconds(20));
+  CHECK(c->podman == "/usr/local/bin/podman");
+  auto defaults = load_config(write(dir, "d.yaml", "device_id: edge-1\n"), env_of({}));
+  REQUIRE(defaults);
+  CHECK(defaults->workloads_dir == "/var/lib/fleet-agent/workloads");
+  CHECK_FALSE(defaults->workloads_dir_set);
+  auto from_env = load_config(write(dir, "e.yaml", "device_id: edge-1\n"), env_of({{"FLEET_AGENT_WORKLOADS_DIR", "/run/w"}}));
+  REQUIRE(from_env);
+  CHECK(from_env->workloads_dir == "/run/w");
+  CHECK_THAT(refusal(dir, "device_id: edge-1\nworkloads: {directory: relative}\n"),
+             Catch::Contains("workloads.directory") && Catch::Contains("not an absolute path"));
+  CHECK_THAT(refusal(dir, "device_id: edge-1\nworkloads: {enabled: maybe}\n"), Catch::Contains("true or false"));
+  CHECK_THAT(refusal(dir, "device_id: edge-1\nworkloads: {resynk: 3s}\n"), Catch::Contains("did you mean 'workloads.resync'"));
+}

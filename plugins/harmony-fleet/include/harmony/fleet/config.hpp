@@ -18,6 +18,13 @@ inline constexpr std::string_view agent_component = "agent";
 inline constexpr std::string_view nats_process = "nats-server";
 inline constexpr std::string_view operator_user = "operator";
 inline constexpr std::string_view operator_password_file = "operator.password";
+// The fleet operator runtime's own user: only the fleet's KV buckets
+// (docs/fleet-operator.md), never device commands.
+inline constexpr std::string_view controller_user = "fleet-operator";
+inline constexpr std::string_view controller_password_file = "fleet-operator.password";
+// Its replies come under this prefix; an underscore keeps it apart from
+// every agent's _INBOX.<id> (device ids have none).
+inline constexpr std::string_view controller_inbox = "_INBOX_fleet-operator";
 inline constexpr std::string_view system_user = "system";
 inline constexpr std::string_view system_password_file = "system.password";
 inline constexpr std::string_view accounts_file = "accounts.conf";
@@ -37,8 +44,28 @@ std::optional<std::string> device_of_password_file(std::string_view file_name);
 struct NatsUser {
   std::string name;
   std::string password;
-  std::string device_id;  // empty: the operator, who may do anything
+  std::string device_id;    // empty: the operator, who may do anything
+  bool controller = false;  // the operator runtime: controller_permissions()
 };
+
+// What a NATS user may publish and subscribe to. One definition per role,
+// used for the accounts file (and, later, the auth callout's answers).
+struct Permissions {
+  std::vector<std::string> publish;
+  std::vector<std::string> subscribe;
+  bool allow_responses = false;
+};
+// An agent: its commands, heartbeats and status key, and its own keys of
+// the desired-state (watch only) and device-state (write) buckets.
+Permissions agent_permissions(std::string_view device_id);
+// The operator runtime: the three KV buckets, nothing else.
+Permissions controller_permissions();
+// The KV buckets the fleet's NATS deploy creates, with what each holds.
+struct Bucket {
+  std::string_view name;
+  std::string_view description;
+};
+std::vector<Bucket> fleet_buckets();
 
 // The `users` block of nats-server's authorization: the operator, then one
 // user per agent allowed only its own subjects.
@@ -62,7 +89,8 @@ bool is_loopback(std::string_view address);
 
 // fleet-agent's configuration (docs/agent.md) for one device.
 std::string render_agent_config(const AgentSettings& settings, const std::string& device_id, const std::string& nats_url,
-                                 const std::string& password_file, const std::string& ca_file = {});
+                                 const std::string& password_file, const std::string& ca_file = {},
+                                 const std::string& workloads_dir = {});
 
 // The program to run for a setting: a path is used as is; a bare name is
 // looked for next to the running executable first (an installed or built

@@ -81,6 +81,7 @@ struct AgentSettings {
   std::vector<std::string> ids;
   std::string id_prefix = "edge";
   std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> device_labels;
   std::vector<std::string> exec_allow{"/usr/bin/uptime", "/usr/bin/df", "/usr/bin/hostname"};
   Duration exec_timeout{25s};
   Duration heartbeat{5s};
@@ -95,7 +96,10 @@ struct AgentSettings {
     v("count", count, "how many agents (ids <id_prefix>-1 ... <id_prefix>-<count>)", range(1, 500));
     v("ids", ids, "the device ids, instead of deriving them from count (RFC 1123 labels)");
     v("id_prefix", id_prefix, "the prefix of derived ids");
-    v("labels", labels, "labels every agent reports (ping, heartbeats)");
+    v("labels", labels, "labels every agent reports (ping, heartbeats); FleetDeployments select devices by them");
+    v("device_labels", device_labels,
+      "labels of one device, on top of labels: <id>: name=value,name=value (e.g. --set "
+      "agent.device_labels.edge-1=site=lyon,rack=3)");
     v("exec_allow", exec_allow, "programs `harmony agent exec` may run: absolute paths");
     v("exec_timeout", exec_timeout, "the longest an exec may run");
     v("heartbeat", heartbeat, "how often agents send a heartbeat");
@@ -108,6 +112,8 @@ struct AgentSettings {
   [[nodiscard]] std::vector<settings::Problem> check() const;
   // The ids, explicit or derived, in order.
   [[nodiscard]] std::vector<std::string> device_ids() const;
+  // One device's labels: labels, then its device_labels entry.
+  [[nodiscard]] std::map<std::string, std::string> labels_of(const std::string& device_id) const;
 };
 
 struct OperatorSettings {

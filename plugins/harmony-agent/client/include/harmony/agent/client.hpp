@@ -45,6 +45,8 @@ class Client {
   // deploy does this, with the operator's user): true when it created it.
   // Needs JetStream.
   base::expected<bool> ensure_status_bucket();
+  // The same for any bucket (history 1: the latest value of each key).
+  base::expected<bool> ensure_bucket(std::string_view name, std::string_view description);
 
   [[nodiscard]] std::string server() const;
 
