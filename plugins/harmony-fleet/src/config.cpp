@@ -164,6 +164,9 @@ Permissions controller_permissions() {
           "$JS.FC." + stream + ".>", "$JS.ACK." + stream + ".>"})
       p.publish.push_back(subject);
   }
+  // libnats's watchers find a bucket's stream by its subjects: the names of
+  // streams, nothing of their content.
+  p.publish.emplace_back("$JS.API.STREAM.NAMES");
   // Writing: desired state; and removing reports of deployments that are gone.
   p.publish.push_back(c::key_subject(c::desired_bucket, ">"));
   p.publish.push_back(c::key_subject(c::reported_bucket, ">"));
