@@ -47,7 +47,7 @@ natsConnection* connect_as(const FleetStack& stack, const std::string& user, con
 
 }  // namespace
 
-TEST_CASE("deploy brings NATS and the agents up, and leaves out the control plane, which is deployed only when named") {
+TEST_CASE("deploy brings NATS and the agents up, says the operator needs Kubernetes, and leaves out identity, deployed only when named") {
   HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::ready();
   const auto& r = stack.first_deploy;
@@ -55,8 +55,10 @@ TEST_CASE("deploy brings NATS and the agents up, and leaves out the control plan
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("nats: ready") && Catch::Contains("nats-server on nats://127.0.0.1:" + std::to_string(stack.client_port)));
   CHECK_THAT(r.out, Catch::Contains("agent: ready") && Catch::Contains("2 agents (edge-1, edge-2)"));
-  for (const char* left_out : {"operator", "zitadel", "callout"}) CHECK_THAT(r.out, !Catch::Contains(left_out));
-  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of fleet on local (2 changed)"));
+  for (const char* left_out : {"zitadel", "callout"}) CHECK_THAT(r.out, !Catch::Contains(left_out));
+  // The operator is part of the fleet, on Kubernetes: here it is skipped, saying why.
+  CHECK_THAT(r.out, Catch::Contains("operator: skipped") && Catch::Contains("'local' does not have"));
+  CHECK_THAT(r.out, Catch::Contains("deployed 2 components of fleet on local (2 changed, 1 skipped)"));
   CHECK_THAT(r.out, Catch::Contains("harmony agent ping edge-1") && Catch::Contains("harmony fleet connect-info"));
 
   const auto connection = stack.state("connection.json");

@@ -110,6 +110,16 @@ std::string agent_test_image() {
   return ref;
 }
 
+std::string operator_test_image() {
+  static const std::string ref = [] {
+    const std::string program = fleet_operator_binary();
+    const std::string image = "harmony.local/fleet-operator-test:" + file_fingerprint(program);
+    return import_once(image, "HARMONY_IMAGE_BUILDER=oci " HARMONY_E2E_SOURCE "/packaging/container/build-image '" + program +
+                                  "' \"$archive\" " + image + " >/dev/null");
+  }();
+  return ref;
+}
+
 FleetStack::FleetStack(const std::string& hint) : ns(unique_namespace(hint)) {
   (void)test_cluster();
   prune_dead_namespaces();
@@ -118,7 +128,8 @@ FleetStack::FleetStack(const std::string& hint) : ns(unique_namespace(hint)) {
   box.install_program(harmony_fleet_binary());
   box.install_program(harmony_agent_binary());
   box.path_dirs = {"hbin", "bin", "/usr/bin", "/bin"};
-  box.vars = {{"KUBECONFIG", test_cluster().kubeconfig}};
+  // helm installs the operator's chart (and NATS's, with nats.deploy_with=chart).
+  box.vars = {{"KUBECONFIG", test_cluster().kubeconfig}, {"HARMONY_HELM", test_cluster().helm}};
   // The namespace first, saying whose it is; harmony then finds it there.
   auto me = base::identify_process(::getpid());
   REQUIRE(me);
@@ -185,6 +196,8 @@ base::ProcessResult FleetStack::deploy(const std::vector<std::string>& sets, con
   for (const auto& s : std::vector<std::string>{"nats.image=" + nats_test_image(), "agent.image=" + agent_test_image(),
                                                 node_port, "agent.heartbeat=1s"})
     args.insert(args.end(), {"--set", s});
+  if (components.empty() || std::find(components.begin(), components.end(), "operator") != components.end())
+    args.insert(args.end(), {"--set", "operator.image=" + operator_test_image()});
   for (const auto& s : sets) args.insert(args.end(), {"--set", s});
   args.insert(args.end(), {"--timeout", "180s"});
   return harmony(args);

@@ -19,6 +19,7 @@ namespace harmony::e2e {
 // Refs of the images in the cluster's containerd, imported once (by content).
 std::string nats_test_image();
 std::string agent_test_image();
+std::string operator_test_image();
 
 struct FleetStack {
   Sandbox box;
@@ -41,8 +42,10 @@ struct FleetStack {
   // harmony <args> (no topology flags: harmony agent reads the connection file)
   [[nodiscard]] base::ProcessResult plain(const std::vector<std::string>& args) const;
   // harmony deploy fleet <components> with the test images and `sets`.
+  // NATS and the agents unless told otherwise; {} deploys what a user gets
+  // naming nothing (with the operator).
   [[nodiscard]] base::ProcessResult deploy(const std::vector<std::string>& sets = {},
-                                           const std::vector<std::string>& components = {}) const;
+                                           const std::vector<std::string>& components = {"nats", "agent"}) const;
   // kubectl get -n <ns> <what> -o json
   [[nodiscard]] nlohmann::json get(const std::string& what) const;
   // The names of the pods matching `selector`, ignoring those going away.

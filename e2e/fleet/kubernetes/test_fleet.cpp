@@ -249,9 +249,9 @@ TEST_CASE("two fleets in two namespaces of one cluster do not interfere", "[both
   CHECK(answers(a, "alpha"));
 }
 
-TEST_CASE("the control plane is not in this version: named on kubeconfig, it is refused before anything is deployed") {
+TEST_CASE("the auth callout is not in this version: named on kubeconfig, it is refused before anything is deployed") {
   FleetStack s("server");
-  auto r = s.deploy({}, {"operator"});
+  auto r = s.deploy({}, {"callout"});
   INFO(out_and_err(r));
   CHECK(r.exit_code == harmony::base::exit_status::unsupported);
   CHECK_THAT(r.err, Catch::Contains("not in this version"));
@@ -518,7 +518,6 @@ TEST_CASE("nats.deploy_with=chart: the official NATS chart, with values from the
     HARMONY_SKIP("the official NATS chart is not here: set HARMONY_E2E_NATS_CHART to its directory or .tgz "
                  "(version 2.14.2; its repository cannot be reached from this machine)");
   FleetStack s("chart");
-  s.box.vars.emplace_back("HARMONY_HELM", test_cluster().helm);
   auto r = s.deploy({"nats.deploy_with=chart", std::string("nats.chart=") + chart, "agent.count=2"});
   INFO(out_and_err(r));
   REQUIRE(r.exit_code == 0);

@@ -601,8 +601,10 @@ Outcome deploy_agents_on_kubernetes(const AgentSettings& s, const std::optional<
   const std::string url = (nats->tls ? "tls://" : "nats://") + std::string(nats_service) + "." + cluster.namespace_name() +
                           ".svc:" + std::to_string(nats->client_port.value);
   std::vector<kube::Object> objects;
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    for (auto& o : agent_objects(s, ids[i], users->users[i + 1].password, url, tls->ca_cert)) objects.push_back(std::move(o));
+  for (const auto& u : users->users) {
+    if (u.device_id.empty()) continue;  // the operator and the operator runtime
+    for (auto& o : agent_objects(s, u.device_id, u.password, url, tls->ca_cert)) objects.push_back(std::move(o));
+  }
   Outcome applied = cluster.apply(ctx, objects);
   if (applied.failed() || ctx.dry_run()) return applied;
   const std::string n = std::to_string(ids.size()) + (ids.size() == 1 ? " agent" : " agents");

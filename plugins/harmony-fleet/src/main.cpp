@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <harmony/agent/connection.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/text.hpp>
+#include <harmony/fleet/chart.hpp>
 #include <harmony/fleet/crds.hpp>
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/scores.hpp>
@@ -237,10 +239,10 @@ int main(int argc, char** argv) {
        "fleet-system"});
   plugin.component<FleetNatsScore>("nats", "NATS with JetStream, the fleet's accounts and the agent-status bucket");
   plugin.component<FleetAgentScore>("agent", "the device agents (fleet-agent), a NATS user each", {}, {"nats"});
-  plugin.component<FleetOperatorScore>("operator", "the fleet operator: its CRDs and chart (Kubernetes)", {}, {"nats"});
+  plugin.component<FleetOperatorScore>("operator", "the fleet operator: its CRDs and chart (Kubernetes)", {}, {"nats", "agent"});
   plugin.component<ZitadelScore>("zitadel", "Zitadel, the identity provider (Kubernetes)");
   plugin.component<FleetCalloutScore>("callout", "the NATS auth callout service (Kubernetes)", {}, {"nats", "zitadel"});
-  plugin.only_when_named("operator").only_when_named("zitadel").only_when_named("callout");
+  plugin.only_when_named("zitadel").only_when_named("callout");
   plugin.group("server", "the control plane: nats, operator, zitadel, callout (FleetServerScore)",
                {"nats", "operator", "zitadel", "callout"});
   plugin.command("connect-info", "where your own NATS clients connect, and the credentials file (never the secret)")
@@ -256,6 +258,25 @@ int main(int argc, char** argv) {
   plugin.command("crds", "print the FleetDeployment and FleetDevice CustomResourceDefinitions (YAML, for kubectl apply)")
       .action([](const harmony::CommandContext& c) {
         c.print(fleet_crds_yaml());
+        return 0;
+      });
+  static std::string chart_output;
+  auto chart = plugin.command("chart", "write the fleet operator's Helm chart, generated from this build (helm lint, template, install)");
+  {
+    // Here -o/--output names the directory, as `harmony fleet chart --output
+    // DIR` reads; the command prints one line, so a JSON form would say nothing more.
+    CLI::App& app = chart.cli();
+    app.remove_option(app.get_option("--output"));
+    app.add_option("-o,--output", chart_output, "the directory to write the chart into (created)");
+  }
+  chart.action([](const harmony::CommandContext& c) {
+        if (chart_output.empty())
+          throw harmony::base::usage_error("harmony fleet chart needs --output DIR", "where to write the chart",
+                                           "harmony fleet chart --output ./fleet-operator");
+        if (auto written = write_operator_chart(chart_output); !written) throw written.error();
+        c.print("wrote the fleet-operator chart " + std::string(harmony::version) + " to " + chart_output +
+                "\n\nnext:\n  helm lint " + chart_output + "\n  helm install fleet-operator " + chart_output +
+                " -n NAMESPACE --set nats.urls={tls://nats.NAMESPACE.svc:4222} --set nats.password=...\n");
         return 0;
       });
   static ImagesArgs images_args;

@@ -196,6 +196,10 @@ std::vector<contract::ReportedState> Workloads::states() {
   return states_;
 }
 
+std::chrono::milliseconds Workloads::min_ready(const Workload& w) {
+  return std::chrono::seconds(w.desired.min_ready_seconds);
+}
+
 std::string Workloads::path(const contract::DesiredState& d, std::string_view suffix) const {
   return config_.workloads_dir + "/" + key_of(d.namespace_, d.name) + std::string(suffix);
 }
@@ -233,7 +237,8 @@ void Workloads::adopt() {
     base::ProcessIdentity id{record.value("pid", 0), record.value("start_ticks", std::uint64_t{0}), record.value("boot_id", "")};
     if (base::check_process(id) == base::Liveness::running) {
       w.process = id;
-      w.started = std::chrono::steady_clock::now();
+      // It has run for a while already: no minReadySeconds to wait out again.
+      w.started = std::chrono::steady_clock::now() - std::chrono::hours(24);
       w.phase = WorkloadPhase::running;
       log_->info("adopted workload {}/{} (pid {}), started by an earlier run of the agent", desired.namespace_, desired.name, id.pid);
     } else {
@@ -323,7 +328,8 @@ void Workloads::step(Workload& w) {
       (void)::waitpid(w.process->pid, &ignored, WNOHANG);
     }
     if (alive == base::Liveness::running) {
-      set_phase(w, WorkloadPhase::running, {});
+      set_phase(w, now - w.started < min_ready(w) ? WorkloadPhase::pending : WorkloadPhase::running,
+                now - w.started < min_ready(w) ? "started; running for less than minReadySeconds" : std::string());
       return;
     }
     w.process.reset();
@@ -367,7 +373,9 @@ void Workloads::step(Workload& w) {
     w.restarts = restarts;
     w.dirty = true;
   }
-  if (status == "running") set_phase(w, WorkloadPhase::running, {});
+  if (status == "running" && now - w.started < min_ready(w))
+    set_phase(w, WorkloadPhase::pending, "started; running for less than minReadySeconds");
+  else if (status == "running") set_phase(w, WorkloadPhase::running, {});
   else if (status == "exited" && code == "0") set_phase(w, WorkloadPhase::completed, "exited with status 0");
   else if (status == "exited") set_phase(w, WorkloadPhase::failed, "exited with status " + code);
   else set_phase(w, WorkloadPhase::pending, "container " + status);
@@ -419,7 +427,7 @@ void Workloads::start_workload(Workload& w) {
       return;
     }
     w.container_started = true;
-    set_phase(w, WorkloadPhase::running, {});
+    set_phase(w, WorkloadPhase::pending, "container started");
     return;
   }
   const auto& p = *d.workload.process;
@@ -448,7 +456,8 @@ void Workloads::start_workload(Workload& w) {
     w.dirty = true;
   }
   log_->info("workload {}/{} started (pid {}, revision {})", d.namespace_, d.name, started->pid, d.revision);
-  set_phase(w, WorkloadPhase::running, {});
+  set_phase(w, min_ready(w).count() > 0 ? WorkloadPhase::pending : WorkloadPhase::running,
+            min_ready(w).count() > 0 ? "started; running for less than minReadySeconds" : std::string());
 }
 
 void Workloads::stop_workload(Workload& w) {

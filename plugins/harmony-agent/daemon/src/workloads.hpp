@@ -96,6 +96,7 @@ class Workloads {
   void ended(Workload& w, bool succeeded, const std::string& how);
   void adopt();
   void set_phase(Workload& w, contract::WorkloadPhase phase, std::string message);
+  static std::chrono::milliseconds min_ready(const Workload& w);
   [[nodiscard]] std::string path(const contract::DesiredState& d, std::string_view suffix) const;
   [[nodiscard]] contract::ReportedState state_of(const Workload& w) const;
 

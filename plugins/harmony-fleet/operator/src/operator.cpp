@@ -292,6 +292,16 @@ void Operator::reconcile_loop() {
 }
 
 void Operator::apply(const Actions& actions) {
+  if (!actions.put.empty() || !actions.remove.empty()) {
+    // A few keys are named; a fleet-wide rollout is counted.
+    std::string keys;
+    if (actions.put.size() + actions.remove.size() <= 5) {
+      for (const auto& [key, value] : actions.put) keys += " " + contract::key_string(key) + "=" + value.revision;
+      for (const auto& key : actions.remove) keys += " " + contract::key_string(key) + " removed";
+    }
+    log_line("info", "desired state: " + std::to_string(actions.put.size()) + " written, " +
+                         std::to_string(actions.remove.size()) + " removed" + (keys.empty() ? "" : ":" + keys));
+  }
   for (const auto& [key, value] : actions.put) {
     if (!elector_->leading()) return;
     if (auto ok = nats_->put(std::string(contract::desired_bucket), contract::key_string(key), contract::encode(value)); !ok) {

@@ -49,7 +49,7 @@ void reconcile_deployment(const World& world, const Deployment& d, Actions& out)
   for (const auto& [device_id, device] : world.devices)
     if (spec.target_selector.matches(device.labels)) targets.push_back(&device);
 
-  contract::DesiredState value{d.namespace_, d.name, d.generation, revision, spec.workload};
+  contract::DesiredState value{d.namespace_, d.name, d.generation, revision, spec.workload, spec.rollout.min_ready_seconds};
   // Devices that run an older revision are updated at most maxUnavailable at
   // a time; devices that ran nothing of it, or are offline (they run nothing
   // now anyway), get it at once.

@@ -211,3 +211,28 @@ TEST_CASE("conditions keep their transition time until their status changes") {
   now.conditions.front().status = "True";
   CHECK(with_transitions(now, before, "2026-12-01T10:05:00Z").conditions.front().last_transition_time == "2026-12-01T10:05:00Z");
 }
+
+TEST_CASE("a rollout whose first device fails stops there") {
+  World w;
+  w.now = t0;
+  const auto old_revision = contract::revision_of(sleeper("60"));
+  for (int i = 1; i <= 3; ++i) {
+    const std::string id = "y-" + std::to_string(i);
+    w.devices[id] = device(id, {{"site", "lyon"}});
+    w.desired[key(id)] = old_revision;
+    report(w, id, old_revision, contract::WorkloadPhase::running);
+  }
+  auto d = web("bad");
+  d.spec->workload.restart_policy = contract::RestartPolicy::never;
+  d.spec->rollout.max_unavailable = contract::IntOrPercent{std::int64_t{1}};
+  w.deployments[{"shop", "web"}] = d;
+  const auto revision = contract::revision_of(d.spec->workload);
+  CHECK(put_devices(reconcile(w)) == std::vector<std::string>{"y-1"});
+  w.desired[key("y-1")] = revision;
+  CHECK(reconcile(w).put.empty());
+  report(w, "y-1", revision, contract::WorkloadPhase::failed, "exited with status 1");
+  CHECK(reconcile(w).put.empty());
+  auto s = reconcile(w).status.at({"shop", "web"});
+  CHECK(s.failed == 1);
+  CHECK(s.pending == 2);
+}

@@ -18,6 +18,7 @@
 #include <string>
 
 #include <harmony/capabilities.hpp>
+#include <harmony/fleet/operator.hpp>
 #include <harmony/fleet/config.hpp>
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/settings.hpp>
@@ -175,6 +176,51 @@ class FleetAgentScore {
   Settings settings_;
 };
 
+// The fleet operator: installs the FleetDeployment and FleetDevice CRDs and
+// the operator's chart (generated from this build, or a published version),
+// then checks that a replica leads.
+class FleetOperatorScore {
+ public:
+  using Settings = OperatorSettings;
+  using capabilities = needs<capability::Kubernetes, capability::Helm>;
+
+  explicit FleetOperatorScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "fleet operator"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && HelmReleases<T> && TracksDeployments<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    struct Deploy final : Interpret<T> {
+      explicit Deploy(Settings s) : settings(std::move(s)) {}
+      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        if constexpr (ImportsImages<T>) {
+          if (!ctx.dry_run())
+            if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
+        }
+        return deploy_operator_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(),
+                                             topology.helm(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Deploy>(settings_);
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && HelmReleases<T> && TracksDeployments<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    struct Check final : SmokeTest<T> {
+      base::expected<void> run(T& topology, RunContext& ctx) override {
+        return check_operator_on_kubernetes(topology.kubernetes(), ctx);
+      }
+    };
+    return std::make_unique<Check>();
+  }
+
+ private:
+  Settings settings_;
+};
+
 // What the control-plane Scores do until their realisations exist: refuse,
 // saying so, before anything of the deploy has changed (they are deployed
 // only when named, after nats and the agents).
@@ -210,9 +256,6 @@ struct NotInThisVersion final : Interpret<T> {
     Settings settings_;                                                     \
   }
 
-// The fleet operator: installs the Deployment and Device CRDs and the
-// operator's chart (generated from this build, or a published version).
-HARMONY_FLEET_KUBERNETES_SCORE(FleetOperatorScore, OperatorSettings, "fleet operator");
 // The NATS auth callout service: lets NATS authorise agents through the
 // identity provider (needs nats-server 2.10).
 HARMONY_FLEET_KUBERNETES_SCORE(FleetCalloutScore, CalloutSettings, "fleet auth callout");

@@ -117,18 +117,36 @@ struct AgentSettings {
 };
 
 struct OperatorSettings {
-  std::string image = "harmony-fleet-operator:latest";
+  std::string image = std::string("harmony.local/fleet-operator:") + harmony::version;
+  std::vector<std::string> image_pull_secrets;
+  std::string chart;  // empty: the chart generated from this build
+  std::string chart_repository;
   std::string chart_version;
   int replicas = 1;
   bool install_crds = true;
+  std::string watch_namespace;
+  std::string memory_limit = "128Mi";
 
   template <class V>
   void describe(V& v) {
-    v("image", image, "the operator's container image");
-    v("chart_version", chart_version, "a published chart's version; empty: the chart generated from this build");
-    v("replicas", replicas, "operator replicas (one leads)", range(1, 5));
-    v("install_crds", install_crds, "install the Deployment and Device CRDs");
+    v("image", image,
+      "the operator's image (harmony fleet images build makes it; k3d imports it from docker)");
+    v("image_pull_secrets", image_pull_secrets, "Secrets for pulling the image from a private registry");
+    v("chart", chart,
+      "empty: the chart generated from this build (harmony fleet chart); else a published one: its name in "
+      "chart_repository, oci://..., or a local directory or .tgz");
+    v("chart_repository", chart_repository, "chart: the repository it is in (empty for oci:// or a local chart)");
+    v("chart_version", chart_version, "chart: the published chart's version (pinned)");
+    v("replicas", replicas, "operator replicas (one leads, through a Lease; the others wait)", range(1, 5));
+    v("install_crds", install_crds,
+      "apply the FleetDeployment and FleetDevice CRDs by server-side apply before the chart (never deleted: other "
+      "fleets of the cluster may use them)");
+    v("watch_namespace", watch_namespace,
+      "the namespace whose FleetDeployments this fleet runs (empty: the fleet's own; *: every namespace, for one "
+      "fleet per cluster)");
+    v("memory_limit", memory_limit, "the operator container's memory limit");
   }
+  [[nodiscard]] std::vector<settings::Problem> check() const;
 };
 
 struct CalloutSettings {

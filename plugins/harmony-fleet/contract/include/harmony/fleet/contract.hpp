@@ -187,12 +187,17 @@ struct LabelSelector {
 
 struct RolloutStrategy {
   IntOrPercent max_unavailable;
+  std::int64_t min_ready_seconds = 2;
 
   template <class V>
   void describe(V& v) {
     v("maxUnavailable", max_unavailable,
       "how many devices (or what percentage of the targeted ones, rounded down, at least 1) may be updating a "
       "workload they already ran at once; devices that never ran it start at once");
+    v("minReadySeconds", min_ready_seconds,
+      "how long a started workload must keep running before its device counts as succeeded, so that a program that "
+      "fails at once stops a rollout (default 2)",
+      Rule{.minimum = 0, .maximum = 3600});
   }
   friend bool operator==(const RolloutStrategy&, const RolloutStrategy&) = default;
 };
@@ -322,6 +327,7 @@ struct DesiredState {
   std::int64_t generation = 0;
   std::string revision;
   Workload workload;
+  std::int64_t min_ready_seconds = 2;
 
   template <class V>
   void describe(V& v) {
@@ -330,6 +336,8 @@ struct DesiredState {
     v("generation", generation, "its metadata.generation", Rule{.minimum = 0});
     v("revision", revision, "revision_of(workload)", Rule{.required = true});
     v("workload", workload, "what to run", Rule{.required = true});
+    v("min_ready_seconds", min_ready_seconds, "Pending until it has run this long (the rollout's minReadySeconds)",
+      Rule{.minimum = 0, .maximum = 3600});
   }
   friend bool operator==(const DesiredState&, const DesiredState&) = default;
 };

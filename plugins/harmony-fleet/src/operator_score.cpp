@@ -1,0 +1,163 @@
+// FleetOperatorScore on a Kubernetes topology: the CRDs by server-side
+// apply, then the operator's chart (generated from this build, or a
+// published one) through helm, its image first where the topology imports
+// images.
+
+#include <harmony/fleet/operator.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include <harmony/base/exit_status.hpp>
+#include <harmony/checks.hpp>
+#include <harmony/fleet/chart.hpp>
+#include <harmony/fleet/config.hpp>
+#include <harmony/fleet/contract.hpp>
+#include <harmony/fleet/crds.hpp>
+#include <harmony/fleet/kubernetes.hpp>
+#include <harmony/fleet/stack.hpp>
+#include <harmony/kube/client.hpp>
+#include <harmony/kube/object.hpp>
+
+#include "internal.hpp"
+
+namespace harmony::fleet {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::failed;
+using detail::for_component;
+
+// A directory of our own for the generated chart, removed afterwards.
+class ChartDir {
+ public:
+  ChartDir() {
+    static std::atomic<int> counter{0};
+    path_ = (fs::temp_directory_path() / ("harmony-fleet-operator-chart-" + std::to_string(::getpid()) + "-" +
+                                          std::to_string(counter++)))
+                .string();
+  }
+  ~ChartDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ChartDir(const ChartDir&) = delete;
+  ChartDir& operator=(const ChartDir&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::vector<settings::Problem> OperatorSettings::check() const {
+  std::vector<settings::Problem> problems;
+  if (image.empty()) problems.push_back({"image", "must name the operator's image"});
+  if (!chart.empty() && !chart.starts_with("oci://") && chart.find('/') == std::string::npos && chart_repository.empty())
+    problems.push_back({"chart_repository", "is needed for a chart named '" + chart + "' (or give oci://... or a path)"});
+  if (!chart.empty() && !chart.starts_with("/") && !chart.starts_with(".") && chart_version.empty())
+    problems.push_back({"chart_version", "a published chart is pinned: set its version"});
+  if (!watch_namespace.empty() && watch_namespace != "*" && !contract::valid_device_name(watch_namespace))
+    problems.push_back({"watch_namespace", "'" + watch_namespace + "' is not a namespace name"});
+  return problems;
+}
+
+base::expected<bool> install_fleet_crds(KubernetesCluster& cluster, RunContext& ctx) {
+  auto client = cluster.client(ctx);
+  if (!client) return base::fail(client.error());
+  bool changed = false;
+  for (const auto& crd : fleet_crds()) {
+    auto before = (*client)->find(kube::ObjectRef::of(crd));
+    if (!before) return base::fail(before.error());
+    if (ctx.dry_run()) {
+      if (!*before) ctx.plan->push_back({"create", "CustomResourceDefinition " + crd.name(), {}});
+      continue;
+    }
+    kube::ApplyOptions apply;
+    apply.field_manager = "harmony";
+    // These CRDs are harmony's own: what this build says wins over an older
+    // copy that helm (helm 4 applies crds/ server-side) or kubectl installed.
+    apply.force_conflicts = true;
+    auto applied = (*client)->apply(crd, apply);
+    if (!applied) return base::fail(applied.error());
+    if (!*before || (*before)->resource_version() != applied->resource_version()) changed = true;
+    auto established = checks::wait_until(ctx, "CustomResourceDefinition " + crd.name() + " is Established",
+                                          [&]() -> base::expected<void> {
+                                            auto live = (*client)->get(kube::ObjectRef::of(crd));
+                                            if (!live) return base::fail(live.error());
+                                            auto c = kube::condition(*live, "Established");
+                                            if (!c || c->status != "True")
+                                              return base::fail(base::make_error("not Established yet"));
+                                            return {};
+                                          });
+    if (!established) return base::fail(established.error());
+  }
+  if (changed) (*client)->invalidate_discovery();
+  return changed;
+}
+
+Outcome deploy_operator_on_kubernetes(const OperatorSettings& s, const std::optional<ComponentRecord>& nats_record,
+                                      KubernetesCluster& cluster, HelmReleaser& helm, RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return Outcome::failure(nats.error());
+  bool crds_changed = false;
+  if (s.install_crds) {
+    auto installed = install_fleet_crds(cluster, ctx);
+    if (!installed) return Outcome::failure(installed.error());
+    crds_changed = *installed;
+  }
+  // The operator runtime's NATS user is made with NATS's accounts.
+  RunContext nats_ctx = for_component(ctx, nats_component);
+  auto password = cluster.ensure_secret(nats_ctx, controller_password_file, generate_password);
+  if (!password) return Outcome::failure(password.error());
+  OperatorChartInputs inputs;
+  inputs.nats_urls = {(nats->tls ? "tls://" : "nats://") + std::string("nats.") + cluster.namespace_name() + ".svc:" +
+                      std::to_string(nats->client_port.value)};
+  inputs.nats_password = *password;
+  if (nats->tls) inputs.nats_ca_config_map = "fleet-nats-ca";
+  // Two fleets in one cluster must not both act on one FleetDeployment.
+  inputs.watch_namespace = s.watch_namespace.empty() ? cluster.namespace_name() : s.watch_namespace == "*" ? "" : s.watch_namespace;
+
+  ChartDir dir;
+  HelmRelease release{.name = std::string(operator_release), .values = operator_chart_values(s, inputs)};
+  if (s.chart.empty()) {
+    if (auto written = write_operator_chart(dir.path()); !written) return Outcome::failure(written.error());
+    release.chart = dir.path();
+  } else {
+    const bool oci = s.chart.starts_with("oci://");
+    const bool local = !oci && s.chart.find('/') != std::string::npos;
+    release.chart = s.chart;
+    release.repository = local || oci ? std::string() : s.chart_repository;
+    release.version = local ? std::string() : s.chart_version;
+  }
+  Outcome installed = helm.install_chart(ctx, release);
+  if (installed.failed() || ctx.dry_run()) return installed;
+  Outcome out = crds_changed && !installed.changed() ? Outcome::success("CRDs updated") : installed;
+  out.detail("summary", "fleet-operator in namespace " + cluster.namespace_name() + " (" + std::to_string(s.replicas) +
+                            (s.replicas == 1 ? " replica" : " replicas, one leading") + "), NATS at " + inputs.nats_urls.front());
+  out.detail("next", "kubectl get fleetdeployments -A");
+  out.detail("next", "harmony fleet deployments");
+  return out;
+}
+
+base::expected<void> check_operator_on_kubernetes(KubernetesCluster& cluster, RunContext& ctx) {
+  auto client = cluster.client(ctx);
+  if (!client) return base::fail(client.error());
+  return checks::wait_until(ctx, "a fleet-operator replica leads (its Lease)", [&]() -> base::expected<void> {
+    auto lease = (*client)->find({"coordination.k8s.io/v1", "Lease", cluster.namespace_name(), "fleet-operator"});
+    if (!lease) return base::fail(lease.error());
+    const std::string holder = *lease ? (*lease)->string_at("/spec/holderIdentity").value_or("") : "";
+    if (holder.empty()) return base::fail(base::make_error("no replica holds the Lease fleet-operator yet"));
+    auto pod = (*client)->find({"v1", "Pod", cluster.namespace_name(), holder});
+    if (!pod) return base::fail(pod.error());
+    if (!*pod)
+      return base::fail(base::make_error("the Lease fleet-operator is held by " + holder + ", which is not a pod here",
+                                         "an old replica's Lease: a new replica takes it over once it expires"));
+    return {};
+  });
+}
+
+}  // namespace harmony::fleet
