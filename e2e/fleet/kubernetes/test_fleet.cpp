@@ -329,13 +329,16 @@ TEST_CASE("a deployer holding exactly docs/rbac/fleet-deployer.yaml deploys, che
   kubeconfig["clusters"] = json::array({cluster});
   kubeconfig["users"] = json::array({user});
   kubeconfig["contexts"] = json::array({context});
-  s.box.vars = {{"KUBECONFIG", s.box.write("home", "deployer.kubeconfig", kubeconfig.dump(), fs::perms(0600))}};
+  s.box.vars = {{"KUBECONFIG", s.box.write("home", "deployer.kubeconfig", kubeconfig.dump(), fs::perms(0600))},
+                {"HARMONY_HELM", test_cluster().helm}};
 
-  auto r = s.deploy({"agent.count=2"});
+  // Everything a user gets naming nothing, the operator too.
+  auto r = s.deploy({"agent.count=2"}, {});
   INFO(out_and_err(r));
   REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("operator: ready"));
   CHECK(answers(s, "edge-2"));
-  auto more = s.deploy({"agent.count=3"});  // NATS reloads its accounts: the pod annotation is allowed
+  auto more = s.deploy({"agent.count=3"}, {});  // NATS reloads its accounts: the pod annotation is allowed
   INFO(out_and_err(more));
   CHECK(more.exit_code == 0);
   CHECK(answers(s, "edge-3"));

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -212,6 +213,26 @@ TEST_CASE("the operator's leader killed mid-rollout: the other replica takes ove
   REQUIRE(eventually([&] { return counts(s.ns, "web", 3, 3, 0, 0); }, 90s));
   CHECK(desired_stream(s)["state"].value("last_seq", -1) == before + 3);
   for (const auto& id : {a, b, c}) CHECK(runs(s, id, "sleep 3002"));
+
+  // NATS restarted, its JetStream store (an emptyDir) lost with its pod: the
+  // operator makes the buckets again and writes the desired state anew, and
+  // the agents keep the workloads they run (never stopped, never doubled).
+  auto sleeper_line = [&](const std::string& id) {
+    auto ps = s.plain({"agent", "exec", id, "--", "/bin/ps"});
+    for (const auto& line : lines(ps.out))
+      if (line.find("sleep 3002") != std::string::npos) return line;
+    return std::string();
+  };
+  std::map<std::string, std::string> before_restart;
+  for (const auto& id : {a, b, c}) before_restart[id] = sleeper_line(id);
+  REQUIRE(kubectl({"delete", "pod", "nats-0", "-n", s.ns}).exit_code == 0);
+  REQUIRE(eventually([&] { return counts(s.ns, "web", 3, 3, 0, 0) && desired_stream(s)["state"].value("messages", 0) == 3; },
+                     120s));
+  std::this_thread::sleep_for(12s);  // past the agents' second full read
+  for (const auto& id : {a, b, c}) {
+    INFO(id);
+    CHECK(sleeper_line(id) == before_restart[id]);
+  }
 }
 
 TEST_CASE("harmony fleet chart writes a chart that helm lints, and helm template renders what harmony installed") {

@@ -167,6 +167,10 @@ Permissions controller_permissions() {
   // libnats's watchers find a bucket's stream by its subjects: the names of
   // streams, nothing of their content.
   p.publish.emplace_back("$JS.API.STREAM.NAMES");
+  // A NATS that lost its JetStream store (an emptyDir, a new pod) has no
+  // buckets: the operator makes the fleet's three again, and only those.
+  for (std::string_view bucket : {agent::status_bucket, c::desired_bucket, c::reported_bucket})
+    p.publish.push_back("$JS.API.STREAM.CREATE." + c::bucket_stream(bucket));
   // Writing: desired state; and removing reports of deployments that are gone.
   p.publish.push_back(c::key_subject(c::desired_bucket, ">"));
   p.publish.push_back(c::key_subject(c::reported_bucket, ">"));

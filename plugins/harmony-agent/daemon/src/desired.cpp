@@ -96,6 +96,8 @@ void Agent::desired_loop() {
     }
     auto link = current_link();
     const auto now = std::chrono::steady_clock::now();
+    // A full read that lacked a running workload is checked again soon.
+    if (workloads_->wants_resync() && next_resync > now + std::chrono::seconds(11)) next_resync = now + std::chrono::seconds(11);
     if (link.get() != attempted || now >= next_resync || resync_desired_.exchange(false)) {
       watch.close();
       attempted = link.get();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -28,6 +29,9 @@ constexpr auto container_check = 2s;
 // A workload that ran this long before it ended restarts without delay.
 constexpr auto ran_long_enough = 10s;
 constexpr auto max_backoff = 60s;
+// How long a running workload absent from a full read of desired state (but
+// never deleted) is kept, until another full read confirms it.
+constexpr auto confirm_absence = 10s;
 
 std::string trimmed(std::string_view s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
@@ -160,6 +164,7 @@ void Workloads::replace_all(const std::vector<contract::DesiredState>& all) {
     desired_.clear();
     for (const auto& d : all) desired_[key_of(d.namespace_, d.name)] = d;
     complete_ = true;
+    ++snapshots_;
     changed_ = true;
   }
   wake_.notify_all();
@@ -178,6 +183,7 @@ void Workloads::remove(const std::string& namespace_, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
     desired_.erase(key_of(namespace_, name));
+    removed_.insert(key_of(namespace_, name));
     changed_ = true;
   }
   wake_.notify_all();
@@ -189,6 +195,11 @@ void Workloads::report_all() {
     report_all_ = true;
   }
   wake_.notify_all();
+}
+
+bool Workloads::wants_resync() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(resync_wanted_, false);
 }
 
 std::vector<contract::ReportedState> Workloads::states() {
@@ -254,18 +265,26 @@ void Workloads::supervise() {
   while (true) {
     std::map<std::string, contract::DesiredState> desired;
     bool complete = false;
+    std::uint64_t snapshot = 0;
+    std::set<std::string> removed;
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, tick, [&] { return stopping_ || changed_ || report_all_; });
       if (stopping_) return;
       desired = desired_;
       complete = complete_;
+      snapshot = snapshots_;
+      removed = std::exchange(removed_, {});
       changed_ = false;
       if (report_all_)
         for (auto& [k, w] : running_) w.dirty = true;
       report_all_ = false;
     }
-    converge(std::move(desired), complete);
+    converge(std::move(desired), complete, snapshot, std::move(removed));
+    if (!missing_.empty()) {
+      std::lock_guard lock(mutex_);
+      resync_wanted_ = true;
+    }
     std::vector<contract::ReportedState> view;
     for (auto& [k, w] : running_) {
       view.push_back(state_of(w));
@@ -278,13 +297,29 @@ void Workloads::supervise() {
   }
 }
 
-void Workloads::converge(std::map<std::string, contract::DesiredState> desired, bool complete) {
+void Workloads::converge(std::map<std::string, contract::DesiredState> desired, bool complete, std::uint64_t snapshot,
+                         std::set<std::string> removed) {
+  const auto now = std::chrono::steady_clock::now();
   for (auto it = running_.begin(); it != running_.end();) {
     auto want = desired.find(it->first);
     if (want == desired.end() && !complete) {
       ++it;  // adopted, and desired state not read yet
       continue;
     }
+    if (want != desired.end()) {
+      missing_.erase(it->first);
+    } else if (!removed.contains(it->first)) {
+      // Absent from a full read, never deleted: stopped only when a later
+      // full read agrees, a while after.
+      auto [m, first] = missing_.try_emplace(it->first, Missing{snapshot, now});
+      if (first) log_->warn("workload {} is absent from desired state; stopping it if that is still so in {} s", it->first,
+                            std::chrono::duration_cast<std::chrono::seconds>(confirm_absence).count());
+      if (m->second.snapshot == snapshot || now - m->second.since < confirm_absence) {
+        ++it;
+        continue;
+      }
+    }
+    missing_.erase(it->first);
     if (want != desired.end() && want->second.revision == it->second.desired.revision) {
       it->second.desired = want->second;  // a new generation with the same workload
       ++it;

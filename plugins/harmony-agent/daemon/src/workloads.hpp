@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,6 +69,10 @@ class Workloads {
   void remove(const std::string& namespace_, const std::string& name);
   // Reports every workload's state again (after a reconnect).
   void report_all();
+  // True once after a full read lacked a running workload: it stops only
+  // when a second full read, `confirm` later, agrees (a NATS that lost its
+  // store and is being refilled must not stop the whole fleet).
+  bool wants_resync();
 
   // What runs now: for status and the tests.
   [[nodiscard]] std::vector<contract::ReportedState> states();
@@ -89,7 +94,8 @@ class Workloads {
   };
 
   void supervise();
-  void converge(std::map<std::string, contract::DesiredState> desired, bool complete);
+  void converge(std::map<std::string, contract::DesiredState> desired, bool complete, std::uint64_t snapshot,
+                std::set<std::string> removed);
   void step(Workload& w);
   void start_workload(Workload& w);
   void stop_workload(Workload& w);
@@ -113,9 +119,17 @@ class Workloads {
   bool changed_ = false;                                   // under mutex_
   bool report_all_ = false;                                // under mutex_
   bool stopping_ = false;                                  // under mutex_
+  std::uint64_t snapshots_ = 0;                            // under mutex_: full reads so far
+  std::set<std::string> removed_;                          // under mutex_: deleted keys, not yet acted on
+  bool resync_wanted_ = false;                             // under mutex_
   std::vector<contract::ReportedState> states_;            // under mutex_: the supervisor's last view
 
   std::map<std::string, Workload> running_;  // the supervisor's own
+  struct Missing {
+    std::uint64_t snapshot = 0;
+    std::chrono::steady_clock::time_point since{};
+  };
+  std::map<std::string, Missing> missing_;  // the supervisor's own: running, absent from a full read
   std::thread supervisor_;
 };
 

@@ -94,11 +94,11 @@ bool Nats::connected() const {
   return connection_ != nullptr && natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
 }
 
-void Nats::watch(const std::string& bucket, BucketEvents events) {
-  watchers_.emplace_back([this, bucket, events = std::move(events)] { watch_loop(bucket, events); });
+void Nats::watch(const std::string& bucket, BucketEvents events, bool create) {
+  watchers_.emplace_back([this, bucket, events = std::move(events), create] { watch_loop(bucket, events, create); });
 }
 
-void Nats::watch_loop(const std::string& bucket, const BucketEvents& events) {
+void Nats::watch_loop(const std::string& bucket, const BucketEvents& events, bool create) {
   std::string last_problem;
   while (!stopping_) {
     if (!connected()) {
@@ -112,6 +112,17 @@ void Nats::watch_loop(const std::string& bucket, const BucketEvents& events) {
     {
       std::lock_guard lock(stores_->mutex);
       s = js_KeyValue(&kv, stores_->js, bucket.c_str());
+      if (s == NATS_NOT_FOUND && create) {
+        kvConfig config;
+        kvConfig_Init(&config);
+        config.Bucket = bucket.c_str();
+        config.History = 1;
+        s = js_CreateKeyValue(&kv, stores_->js, &config);
+        if (s == NATS_OK) log_("warn", "the KV bucket " + bucket + " was missing (NATS lost its JetStream store?): made it again");
+        // Writes made before it existed failed; the stores are looked up anew.
+        for (auto& [name, store] : stores_->stores) kvStore_Destroy(store);
+        stores_->stores.clear();
+      }
     }
     if (s == NATS_OK) s = kvStore_WatchAll(&watcher, kv, nullptr);
     if (s != NATS_OK) {

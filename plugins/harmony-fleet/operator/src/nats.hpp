@@ -50,15 +50,16 @@ class Nats {
 
   // Connects (libnats reconnects by itself for ever afterwards).
   base::expected<void> connect();
-  // Starts a watcher thread for `bucket`.
-  void watch(const std::string& bucket, BucketEvents events);
+  // Starts a watcher thread for `bucket`. With `create`, a bucket that does
+  // not exist is made (history 1), as the fleet's deploy makes it.
+  void watch(const std::string& bucket, BucketEvents events, bool create = false);
   base::expected<void> put(const std::string& bucket, const std::string& key, const std::string& value);
   base::expected<void> remove(const std::string& bucket, const std::string& key);
   [[nodiscard]] bool connected() const;
   void stop();
 
  private:
-  void watch_loop(const std::string& bucket, const BucketEvents& events);
+  void watch_loop(const std::string& bucket, const BucketEvents& events, bool create);
   base::expected<__kvStore*> store(const std::string& bucket);
 
   NatsOptions options_;

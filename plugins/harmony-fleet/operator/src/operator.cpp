@@ -125,7 +125,8 @@ base::expected<void> Operator::start() {
                  auto device = value ? device_of(key, *value) : std::nullopt;
                  if (device) world_.devices[key] = std::move(*device);
                  else world_.devices.erase(key);
-               }));
+               }),
+               true);
   nats_->watch(std::string(contract::desired_bucket),
                bucket(&Sources::desired, [this](const std::string& key, const std::optional<std::string>& value, bool reset) {
                  if (reset) return world_.desired.clear();
@@ -135,7 +136,8 @@ base::expected<void> Operator::start() {
                  if (value && state) world_.desired[*k] = state->revision;
                  else if (value) world_.desired[*k] = "";  // unreadable: rewritten
                  else world_.desired.erase(*k);
-               }));
+               }),
+               true);
   nats_->watch(std::string(contract::reported_bucket),
                bucket(&Sources::reported, [this](const std::string& key, const std::optional<std::string>& value, bool reset) {
                  if (reset) return world_.reported.clear();
@@ -144,7 +146,8 @@ base::expected<void> Operator::start() {
                  auto state = value ? contract::decode_reported_state(*value) : base::expected<contract::ReportedState>();
                  if (value && state && state->device == k->device) world_.reported[*k] = std::move(*state);
                  else world_.reported.erase(*k);
-               }));
+               }),
+               true);
   deployments_thread_ = std::thread([this] { watch_deployments(); });
   leader_thread_ = std::thread([this] { lead(); });
   reconciler_thread_ = std::thread([this] { reconcile_loop(); });
