@@ -169,6 +169,8 @@ FleetStack::~FleetStack() {
     (void)harmony({"destroy", "fleet", "--yes", "--purge"});
     if (!k3d_cluster.empty()) (void)static_cast<const testing::Sandbox&>(box).run({"k3d", "cluster", "delete", k3d_cluster});
     (void)kubectl({"delete", "namespace", ns, "--wait=false", "--ignore-not-found"});
+    // The FleetDevices its operator made are cluster-scoped.
+    (void)kubectl({"delete", "fleetdevices", "-l", "fleet.harmony.dev/fleet=" + ns, "--wait=false", "--ignore-not-found"});
   } catch (...) {
   }
 }

@@ -5,7 +5,10 @@
 //   harmony plan fleet, harmony destroy fleet
 
 #include <chrono>
+#include <atomic>
 #include <cstdio>
+#include <functional>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include <harmony/base/text.hpp>
 #include <harmony/fleet/chart.hpp>
 #include <harmony/fleet/crds.hpp>
+#include <harmony/fleet/view.hpp>
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/scores.hpp>
 #include <harmony/fleet/stack.hpp>
@@ -23,6 +27,7 @@
 
 #include <harmony/agent/tunnel.hpp>
 #include <harmony/base/interrupt.hpp>
+#include <harmony/base/time.hpp>
 #include <harmony/kube/client.hpp>
 #include <harmony/plugin.hpp>
 #include <harmony/topologies/kubernetes.hpp>
@@ -215,6 +220,59 @@ int images(const CommandContext& c, const ImagesArgs& a) {
   return 0;
 }
 
+// What the fleet operator keeps, read through the topology's cluster.
+template <class T>
+int view_on(const CommandContext& c, const std::function<int(kube::Client&, const std::string&)>& show) {
+  T topology(c.environment);
+  RunContext ctx = nats_run(c);
+  auto api = topology.kubernetes().client(ctx);
+  if (!api) throw api.error();
+  return show(**api, topology.kubernetes().namespace_name());
+}
+
+int view_any(const CommandContext& c, const std::function<int(kube::Client&, const std::string&)>& show) {
+  if (c.topology == topologies::Kubeconfig::name) return view_on<topologies::Kubeconfig>(c, show);
+  if (c.topology == topologies::K3d::name) return view_on<topologies::K3d>(c, show);
+  throw base::usage_error("FleetDeployments live in Kubernetes",
+                          "on '" + (c.topology.empty() ? std::string("local") : c.topology) + "' there is no fleet operator",
+                          "name the cluster: --topology kubeconfig (or k3d) [-n NAMESPACE]");
+}
+
+struct RolloutArgs {
+  std::string verb;
+  std::string name;
+  std::string timeout = "0s";
+  bool no_watch = false;
+};
+
+int rollout(const CommandContext& c, const RolloutArgs& a) {
+  if (a.verb != "status")
+    throw base::usage_error("harmony fleet rollout " + base::printable(a.verb) + ": there is no such action",
+                            "rollout has one: status", "harmony fleet rollout status DEPLOYMENT");
+  auto timeout = base::parse_duration(a.timeout);
+  if (!timeout) throw base::usage_error("--timeout " + base::printable(a.timeout) + " is not a duration", "e.g. 5m or 90s");
+  return view_any(c, [&](kube::Client& api, const std::string& ns) {
+    base::InterruptScope interrupt;
+    std::atomic<bool> stop{false};
+    std::jthread poll([&](std::stop_token done) {
+      while (!done.stop_requested() && !stop) {
+        if (base::interrupt_requested()) stop = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    auto waited = rollout_status(api, {ns, a.name, *timeout, !a.no_watch}, [&](const std::string& line) { c.print(line + "\n"); },
+                                 &stop);
+    poll.request_stop();
+    if (base::interrupt_requested()) {
+      base::Error e = base::make_error("interrupted while waiting for FleetDeployment \"" + a.name + "\"");
+      e.status = base::exit_status::interrupted;
+      throw e;
+    }
+    if (!waited) throw waited.error();
+    return 0;
+  });
+}
+
 int port_forward_any(const CommandContext& c, std::uint16_t local_port) {
   if (c.topology == topologies::Kubeconfig::name) return port_forward_on<topologies::Kubeconfig>(c, local_port);
   if (c.topology == topologies::K3d::name) return port_forward_on<topologies::K3d>(c, local_port);
@@ -260,6 +318,33 @@ int main(int argc, char** argv) {
         c.print(fleet_crds_yaml());
         return 0;
       });
+  static bool all_namespaces = false;
+  plugin.command("deployments", "the FleetDeployments: how many devices each targets, and how many run it, failed or wait")
+      .flag("-A,--all-namespaces", all_namespaces, "every namespace, not only the fleet's")
+      .action([](const harmony::CommandContext& c) {
+        return view_any(c, [&](harmony::kube::Client& api, const std::string& ns) {
+          auto text = deployments_view(api, ns, all_namespaces, c.json);
+          if (!text) throw text.error();
+          c.print(*text);
+          return 0;
+        });
+      });
+  plugin.command("devices", "the FleetDevices: each agent's labels, connectivity, version and what it runs")
+      .action([](const harmony::CommandContext& c) {
+        return view_any(c, [&](harmony::kube::Client& api, const std::string&) {
+          auto text = devices_view(api, c.json);
+          if (!text) throw text.error();
+          c.print(*text);
+          return 0;
+        });
+      });
+  static RolloutArgs rollout_args;
+  plugin.command("rollout", "rollout status DEPLOYMENT: wait until a FleetDeployment runs on every device it targets")
+      .positional("action", rollout_args.verb, "status")
+      .positional("deployment", rollout_args.name, "the FleetDeployment's name (in the fleet's namespace, -n)")
+      .option("--timeout", rollout_args.timeout, "give up after this long (0s, the default: wait as long as it takes)")
+      .flag("--no-watch", rollout_args.no_watch, "say where the rollout is, once, without waiting")
+      .action([](const harmony::CommandContext& c) { return rollout(c, rollout_args); });
   static std::string chart_output;
   auto chart = plugin.command("chart", "write the fleet operator's Helm chart, generated from this build (helm lint, template, install)");
   {

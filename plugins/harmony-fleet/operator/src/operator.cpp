@@ -388,7 +388,12 @@ void Operator::write_device(const std::string& id, const contract::FleetDeviceSt
   if (before != written_devices_.end() && same_device(before->second, status)) return;
   json doc{{"apiVersion", contract::api_version}, {"kind", contract::device_kind}, {"metadata", {{"name", id}}}};
   if (before == written_devices_.end()) {
-    auto created = writer_->create(kube::object_from(doc));
+    // Which fleet it belongs to: FleetDevices are cluster-scoped, and outlive
+    // an operator that is uninstalled (docs/fleet-operator.md says how to
+    // remove them).
+    json created_doc = doc;
+    created_doc["metadata"]["labels"] = {{"fleet.harmony.dev/fleet", options_.lease.namespace_}};
+    auto created = writer_->create(kube::object_from(created_doc));
     if (!created && created.error().status != base::exit_status::conflict) {
       ++metrics_.write_errors;
       log_line("warn", "FleetDevice " + id + ": " + created.error().message);
