@@ -36,6 +36,7 @@ use_test_cluster() {
   fi
   set -a; . "$cluster/cluster.env"; set +a
   kubectl=$HARMONY_CLUSTER_KUBECTL
+  export HARMONY_HELM=${HARMONY_HELM:-$HARMONY_CLUSTER_HELM}
 }
 release_test_cluster() {
   if [ -n "${KUBECONFIG:-}" ] && [ -n "${kubectl:-}" ]; then

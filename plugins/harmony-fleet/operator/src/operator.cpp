@@ -20,6 +20,7 @@ using namespace std::chrono_literals;
 namespace codec = contract::json_codec;
 
 constexpr auto tick = 250ms;
+constexpr int max_device_writes_per_pass = 20;
 const std::string manager = "fleet-operator";
 
 Deployment deployment_of(const kube::Object& object, std::optional<contract::FleetDeploymentStatus>& observed) {
@@ -330,7 +331,17 @@ void Operator::apply(const Actions& actions) {
   for (const auto& id : actions.add_finalizer) apply_finalizer(id, true);
   for (const auto& id : actions.drop_finalizer) apply_finalizer(id, false);
   for (const auto& [id, status] : actions.status) write_status(id, status);
-  for (const auto& [id, status] : actions.devices) write_device(id, status);
+  // FleetDevices are many and matter less than FleetDeployments' status: a
+  // bounded number per pass, so that a fleet of new devices never holds the
+  // status of a rollout back; the rest go in the next passes.
+  int budget = max_device_writes_per_pass;
+  for (const auto& [id, status] : actions.devices) {
+    if (budget == 0) {
+      mark_dirty();
+      break;
+    }
+    if (write_device(id, status)) --budget;
+  }
 }
 
 void Operator::apply_finalizer(const DeploymentId& id, bool add) {
@@ -372,7 +383,7 @@ void Operator::write_status(const DeploymentId& id, const contract::FleetDeploym
   apply.field_manager = manager;
   apply.force_conflicts = true;  // status is the operator's alone
   if (auto ok = writer_->apply_status(kube::object_from(doc), apply); !ok) {
-    if (ok.error().status != base::exit_status::not_found) {
+    if (ok.error().status != base::exit_status::object_not_found) {
       ++metrics_.write_errors;
       log_line("warn", "status of FleetDeployment " + id.first + "/" + id.second + ": " + ok.error().message);
     }
@@ -383,9 +394,9 @@ void Operator::write_status(const DeploymentId& id, const contract::FleetDeploym
   status_written_at_[id] = now;
 }
 
-void Operator::write_device(const std::string& id, const contract::FleetDeviceStatus& status) {
+bool Operator::write_device(const std::string& id, const contract::FleetDeviceStatus& status) {
   auto before = written_devices_.find(id);
-  if (before != written_devices_.end() && same_device(before->second, status)) return;
+  if (before != written_devices_.end() && same_device(before->second, status)) return false;
   json doc{{"apiVersion", contract::api_version}, {"kind", contract::device_kind}, {"metadata", {{"name", id}}}};
   if (before == written_devices_.end()) {
     // Which fleet it belongs to: FleetDevices are cluster-scoped, and outlive
@@ -397,7 +408,7 @@ void Operator::write_device(const std::string& id, const contract::FleetDeviceSt
     if (!created && created.error().status != base::exit_status::conflict) {
       ++metrics_.write_errors;
       log_line("warn", "FleetDevice " + id + ": " + created.error().message);
-      return;
+      return true;
     }
   }
   doc["status"] = codec::to_json(status);
@@ -407,11 +418,12 @@ void Operator::write_device(const std::string& id, const contract::FleetDeviceSt
   if (auto ok = writer_->apply_status(kube::object_from(doc), apply); !ok) {
     ++metrics_.write_errors;
     log_line("warn", "status of FleetDevice " + id + ": " + ok.error().message);
-    if (ok.error().status == base::exit_status::not_found) written_devices_.erase(id);
-    return;
+    if (ok.error().status == base::exit_status::object_not_found) written_devices_.erase(id);
+    return true;
   }
   ++metrics_.device_writes;
   written_devices_[id] = status;
+  return true;
 }
 
 std::string Operator::not_ready_reason() {

@@ -75,7 +75,7 @@ class Operator {
   void apply(const Actions& actions);
   void apply_finalizer(const DeploymentId& id, bool add);
   void write_status(const DeploymentId& id, const contract::FleetDeploymentStatus& status);
-  void write_device(const std::string& id, const contract::FleetDeviceStatus& status);
+  bool write_device(const std::string& id, const contract::FleetDeviceStatus& status);  // true: it wrote (or tried)
   void mark_dirty();
   [[nodiscard]] std::string metrics();
   [[nodiscard]] std::string not_ready_reason();
