@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 
@@ -288,4 +289,32 @@ TEST_CASE("an agent cannot read or watch another agent's desired state, nor writ
   CHECK(answer(controller, "$JS.API.STREAM.DELETE.KV_agent-status", "").empty());
   CHECK(answer(controller, "$JS.API.STREAM.CREATE.stolen", R"({"name":"stolen","subjects":["device-commands.>"]})").empty());
   natsConnection_Destroy(controller);
+}
+
+TEST_CASE("fleet-operator is a lean runtime: the Kubernetes client, the contract and libnats, never the SDK or CLI11") {
+  const auto needed = needed_libraries(fleet_operator_binary());
+  CHECK_FALSE(needed.empty());
+  // libcurl is opened when the API server is first asked (ADR 0007), so it is not here.
+  const std::vector<std::string> allowed{"libnats.so", "libyaml-cpp.so", "libstdc++.so", "libm.so", "libgcc_s.so",
+                                         "libc.so",    "ld-linux",       "libssl.so",    "libcrypto.so"};
+  for (const auto& lib : needed) {
+    INFO("fleet-operator needs " << lib);
+    CHECK(std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return lib.starts_with(a); }));
+  }
+  Sandbox box;
+  box.path_dirs = {"/usr/bin", "/bin"};
+  auto symbols = box.run({"nm", "--defined-only", "--demangle", fleet_operator_binary()});
+  REQUIRE(symbols.ok());
+  CHECK(symbols.out.find("harmony::fleet::op::reconcile(") != std::string::npos);  // nm sees symbols at all
+  CHECK(symbols.out.find("CLI::") == std::string::npos);
+  for (const auto& line : lines(symbols.out)) {
+    auto at = line.find("harmony::");
+    if (at == std::string::npos) continue;
+    INFO(line);
+    // base, the Kubernetes client, the fleet's contract and the agent's
+    // heartbeat codec; nothing of the SDK (harmony::Plugin, scores, topologies).
+    CHECK((line.compare(at, 15, "harmony::base::") == 0 || line.compare(at, 15, "harmony::kube::") == 0 ||
+           line.compare(at, 26, "harmony::fleet::contract::") == 0 || line.compare(at, 20, "harmony::fleet::op::") == 0 ||
+           line.compare(at, 16, "harmony::agent::") == 0 || line.compare(at, 16, "harmony::version") == 0));
+  }
 }

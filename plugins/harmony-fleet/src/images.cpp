@@ -67,27 +67,47 @@ std::string engine(const std::string& requested) {
   return "oci";
 }
 
-base::expected<BuiltImage> build_agent_image(const ImageOptions& o) {
+namespace {
+
+base::expected<BuiltImage> build_image(const ImageOptions& o, const std::string& program, const std::string& configured,
+                                       const std::string& archive) {
   auto script = build_image_script();
   if (!script) return base::fail(script.error());
-  auto agent = find_program(o.agent_program, "the fleet-agent program",
-                            "install fleet-agent (the package), or build harmony (scripts/build)");
-  if (!agent) return base::fail(agent.error());
+  auto binary = find_program(configured, "the " + program + " program",
+                             "install harmony-fleet and fleet-agent (the packages), or build harmony (scripts/build)");
+  if (!binary) return base::fail(binary.error());
   BuiltImage out;
   out.engine = engine(o.builder);
-  out.ref = default_agent_image();
-  out.archive = o.output.empty() ? "fleet-agent-" + std::string(harmony::version) + ".tar" : o.output;
-  auto built = run({*script, *agent, out.archive, out.ref}, 300s, {{"HARMONY_IMAGE_BUILDER", out.engine}});
+  out.ref = "harmony.local/" + program + ":" + std::string(harmony::version);
+  out.archive = archive;
+  auto built = run({*script, *binary, out.archive, out.ref}, 300s, {{"HARMONY_IMAGE_BUILDER", out.engine}});
   if (!built) return base::fail(built.error());
   // docker and podman built it in their store; the archive is a copy.
   out.in_engine = out.engine == "docker" || out.engine == "podman";
   return out;
 }
 
+}  // namespace
+
+base::expected<BuiltImage> build_agent_image(const ImageOptions& o) {
+  return build_image(o, "fleet-agent", o.agent_program,
+                     o.output.empty() ? "fleet-agent-" + std::string(harmony::version) + ".tar" : o.output);
+}
+
+base::expected<std::optional<BuiltImage>> build_operator_image(const ImageOptions& o) {
+  // Beside the agent's archive, under its own name.
+  const std::string dir = o.output.empty() ? std::string() : base::parent_dir(o.output) + "/";
+  if (!find_program(o.operator_program, "fleet-operator", "")) return std::optional<BuiltImage>();
+  auto built = build_image(o, "fleet-operator", o.operator_program, dir + "fleet-operator-" + std::string(harmony::version) + ".tar");
+  if (!built) return base::fail(built.error());
+  return std::optional<BuiltImage>(*built);
+}
+
 base::expected<std::string> push_agent_image(const BuiltImage& image, const std::string& registry) {
   std::string target = registry;
   while (!target.empty() && target.back() == '/') target.pop_back();
-  target += "/fleet-agent:" + std::string(harmony::version);
+  // harmony.local/<name>:<version> -> REGISTRY/<name>:<version>
+  target += "/" + image.ref.substr(image.ref.find('/') + 1);
   if (image.in_engine) {
     if (auto tagged = run({image.engine, "tag", image.ref, target}, 60s); !tagged) return base::fail(tagged.error());
     if (auto pushed = run({image.engine, "push", target}, 600s); !pushed) return base::fail(pushed.error());

@@ -4,6 +4,7 @@
 // build-image (installed with harmony-fleet), for a user who has the
 // packages and not the source.
 
+#include <optional>
 #include <string>
 
 #include <harmony/base/expected.hpp>
@@ -14,6 +15,7 @@ struct ImageOptions {
   std::string builder;                       // docker, podman, buildah or oci; empty: the first that works
   std::string output;                        // the archive; empty: fleet-agent-<version>.tar here
   std::string agent_program = "fleet-agent";
+  std::string operator_program = "fleet-operator";
 };
 
 struct BuiltImage {
@@ -27,7 +29,10 @@ std::string default_agent_image();
 // The engine build-image would use.
 std::string engine(const std::string& requested);
 base::expected<BuiltImage> build_agent_image(const ImageOptions& options);
-// Tags and pushes it as REGISTRY/fleet-agent:<version>; returns that name.
+// The fleet-operator image the same way, when fleet-operator is installed
+// (nullopt when it is not: the agent's image alone is still useful).
+base::expected<std::optional<BuiltImage>> build_operator_image(const ImageOptions& options);
+// Tags and pushes it as REGISTRY/<name>:<version>; returns that name.
 base::expected<std::string> push_agent_image(const BuiltImage& image, const std::string& registry);
 
 }  // namespace harmony::fleet

@@ -191,30 +191,50 @@ int images(const CommandContext& c, const ImagesArgs& a) {
   if (a.verb == "build" && !a.registry.empty())
     throw base::usage_error("build takes no registry", "'" + base::printable(a.registry) + "' is left over",
                             "to push it as well: harmony fleet images push " + a.registry);
-  auto built = build_agent_image(a.options);
-  if (!built) throw built.error();
-  std::string pushed;
-  if (a.verb == "push") {
-    auto target = push_agent_image(*built, a.registry);
-    if (!target) throw target.error();
-    pushed = *target;
-  }
+  std::vector<BuiltImage> built;
+  auto agent_image = build_agent_image(a.options);
+  if (!agent_image) throw agent_image.error();
+  built.push_back(*agent_image);
+  auto operator_image = build_operator_image(a.options);
+  if (!operator_image) throw operator_image.error();
+  if (*operator_image) built.push_back(**operator_image);
+  std::vector<std::string> pushed;
+  if (a.verb == "push")
+    for (const auto& image : built) {
+      auto target = push_agent_image(image, a.registry);
+      if (!target) throw target.error();
+      pushed.push_back(*target);
+    }
   if (c.json) {
-    nlohmann::json doc{{"image", built->ref}, {"archive", built->archive}, {"engine", built->engine}, {"in_engine", built->in_engine}};
-    if (!pushed.empty()) doc["pushed"] = pushed;
+    nlohmann::json images = nlohmann::json::array();
+    for (std::size_t i = 0; i < built.size(); ++i) {
+      nlohmann::json doc{{"image", built[i].ref}, {"archive", built[i].archive}, {"engine", built[i].engine},
+                         {"in_engine", built[i].in_engine}};
+      if (i < pushed.size()) doc["pushed"] = pushed[i];
+      images.push_back(doc);
+    }
+    // The agent's image stays at the top level, as before the operator's existed.
+    nlohmann::json doc = images.front();
+    doc["images"] = images;
     c.print(doc.dump(2) + "\n");
     return 0;
   }
-  std::string out = "built " + built->ref + " with " + built->engine + ": " + built->archive +
-                    (built->in_engine ? " (and in " + built->engine + "'s images)" : "") + "\n";
+  std::string out;
+  for (const auto& image : built)
+    out += "built " + image.ref + " with " + image.engine + ": " + image.archive +
+           (image.in_engine ? " (and in " + image.engine + "'s images)" : "") + "\n";
+  if (built.size() == 1) out += "(fleet-operator is not installed here: its image was not built)\n";
   if (!pushed.empty()) {
-    out += "pushed " + pushed + "\n\nnext:\n  harmony deploy fleet --topology kubeconfig --set agent.image=" + pushed +
+    out += "pushed " + base::join(pushed, ", ") + "\n\nnext:\n  harmony deploy fleet --topology kubeconfig --set agent.image=" +
+           pushed.front() + (pushed.size() > 1 ? " --set operator.image=" + pushed[1] : "") +
            "   (a private registry: --set agent.image_pull_secrets={SECRET})\n";
   } else {
     out += "\nnext:\n";
-    if (built->engine == "docker") out += "  harmony deploy fleet --topology k3d   (it imports the image from docker)\n";
-    out += "  k3d image import " + built->archive + " -c CLUSTER, or ctr -n k8s.io images import " + built->archive +
-           " on each node\n  harmony fleet images push REGISTRY, for clusters that pull\n";
+    if (built.front().engine == "docker") out += "  harmony deploy fleet --topology k3d   (it imports the images from docker)\n";
+    for (const auto& image : built)
+      out += "  k3d image import " + image.archive + " -c CLUSTER, or ctr -n k8s.io images import " + image.archive +
+             " on each node\n";
+    out += "  harmony fleet images push REGISTRY, for clusters that pull\n";
   }
   c.print(out);
   return 0;
@@ -365,7 +385,7 @@ int main(int argc, char** argv) {
         return 0;
       });
   static ImagesArgs images_args;
-  plugin.command("images", "build the fleet-agent image from the installed fleet-agent, or build and push it")
+  plugin.command("images", "build the fleet-agent and fleet-operator images from the installed programs, or build and push them")
       .positional("build|push", images_args.verb, "build: an image archive (and into docker or podman); push: to REGISTRY")
       .positional("registry", images_args.registry, "push: where the nodes pull from (HOST[:PORT][/PATH])", false)
       .option("--archive", images_args.options.output, "the image archive to write (default: fleet-agent-<version>.tar here)")
