@@ -142,6 +142,9 @@ TEST_CASE("an agent runs what its desired state names, reports it, replaces it o
   CHECK(alive(pid));
   // Only edge-1 was asked.
   CHECK_FALSE(reports.get("edge-2.shop.web"));
+  // harmony agent status says what the agent runs.
+  auto said = stack.harmony({"agent", "status", "edge-1"});
+  CHECK_THAT(said.out, Catch::Contains("workloads:") && Catch::Contains("shop/web Running (revision " + first.revision));
 
   auto second = sleeper("web", {"301"});
   desired.put(key, contract::encode(second));

@@ -1,6 +1,8 @@
 #include "agent.hpp"
 
 #include "link.hpp"
+
+#include <harmony/fleet/contract_json.hpp>
 #include "memory.hpp"
 
 #include <algorithm>
@@ -418,6 +420,10 @@ void Agent::serve(natsConnection* nc, const std::string& subject, const std::str
         r.exec_running = exec_running_;
       }
       r.heartbeat_interval_ms = config_.heartbeat_interval.count();
+      if (workloads_)
+        for (const auto& w : workloads_->states())
+          r.workloads.push_back({w.namespace_, w.name, w.revision, std::string(fleet::contract::json_codec::name_of(w.phase)),
+                                 w.message, w.restarts});
       r.exec_allowed = exec_programs(config_);
       r.exec_allowed_args = config_.exec_allow_args;
       r.time = base::rfc3339_now();

@@ -161,6 +161,20 @@ int ping(const CommandContext& ctx, const Options& o) {
   return 0;
 }
 
+// What the fleet's desired state runs there: "shop/web Running (revision
+// 23142be665032574, 0 restarts); ...".
+std::string workloads_text(const StatusReply& r) {
+  if (r.workloads.empty()) return "none";
+  std::string out;
+  for (const auto& w : r.workloads) {
+    if (!out.empty()) out += "; ";
+    out += shown(w.namespace_) + "/" + shown(w.name) + " " + shown(w.phase) + " (revision " + shown(w.revision) + ", " +
+           std::to_string(w.restarts) + (w.restarts == 1 ? " restart" : " restarts") +
+           (w.message.empty() ? "" : ": " + shown(w.message)) + ")";
+  }
+  return out;
+}
+
 int status(const CommandContext& ctx, const Options& o) {
   Client client = connect(o);
   auto r = must(client.status(o.id, duration_of(o.timeout, "--timeout")));
@@ -175,7 +189,8 @@ int status(const CommandContext& ctx, const Options& o) {
                                 {"nats:", shown(r.nats_server) + ", " + std::to_string(r.reconnects) + " reconnects"},
                                 {"heartbeat:", shown(r.heartbeat_mode) + ", every " + human(r.heartbeat_interval_ms) + ", last " +
                                                    (r.last_heartbeat.empty() ? "never" : shown(r.last_heartbeat))},
-                                {"exec:", std::to_string(r.exec_running) + " running; allowed: " + allowed_text(r)}}));
+                                {"exec:", std::to_string(r.exec_running) + " running; allowed: " + allowed_text(r)},
+                                {"workloads:", workloads_text(r)}}));
   return 0;
 }
 

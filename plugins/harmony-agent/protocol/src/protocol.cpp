@@ -369,6 +369,10 @@ std::string encode(const PingReply& r) {
 }
 
 std::string encode(const StatusReply& r) {
+  json workloads = json::array();
+  for (const auto& w : r.workloads)
+    workloads.push_back({{"namespace", w.namespace_}, {"name", w.name}, {"revision", w.revision}, {"phase", w.phase},
+                         {"message", w.message}, {"restarts", w.restarts}});
   return dump({{"id", r.id},
                {"version", r.version},
                {"protocol", r.protocol},
@@ -378,6 +382,7 @@ std::string encode(const StatusReply& r) {
                {"nats", {{"server", r.nats_server}, {"reconnects", r.reconnects}}},
                {"heartbeat", {{"mode", r.heartbeat_mode}, {"last", r.last_heartbeat}, {"interval_ms", r.heartbeat_interval_ms}}},
                {"exec", {{"allowed", r.exec_allowed}, {"allowed_args", r.exec_allowed_args}, {"running", r.exec_running}}},
+               {"workloads", workloads},
                {"time", r.time}});
 }
 
@@ -430,6 +435,19 @@ base::expected<StatusReply, Failure> decode_status_reply(std::string_view payloa
   in.object("heartbeat").text("mode", r.heartbeat_mode).text("last", r.last_heartbeat).number("interval_ms", r.heartbeat_interval_ms);
   in.object("exec").strings("allowed", r.exec_allowed).argument_rules("allowed_args", r.exec_allowed_args);
   in.number("running", r.exec_running);
+  // Added in 0.2: an older agent has no workloads member.
+  if (auto it = doc->find("workloads"); it != doc->end() && !it->is_null()) {
+    if (!it->is_array()) return failed(ErrorKind::bad_reply, "the field 'workloads' must be a list");
+    for (const auto& item : *it) {
+      if (!item.is_object()) return failed(ErrorKind::bad_reply, "the field 'workloads' must be a list of objects");
+      WorkloadStatus w;
+      Reader each(item);
+      each.text("namespace", w.namespace_).text("name", w.name).text("revision", w.revision).text("phase", w.phase);
+      each.text("message", w.message).number("restarts", w.restarts);
+      if (!each.ok()) return each.result(StatusReply{});
+      r.workloads.push_back(std::move(w));
+    }
+  }
   return in.result(std::move(r));
 }
 

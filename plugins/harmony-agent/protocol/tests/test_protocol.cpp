@@ -234,3 +234,24 @@ TEST_CASE("replies that cannot be read are bad_reply") {
   CHECK(decode_logs_reply(R"({"lines": [1]})").error().kind == ErrorKind::bad_reply);
   CHECK(decode_heartbeat(R"({"id": "a"})").error().kind == ErrorKind::bad_reply);  // no time
 }
+
+TEST_CASE("status carries the fleet's workloads, and an older agent's status without them still reads") {
+  StatusReply status;
+  status.id = "edge-1";
+  status.workloads = {{"shop", "web", "23142be665032574", "Running", "", 2},
+                      {"shop", "job", "0000000000000001", "Failed", "exited with status 3", 0}};
+  auto back = decode_status_reply(encode(status));
+  REQUIRE(back);
+  REQUIRE(back->workloads.size() == 2);
+  CHECK(back->workloads[0].name == "web");
+  CHECK(back->workloads[0].restarts == 2);
+  CHECK(back->workloads[1].message == "exited with status 3");
+  auto older = decode_status_reply(R"({"id":"edge-1","exec":{"allowed":[],"running":0}})");
+  REQUIRE(older);
+  CHECK(older->workloads.empty());
+  auto broken = decode_status_reply(R"({"id":"edge-1","workloads":{"web":1}})");
+  REQUIRE_FALSE(broken);
+  CHECK(broken.error().kind == ErrorKind::bad_reply);
+  auto wrong = decode_status_reply(R"({"id":"edge-1","workloads":[{"name":3}]})");
+  REQUIRE_FALSE(wrong);
+}

@@ -112,6 +112,17 @@ struct PingReply {
   std::string time;  // RFC 3339 UTC
 };
 
+// A workload the fleet's desired state asks the agent to run
+// (docs/fleet-operator.md), as status reports it.
+struct WorkloadStatus {
+  std::string namespace_;
+  std::string name;
+  std::string revision;
+  std::string phase;  // Pending, Running, Completed, Failed
+  std::string message;
+  std::int64_t restarts = 0;
+};
+
 struct StatusReply {
   std::string id;
   std::string version;
@@ -127,6 +138,7 @@ struct StatusReply {
   std::vector<std::string> exec_allowed;   // every program that may run
   AllowedArguments exec_allowed_args;      // those restricted to some argument vectors
   int exec_running = 0;
+  std::vector<WorkloadStatus> workloads;   // absent from older agents: none
   std::string time;
 };
 
