@@ -135,6 +135,16 @@ TEST_CASE("the operator deployed with the fleet runs FleetDeployments on exactly
     return d.is_object() && d.contains("status") && d["status"]["labels"].value("site", "") == "paris";
   }));
   CHECK(fleet_device(a)["status"].value("connectivity", "") == "Online");
+  // Its own endpoints, through the API server's proxy to the pod.
+  auto operator_pods = s.pods("app.kubernetes.io/name=fleet-operator");
+  REQUIRE(operator_pods.size() == 1);
+  const std::string proxy = "/api/v1/namespaces/" + s.ns + "/pods/" + operator_pods.front()["metadata"]["name"].get<std::string>() +
+                            ":8080/proxy/";
+  CHECK(kubectl({"get", "--raw", proxy + "healthz"}).out == "ok\n");
+  CHECK(kubectl({"get", "--raw", proxy + "readyz"}).out == "ok\n");
+  auto metrics = kubectl({"get", "--raw", proxy + "metrics"});
+  CHECK_THAT(metrics.out, Catch::Contains("fleet_operator_leader 1") && Catch::Contains("fleet_operator_nats_connected 1") &&
+                              Catch::Contains("fleet_operator_desired_writes_total{op=\"put\"} 2"));
 
   // Relabelled: c takes the workload, b (no longer in lyon) stops it.
   auto relabelled = s.deploy(labels("lyon", "paris", "lyon"));
@@ -261,6 +271,12 @@ TEST_CASE("harmony fleet chart writes a chart that helm lints, and helm template
     return text;
   };
   CHECK(trimmed(rendered.out) == trimmed(manifest.out));
+  // A chart given by reference (here a local one; a repository or oci://
+  // reference takes the same path with a pinned version) replaces it.
+  auto published = s.deploy({"agent.count=1", "operator.chart=" + dir, "operator.replicas=2"}, {});
+  INFO(out_and_err(published));
+  CHECK(published.exit_code == 0);
+  CHECK(s.get("deployment/fleet-operator")["spec"].value("replicas", 0) == 2);
   // Namespace-neutral: nothing names a namespace but the release's.
   auto elsewhere = helm_cli({"template", "fleet-operator", dir, "-n", "elsewhere", "-f", s.box.path("values.json")});
   CHECK(elsewhere.out.find("namespace: " + s.ns) == std::string::npos);
