@@ -45,6 +45,7 @@ has "$out"/harmony_*.deb usr/bin/harmony usr/share/man/man1/harmony.1.gz \
   usr/share/bash-completion/completions/harmony usr/share/zsh/vendor-completions/_harmony \
   usr/share/fish/vendor_completions.d/harmony.fish usr/share/doc/harmony/copyright usr/share/doc/harmony/changelog.gz
 has "$out"/harmony-fleet_*.deb usr/bin/harmony-fleet usr/bin/fleet-operator usr/share/man/man1/harmony-fleet.1.gz \
+  usr/share/man/man8/fleet-operator.8.gz \
   usr/share/bash-completion/completions/harmony-fleet usr/share/zsh/vendor-completions/_harmony-fleet \
   usr/share/fish/vendor_completions.d/harmony-fleet.fish
 has "$out"/harmony-agent_*.deb usr/bin/harmony-agent usr/share/man/man1/harmony-agent.1.gz \

@@ -228,7 +228,10 @@ TEST_CASE("an agent that restarts adopts the workloads it started instead of sta
   CHECK(r->restarts == 0);
 
   desired.remove(key);
-  REQUIRE(harmony::testing::eventually([&] { return !alive(pid); }));
+  if (!harmony::testing::eventually([&] { return !alive(pid); })) {
+    auto log = harmony::base::read_file(stack.state("components/agent/logs/edge-1.log"));
+    FAIL("still running; the agent's log:\n" << log.value_or("(none)"));
+  }
 }
 
 TEST_CASE("an agent cannot read or watch another agent's desired state, nor write its reports") {

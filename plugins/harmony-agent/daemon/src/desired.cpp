@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include <harmony/base/text.hpp>
 
 namespace harmony::agent::daemon {
@@ -30,6 +32,7 @@ struct Agent::Watch {
   std::string consumer;
   bool synced = false;  // the snapshot is complete; changes apply one by one
   std::map<std::string, contract::DesiredState> snapshot;
+  std::set<std::pair<std::string, std::string>> deleted;  // namespace, name: deletion markers in the full read
   std::uint64_t next_sequence = 1;  // the consumer's next delivery: a gap means messages were lost
   std::string last_problem;
 
@@ -140,6 +143,7 @@ bool Agent::watch_desired(const std::shared_ptr<Link>& link, Watch& watch) {
   watch.link = link;
   watch.synced = false;
   watch.snapshot.clear();
+  watch.deleted.clear();
   watch.next_sequence = 1;
   const json request{{"stream_name", stream},
                      {"config",
@@ -215,8 +219,15 @@ void Agent::take_desired(Watch& watch, natsMsg* msg) {
       }
     }
     if (!watch.synced) {
-      if (removed) watch.snapshot.erase(k);
-      else if (desired) watch.snapshot[k] = *desired;
+      // A deletion marker is a deletion, even in a full read: acted on at
+      // once, unlike a key that is merely absent.
+      if (removed) {
+        watch.snapshot.erase(k);
+        watch.deleted.insert({key->namespace_, key->name});
+      } else if (desired) {
+        watch.snapshot[k] = *desired;
+        watch.deleted.erase({key->namespace_, key->name});
+      }
     } else if (removed) {
       workloads_->remove(key->namespace_, key->name);
     } else if (desired) {
@@ -229,6 +240,7 @@ void Agent::take_desired(Watch& watch, natsMsg* msg) {
     for (auto& [k, d] : watch.snapshot) all.push_back(d);
     log_->info("desired state: {} workload{}", all.size(), all.size() == 1 ? "" : "s");
     workloads_->replace_all(all);
+    for (const auto& [ns, name] : watch.deleted) workloads_->remove(ns, name);
   }
 }
 

@@ -169,7 +169,7 @@ TEST_CASE("a deleted FleetDeployment loses its keys first, then its finalizer") 
   CHECK(a.drop_finalizer.front() == DeploymentId{"shop", "web"});
 }
 
-TEST_CASE("a FleetDeployment without the finalizer gets it; keys of one that is gone are removed") {
+TEST_CASE("a FleetDeployment without the finalizer gets it, and keys of one that is gone are removed") {
   auto w = fleet();
   w.deployments[{"shop", "web"}].has_finalizer = false;
   CHECK(reconcile(w).add_finalizer.size() == 1);
