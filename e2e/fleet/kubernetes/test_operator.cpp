@@ -90,7 +90,7 @@ json desired_stream(const FleetStack& s) {
 
 }  // namespace
 
-TEST_CASE("the operator deployed with the fleet runs FleetDeployments on exactly the agents they select, and follows labels, outages and deletion") {
+TEST_CASE("the operator deployed with the fleet runs FleetDeployments on exactly the agents they select, and follows labels, outages and deletion", "[both]") {
   FleetStack s("op");
   const std::string a = device(1), b = device(2), c = device(3);
   auto labels = [&](const std::string& sa, const std::string& sb, const std::string& sc) {
