@@ -11,6 +11,7 @@
 
 #include "agent.hpp"
 #include "link.hpp"
+#include "memory.hpp"
 
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <set>
+#include <utility>
 
 #include <harmony/base/text.hpp>
 
@@ -91,6 +93,7 @@ std::optional<Delivery> delivery_of(const char* reply) {
 void Agent::desired_loop() {
   Watch watch;
   const Link* attempted = nullptr;  // the connection the last watch was made on (or tried)
+  bool first_watch = true;
   auto next_resync = std::chrono::steady_clock::now();
   while (true) {
     {
@@ -106,6 +109,8 @@ void Agent::desired_loop() {
       attempted = link.get();
       if (link && natsConnection_Status(link->connection) == NATS_CONN_STATUS_CONNECTED) {
         const bool ok = watch_desired(link, watch);
+        // The first watch is part of start-up: give back what it needed.
+        if (std::exchange(first_watch, false)) release_startup_memory();
         next_resync = now + (ok ? config_.desired_resync : std::min<std::chrono::milliseconds>(config_.desired_resync, retry_after_failure));
         workloads_->report_all();
       }

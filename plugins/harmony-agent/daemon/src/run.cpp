@@ -1,6 +1,7 @@
 #include "run.hpp"
 
 #include <csignal>
+#include <malloc.h>
 #include <cstdio>
 #include <string>
 #include <unistd.h>
@@ -39,6 +40,9 @@ int run(int argc, char** argv) {
   // The wrapper the agent starts each process workload through.
   if (argc >= 5 && std::string_view(argv[1]) == "--run-workload" && std::string_view(argv[3]) == "--")
     return run_workload(argv[2], std::vector<std::string>(argv + 4, argv + argc));
+  // A few threads, each asking little of malloc: one arena per thread would
+  // keep a heap of its own resident for nothing (ADR 0011).
+  mallopt(M_ARENA_MAX, 1);
   std::string config_path;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
