@@ -50,6 +50,7 @@ device_id: bench-1
 nats: { urls: ["$url"], user: bench, password_file: "$work/password" }
 labels: { site: lab, role: bench }
 heartbeat: { interval: 5s }
+workloads: { directory: "$work/workloads" }
 logs: { level: warn }
 CONF
 "$agent" --config "$work/agent.yaml" 2>"$work/agent.log" &

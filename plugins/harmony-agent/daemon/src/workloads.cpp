@@ -139,6 +139,11 @@ Workloads::~Workloads() { stop(); }
 
 base::expected<void> Workloads::start() {
   std::error_code ec;
+  // The default directory is the package's to make (postinst): an agent run
+  // by hand does not leave /var/lib/fleet-agent behind.
+  if (!config_.workloads_dir_set && !fs::is_directory(config_.workloads_dir, ec))
+    return base::fail(base::make_error("no workloads directory", config_.workloads_dir + " does not exist",
+                                       "install the fleet-agent package, or set workloads.directory"));
   fs::create_directories(config_.workloads_dir, ec);
   if (ec)
     return base::fail(base::make_error("cannot use workloads.directory " + config_.workloads_dir, ec.message(),
