@@ -305,3 +305,71 @@ TEST_CASE("the daemon links only the base, the wire contracts, libnats and the J
     CHECK(line.find("fleet_deployment_crd") == std::string::npos);
   }
 }
+
+TEST_CASE("an agent follows its desired state through NATS restarts: runs, reports, replaces and stops its workloads") {
+  HARMONY_REQUIRE_NATS();
+  AgentStack stack;
+  REQUIRE(stack.client().ensure_bucket("desired-state", "test"));
+  REQUIRE(stack.client().ensure_bucket("device-state", "test"));
+  AgentSetup setup;
+  setup.env = {{"FLEET_AGENT_WORKLOADS_DIR", stack.box.path("workloads")}};
+  auto& agent = stack.start_agent(setup);
+
+  natsConnection* nc = nats_connect(stack.nats.url(), "operator", "operator-secret-1");
+  REQUIRE(nc != nullptr);
+  jsCtx* js = nullptr;
+  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  kvStore* desired = nullptr;
+  kvStore* reported = nullptr;
+  REQUIRE(js_KeyValue(&desired, js, "desired-state") == NATS_OK);
+  REQUIRE(js_KeyValue(&reported, js, "device-state") == NATS_OK);
+  auto put = [&](const std::string& args, const std::string& revision) {
+    const std::string value = R"({"namespace":"shop","name":"web","revision":")" + revision +
+                              R"(","workload":{"process":{"command":"/bin/sleep","args":[")" + args +
+                              R"("]}},"min_ready_seconds":0})";
+    std::uint64_t rev = 0;
+    REQUIRE(kvStore_PutString(&rev, desired, "edge-1.shop.web", value.c_str()) == NATS_OK);
+  };
+  auto report = [&]() -> std::string {
+    kvEntry* e = nullptr;
+    if (kvStore_Get(&e, reported, "edge-1.shop.web") != NATS_OK) return {};
+    std::string v(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e)));
+    kvEntry_Destroy(e);
+    return v;
+  };
+  put("300", "r1");
+  REQUIRE(harmony::testing::eventually([&] { return report().find(R"("revision":"r1")") != std::string::npos &&
+                                                    report().find(R"("phase":"Running")") != std::string::npos; }));
+  put("301", "r2");
+  REQUIRE(harmony::testing::eventually([&] { return report().find(R"("revision":"r2")") != std::string::npos; }));
+  CHECK_THAT(agent.log(), Catch::Contains("revision r2 replaces r1"));
+
+  // NATS goes and comes back (its store kept): the agent watches again and
+  // the workload goes on, neither stopped nor doubled.
+  stack.nats.kill();
+  stack.nats.start();
+  REQUIRE(harmony::testing::eventually([&] { return agent.log().find("reconnected") != std::string::npos ||
+                                                    agent.log().find("connected to NATS") != std::string::npos; }, 15s));
+  kvStore_Destroy(desired);
+  kvStore_Destroy(reported);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  nc = nats_connect(stack.nats.url(), "operator", "operator-secret-1");
+  REQUIRE(nc != nullptr);
+  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  REQUIRE(js_KeyValue(&desired, js, "desired-state") == NATS_OK);
+  REQUIRE(js_KeyValue(&reported, js, "device-state") == NATS_OK);
+  REQUIRE(kvStore_Delete(desired, "edge-1.shop.web") == NATS_OK);
+  REQUIRE(harmony::testing::eventually([&] { return report().empty(); }, 15s));
+  CHECK_THAT(agent.log(), Catch::Contains("no longer desired: stopped"));
+  // Started twice (r1, then r2), never again because of the outage.
+  const std::string log = agent.log();
+  std::size_t starts = 0;
+  for (auto at = log.find("workload shop/web started"); at != std::string::npos; at = log.find("workload shop/web started", at + 1))
+    ++starts;
+  CHECK(starts == 2);
+  kvStore_Destroy(desired);
+  kvStore_Destroy(reported);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+}
