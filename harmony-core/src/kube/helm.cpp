@@ -874,6 +874,20 @@ base::expected<Helm> Helm::find(std::string_view binary) {
     path = *found;
   }
 
+  // What `helm version` said about this very file (path, inode, size and
+  // change time), kept in the cache: every deploy need not start helm once
+  // more just to ask.
+  std::string remembered;
+  if (struct stat st{}; ::stat(path.c_str(), &st) == 0)
+    if (auto cache = base::xdg_home(base::XdgDir::cache))
+      remembered = *cache + "/harmony/helm/version-" +
+                   base::fingerprint(path + "\n" + std::to_string(st.st_ino) + "\n" + std::to_string(st.st_size) + "\n" +
+                                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n" +
+                                     std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec));
+  if (!remembered.empty())
+    if (auto text = base::read_file(remembered, 256))
+      if (auto version = parse_helm_version(*text, path)) return Helm(path, *version);
+
   base::ProcessSpec spec;
   spec.argv = {path, "version", "--template", "{{.Version}}"};
   spec.timeout = std::chrono::seconds(30);
@@ -892,6 +906,11 @@ base::expected<Helm> Helm::find(std::string_view binary) {
   }
   auto version = parse_helm_version(result->out, path);
   if (!version) return base::fail(version.error());
+  if (!remembered.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(base::parent_dir(remembered), ec);
+    (void)base::write_file_atomically(remembered, result->out, 0644, false);  // a cache: best effort
+  }
   return Helm(path, *version);
 }
 
@@ -967,6 +986,19 @@ base::expected<std::optional<HelmReleaseInfo>> Helm::status(const HelmTarget& ta
   auto info = parse_history(**out, release, target.namespace_);
   if (!info) return base::fail(info.error());
   return std::optional<HelmReleaseInfo>(std::move(*info));
+}
+
+base::expected<std::optional<HelmRelease>> Helm::current(const HelmTarget& target, std::string_view release) const {
+  auto call = release_call(target, release, "read the status of", {"status", "--output", "json"});
+  if (!call) return base::fail(call.error());
+  call->missing_release_is_empty = true;
+  auto out = run_helm(path_, target, *call);
+  if (!out) return base::fail(out.error());
+  if (!*out) return std::optional<HelmRelease>();
+  auto parsed = parse_release(**out);
+  if (!parsed) return base::fail(parsed.error());
+  if (parsed->info.namespace_.empty()) parsed->info.namespace_ = target.namespace_;
+  return std::optional<HelmRelease>(std::move(*parsed));
 }
 
 base::expected<std::string> Helm::values(const HelmTarget& target, std::string_view release) const {

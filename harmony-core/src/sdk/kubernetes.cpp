@@ -1504,17 +1504,16 @@ Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRele
     record.inventory.push_back(entry);
     if (auto written = write_record(ctx.component); !written) return Outcome::failure(written.error());
   } else if (known->applied_hash == entry.applied_hash && pinned(release)) {
-    // Nothing of it changed: still there and deployed?
-    auto current = (*h)->status(helm_target(), release.name);
+    // Nothing of it changed: still there and deployed? (One helm call: its
+    // status carries the objects to wait on.)
+    auto current = (*h)->current(helm_target(), release.name);
     if (!current) return Outcome::failure(current.error());
-    if (*current && (*current)->status == "deployed") {
-      auto objects = (*h)->manifest(helm_target(), release.name);
-      if (!objects) return Outcome::failure(objects.error());
+    if (*current && (*current)->info.status == "deployed") {
       std::erase_if(done, [&](const Entry& x) { return same_object(x, entry); });
       done.push_back(entry);
-      if (auto ready = wait_ready(ctx, *objects); !ready) return Outcome::failure(ready.error());
+      if (auto ready = wait_ready(ctx, (*current)->objects); !ready) return Outcome::failure(ready.error());
       return Outcome::no_change("Helm release " + release.name + " unchanged (revision " +
-                                std::to_string((*current)->revision) + ")");
+                                std::to_string((*current)->info.revision) + ")");
     }
   }
   ctx.note("helm upgrade --install " + release.name + " (helm " + (*h)->version().str() + ")");

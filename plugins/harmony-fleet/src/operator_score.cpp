@@ -5,12 +5,8 @@
 
 #include <harmony/fleet/operator.hpp>
 
-#include <unistd.h>
-
-#include <atomic>
-#include <filesystem>
-
 #include <harmony/base/exit_status.hpp>
+#include <harmony/base/paths.hpp>
 #include <harmony/checks.hpp>
 #include <harmony/fleet/chart.hpp>
 #include <harmony/fleet/config.hpp>
@@ -20,36 +16,27 @@
 #include <harmony/fleet/stack.hpp>
 #include <harmony/kube/client.hpp>
 #include <harmony/kube/object.hpp>
+#include <harmony/version.hpp>
 
 #include "internal.hpp"
 
 namespace harmony::fleet {
 namespace {
 
-namespace fs = std::filesystem;
 using detail::failed;
 using detail::for_component;
 
-// A directory of our own for the generated chart, removed afterwards.
-class ChartDir {
- public:
-  ChartDir() {
-    static std::atomic<int> counter{0};
-    path_ = (fs::temp_directory_path() / ("harmony-fleet-operator-chart-" + std::to_string(::getpid()) + "-" +
-                                          std::to_string(counter++)))
-                .string();
-  }
-  ~ChartDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ChartDir(const ChartDir&) = delete;
-  ChartDir& operator=(const ChartDir&) = delete;
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// Where the generated chart is written for helm: the same path on every
+// deploy of this version (helm's release is compared by chart path and
+// content, so a redeploy that changes nothing stays a no-change), in the
+// user's cache rather than a shared temporary directory.
+base::expected<std::string> chart_dir() {
+  auto cache = base::xdg_home(base::XdgDir::cache);
+  if (!cache)
+    return base::fail(base::make_error("cannot place the operator's chart", "neither XDG_CACHE_HOME nor HOME is an absolute path",
+                                       "set HOME, or XDG_CACHE_HOME"));
+  return base::join_path(*cache, "harmony/fleet/operator-chart-" + std::string(harmony::version));
+}
 
 }  // namespace
 
@@ -121,11 +108,12 @@ Outcome deploy_operator_on_kubernetes(const OperatorSettings& s, const std::opti
   // Two fleets in one cluster must not both act on one FleetDeployment.
   inputs.watch_namespace = s.watch_namespace.empty() ? cluster.namespace_name() : s.watch_namespace == "*" ? "" : s.watch_namespace;
 
-  ChartDir dir;
   HelmRelease release{.name = std::string(operator_release), .values = operator_chart_values(s, inputs)};
   if (s.chart.empty()) {
-    if (auto written = write_operator_chart(dir.path()); !written) return Outcome::failure(written.error());
-    release.chart = dir.path();
+    auto dir = chart_dir();
+    if (!dir) return Outcome::failure(dir.error());
+    if (auto written = write_operator_chart(*dir); !written) return Outcome::failure(written.error());
+    release.chart = *dir;
   } else {
     const bool oci = s.chart.starts_with("oci://");
     const bool local = !oci && s.chart.find('/') != std::string::npos;

@@ -129,6 +129,10 @@ class Helm {
   base::expected<std::vector<Object>> manifest(const HelmTarget& target, std::string_view release) const;
   // The latest revision; nullopt when there is no such release.
   base::expected<std::optional<HelmReleaseInfo>> status(const HelmTarget& target, std::string_view release) const;
+  // The latest revision with its objects, in one call (`helm status -o json`
+  // carries the manifest); nullopt when there is no such release. Its chart
+  // name is empty on helm 4, whose status leaves the chart out.
+  base::expected<std::optional<HelmRelease>> current(const HelmTarget& target, std::string_view release) const;
   // The values the release was given (a JSON document; "{}" when none), for
   // plans. A secret in them is the caller's to redact.
   base::expected<std::string> values(const HelmTarget& target, std::string_view release) const;
