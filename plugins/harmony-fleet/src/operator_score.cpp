@@ -7,6 +7,7 @@
 
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/paths.hpp>
+#include <harmony/base/text.hpp>
 #include <harmony/checks.hpp>
 #include <harmony/fleet/chart.hpp>
 #include <harmony/fleet/config.hpp>
@@ -56,12 +57,19 @@ base::expected<bool> install_fleet_crds(KubernetesCluster& cluster, RunContext& 
   auto client = cluster.client(ctx);
   if (!client) return base::fail(client.error());
   bool changed = false;
-  for (const auto& crd : fleet_crds()) {
+  for (auto crd : fleet_crds()) {
+    // What this build's CRD is, so that an unchanged one costs one read.
+    const std::string schema = base::fingerprint(crd.to_json());
+    crd.set_string("/metadata/annotations/fleet.harmony.dev~1schema", schema);
     auto before = (*client)->find(kube::ObjectRef::of(crd));
     if (!before) return base::fail(before.error());
     if (ctx.dry_run()) {
       if (!*before) ctx.plan->push_back({"create", "CustomResourceDefinition " + crd.name(), {}});
       continue;
+    }
+    if (*before && (*before)->string_at("/metadata/annotations/fleet.harmony.dev~1schema") == schema) {
+      auto c = kube::condition(**before, "Established");
+      if (c && c->status == "True") continue;
     }
     kube::ApplyOptions apply;
     apply.field_manager = "harmony";

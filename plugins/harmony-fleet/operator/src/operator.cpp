@@ -122,7 +122,10 @@ base::expected<void> Operator::start() {
   };
   nats_->watch(std::string(agent::status_bucket),
                bucket(&Sources::devices, [this](const std::string& key, const std::optional<std::string>& value, bool reset) {
-                 if (reset) return world_.devices.clear();
+                 // Devices are kept across a new read: a NATS that lost its
+                 // store has no heartbeats for a while, and a device the
+                 // operator forgot would lose its desired state meanwhile.
+                 if (reset) return;
                  auto device = value ? device_of(key, *value) : std::nullopt;
                  if (device) world_.devices[key] = std::move(*device);
                  else world_.devices.erase(key);
