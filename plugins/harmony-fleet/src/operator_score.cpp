@@ -24,7 +24,6 @@
 namespace harmony::fleet {
 namespace {
 
-using detail::failed;
 using detail::for_component;
 
 // Where the generated chart is written for helm: the same path on every
