@@ -387,4 +387,7 @@ TEST_CASE("destroy --purge removes the credentials and data too") {
   CHECK(r.exit_code == 0);
   CHECK_FALSE(fs::exists(stack.state("credentials/nats")));
   CHECK_FALSE(fs::exists(stack.state("data/nats")));
+  // Nothing of the deployment is left: not even empty directories or the lock.
+  for (const char* left : {"credentials", "data", "components", "lock"}) CHECK_FALSE(fs::exists(stack.state(left)));
+  CHECK_FALSE(fs::exists(stack.state("")));
 }

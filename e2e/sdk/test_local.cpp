@@ -174,6 +174,12 @@ TEST_CASE("destroy stops everything and keeps credentials unless --purge") {
   REQUIRE(s.deploy({"web"}).exit_code == 0);
   REQUIRE(s.harmony({"destroy", "sdktest", "--yes", "--purge"}).exit_code == 0);
   CHECK_FALSE(fs::exists(credential));
+  // Purge leaves nothing of the deployment: no empty directories, no lock.
+  CHECK_FALSE(fs::exists(s.box.path("state/harmony/sdktest")));
+  // And a deploy after it starts from nothing, with the lock made again.
+  REQUIRE(s.deploy({"web"}).exit_code == 0);
+  CHECK(fs::exists(s.box.path("state/harmony/sdktest/local/lock")));
+  REQUIRE(s.harmony({"destroy", "sdktest", "--yes", "--purge"}).exit_code == 0);
 }
 
 TEST_CASE("destroy asks on a terminal") {

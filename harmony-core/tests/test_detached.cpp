@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <optional>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -145,6 +146,29 @@ TEST_CASE("a file lock is exclusive, says who holds it, and waits or gives up") 
     auto released = std::move(*first);
   }
   CHECK(FileLock::acquire(dir / "lock", {}));
+}
+
+TEST_CASE("a waiter whose lock file was removed by the holder locks the new file, so the lock still excludes") {
+  TempDir dir;
+  const std::string path = (dir / "state") + "/lock";
+  REQUIRE(make_directories(dir / "state", 0700));
+  auto holder = FileLock::acquire(path, {});
+  REQUIRE(holder);
+  std::optional<expected<FileLock>> waiter;
+  std::thread waiting([&] { waiter.emplace(FileLock::acquire(path, {.wait = 5s})); });
+  std::this_thread::sleep_for(200ms);  // the waiter has opened the old file and waits on it
+  // What destroy --purge does while it holds the lock: the file and its
+  // directory go, then the lock is released.
+  std::filesystem::remove_all(dir / "state");
+  { auto released = std::move(*holder); }
+  waiting.join();
+  REQUIRE(waiter.has_value());
+  REQUIRE(*waiter);
+  CHECK(std::filesystem::exists(path));
+  // Whoever comes next is excluded by the waiter's lock on the file at the path.
+  auto third = FileLock::acquire(path, {});
+  REQUIRE_FALSE(third);
+  CHECK(third.error().os_errno == EWOULDBLOCK);
 }
 
 TEST_CASE("Ctrl-C inside an interrupt scope is a request that waits can see") {

@@ -1,8 +1,12 @@
 #include <harmony/base/lock.hpp>
 
+#include <harmony/base/files.hpp>
+#include <harmony/base/paths.hpp>
+
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -15,13 +19,17 @@ int holder_of(int fd) {
   return n > 0 ? std::atoi(buffer) : 0;
 }
 
-}  // namespace
+// Whether fd is still the file at path: a holder may remove the lock file
+// (harmony destroy --purge leaves nothing behind), and a lock on a removed
+// file excludes nobody.
+bool still_at(int fd, const std::string& path) {
+  struct stat held {}, named {};
+  return ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+         held.st_ino == named.st_ino;
+}
 
-expected<FileLock> FileLock::acquire(const std::string& path, const Options& options) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail(os_error(errno, "cannot open the lock file '" + printable(path) + "'"));
-  const auto until = std::chrono::steady_clock::now() + options.wait;
-  bool told = false;
+expected<void> wait_for_lock(int fd, const std::string& path, const FileLock::Options& options,
+                              std::chrono::steady_clock::time_point until, bool& told) {
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
       int err = errno;
@@ -48,12 +56,34 @@ expected<FileLock> FileLock::acquire(const std::string& path, const Options& opt
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0) {
-    ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
-    (void)ignored;
+  return {};
+}
+
+}  // namespace
+
+expected<FileLock> FileLock::acquire(const std::string& path, const Options& options) {
+  const auto until = std::chrono::steady_clock::now() + options.wait;
+  bool told = false;
+  for (bool again = false;; again = true) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == ENOENT && again) {
+      // The holder purged the directory too; the caller had made it.
+      if (auto made = make_directories(parent_dir(path), 0700); !made) return fail(made.error());
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    if (fd < 0) return fail(os_error(errno, "cannot open the lock file '" + printable(path) + "'"));
+    auto locked = wait_for_lock(fd, path, options, until, told);
+    if (!locked) return fail(std::move(locked.error()));
+    if (still_at(fd, path)) {
+      std::string pid = std::to_string(::getpid()) + "\n";
+      if (::ftruncate(fd, 0) == 0) {
+        ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
+        (void)ignored;
+      }
+      return FileLock(fd);
+    }
+    ::close(fd);
   }
-  return FileLock(fd);
 }
 
 FileLock::~FileLock() {

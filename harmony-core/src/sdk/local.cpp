@@ -484,6 +484,28 @@ base::expected<Outcome> Local::prune(RunContext& ctx) {
   return Outcome::success(message);
 }
 
+// Once a purge has removed the last component, nothing of the deployment
+// stays: not the empty directories, not the lock, not the plugin's state
+// directory if nothing else is in it. The lock file goes while we hold it;
+// a process waiting on it notices that it locked a removed file and opens
+// the new one (base::FileLock::acquire).
+void Local::remove_if_last() {
+  std::error_code ec;
+  const std::string components = base::join_path(root_, "components");
+  if (fs::exists(components, ec) && !fs::is_empty(components, ec)) return;
+  for (const char* own : {"components", "credentials", "data"}) {
+    const std::string dir = base::join_path(root_, own);
+    if (fs::is_directory(dir, ec) && fs::is_empty(dir, ec)) fs::remove(dir, ec);
+  }
+  if (!fs::is_directory(root_, ec)) return;
+  for (const auto& entry : fs::directory_iterator(root_, ec))
+    if (entry.path().filename() != "lock") return;
+  fs::remove(base::join_path(root_, "lock"), ec);
+  fs::remove(root_, ec);
+  const std::string plugin_dir = base::parent_dir(root_);
+  if (fs::is_directory(plugin_dir, ec) && fs::is_empty(plugin_dir, ec)) fs::remove(plugin_dir, ec);
+}
+
 base::expected<Outcome> Local::destroy(RunContext& ctx, const DestroyOptions& options) {
   if (!safe_name(ctx.component)) return base::fail(bad_name("component", ctx.component));
   const std::string dir = component_dir(ctx.component);
@@ -506,6 +528,7 @@ base::expected<Outcome> Local::destroy(RunContext& ctx, const DestroyOptions& op
     fs::remove_all(credentials, ec);
     fs::remove_all(data, ec);
     if (kept) message += "; removed its credentials and data";
+    remove_if_last();
   } else if (kept) {
     message += "; kept its credentials and data (--purge removes them)";
   }

@@ -75,6 +75,8 @@ class Local final : public ProcessSupervisor, public FileStore {
 
  private:
   [[nodiscard]] std::string component_dir(std::string_view component) const;
+  void remove_if_last();
+
   std::string root_;
   std::string plugin_;
   std::optional<base::FileLock> lock_;
