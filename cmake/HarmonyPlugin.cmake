@@ -30,7 +30,9 @@ function(harmony_add_plugin name)
   set(target harmony-${name})
   add_executable(${target} ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE harmony::core ${ARG_LIBRARIES})
-  set(descriptor "${CMAKE_CURRENT_BINARY_DIR}/${target}.descriptor.json")
+  # In CMake's own directory for the target, not beside the program: a
+  # harmony-* file next to the plugin would be taken for another plugin.
+  set(descriptor "${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${target}.dir/descriptor.json")
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${HARMONY_PLUGIN_RUNNER} "$<TARGET_FILE:${target}>" __descriptor "${descriptor}"
     COMMAND "${HARMONY_OBJCOPY}" --add-section ".harmony_plugin=${descriptor}"
@@ -50,7 +52,8 @@ function(harmony_install_completions)
     message(FATAL_ERROR "harmony_install_completions: TARGET is required")
   endif()
   set(command "$<TARGET_FILE_NAME:${ARG_TARGET}>")
-  set(out "${CMAKE_CURRENT_BINARY_DIR}/${ARG_TARGET}-completions")
+  # Under CMakeFiles, like the descriptor: never a harmony-* name beside the program.
+  set(out "${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${ARG_TARGET}-completions.dir/scripts")
   add_custom_command(OUTPUT "${out}/bash" "${out}/zsh" "${out}/fish"
     COMMAND "${CMAKE_COMMAND}" "-DPROGRAM=$<TARGET_FILE:${ARG_TARGET}>" "-DRUNNER=${HARMONY_PLUGIN_RUNNER}"
             "-DOUT=${out}" -P "${_harmony_cmake_dir}/HarmonyExtras.cmake"

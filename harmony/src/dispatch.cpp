@@ -157,6 +157,16 @@ void explain_unresolved(const Context& ctx, std::span<const std::string> args, b
   auto close = base::suggest(first, known);
   e.hint = close.empty() ? "run 'harmony help' to see the commands, or 'harmony plugin list' for the plugins"
                          : "did you mean " + join(close, " or ", "'") + "?";
+  // A plugin directory put on PATH as a relative entry is the usual reason
+  // a freshly built plugin is "unknown": say so, with the entries.
+  if (!ctx.search_path.skipped.empty()) {
+    std::vector<std::string> entries;
+    for (const auto& skipped : ctx.search_path.skipped)
+      entries.push_back(skipped.entry.empty() ? "an empty entry in " + skipped.variable
+                                              : quoted(base::printable(skipped.entry)) + " in " + skipped.variable);
+    e.hint += "; not searched: " + join(entries, ", ") +
+              " (relative and empty entries never are: put the plugin's directory on PATH as an absolute path)";
+  }
   raise(std::move(e));
 }
 

@@ -101,6 +101,16 @@ void collect(const FileSystem& fs, const std::string& root, const std::string& r
   }
 }
 
+std::string absolute(const std::string& path) {
+  if (path.starts_with("/")) return path;
+  std::string here(4096, '\0');
+  if (::getcwd(here.data(), here.size()) == nullptr) return path;
+  here.resize(std::char_traits<char>::length(here.c_str()));
+  std::string rel = path;
+  while (rel.starts_with("./")) rel.erase(0, 2);
+  return base::join_path(here, rel);
+}
+
 }  // namespace
 
 int plugin_new(const Context& ctx, const std::string& name, const std::optional<std::string>& dir) {
@@ -151,7 +161,9 @@ int plugin_new(const Context& ctx, const std::string& name, const std::optional<
   out += "  cmake -S " + target + " -B " + target + "/build" + prefix_flag + "\n";
   out += "  cmake --build " + target + "/build\n";
   out += "  ctest --test-dir " + target + "/build\n";
-  out += "  PATH=" + target + "/build:$PATH harmony deploy " + name + " --topology local\n";
+  // The dispatcher never searches relative PATH entries (a plugin must not
+  // depend on the current directory), so the printed entry is absolute.
+  out += "  PATH=" + absolute(target) + "/build:$PATH harmony deploy " + name + " --topology local\n";
   print(out);
   return 0;
 }

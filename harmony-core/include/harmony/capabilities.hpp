@@ -269,6 +269,51 @@ struct needs {
   using plus = needs<Caps..., More...>;
 };
 
+// The compile-time check that a Score's list agrees with its constraint on a
+// topology. A disagreement stops the build inside one of these templates,
+// whose arguments the compiler prints: the Score, the topology and, where it
+// can be known, the capability at fault.
+namespace capability_check {
+
+// The list names capability Cap, which topology T lacks, yet the Score's
+// create_interpret accepts T: the list claims more than the Score needs.
+template <class Score, class T, class Cap, bool agrees>
+struct listed_capability_that_create_interpret_does_not_need {
+  static_assert(agrees,
+                "the Score's `capabilities` list names a capability (Cap, above) that this topology (T) lacks, "
+                "but its create_interpret accepts T: remove Cap from the list, or require its concept in the "
+                "constraint");
+  static constexpr bool value = agrees;
+};
+
+// create_interpret refuses topology T, though T has everything the list
+// names: the constraint needs a capability the list leaves out.
+template <class Score, class T, bool agrees>
+struct create_interpret_needs_a_capability_the_list_omits {
+  static_assert(agrees,
+                "the Score's create_interpret refuses this topology (T, above), which has every capability its "
+                "`capabilities` list names: add the missing capability's tag to the list, so the plugin can "
+                "say at run time what T lacks (status 7)");
+  static constexpr bool value = agrees;
+};
+
+template <class Score, class T, bool runs, class List>
+struct agrees {
+  static constexpr bool value =
+      create_interpret_needs_a_capability_the_list_omits<Score, T, runs || !List::template satisfied_by<T>>::value &&
+      (runs == List::template satisfied_by<T>);
+};
+template <class Score, class T, bool runs, class... Caps>
+struct agrees<Score, T, runs, needs<Caps...>> {
+  static constexpr bool value =
+      create_interpret_needs_a_capability_the_list_omits<Score, T, runs || !needs<Caps...>::template satisfied_by<T>>::value &&
+      (listed_capability_that_create_interpret_does_not_need<Score, T, Caps,
+                                                             !runs || Caps::template provided_by<T>>::value &&
+       ...);
+};
+
+}  // namespace capability_check
+
 // A Score with a realisation per kind of topology (processes and files, or
 // Kubernetes): it runs where any one of the lists is satisfied.
 template <class... Lists>

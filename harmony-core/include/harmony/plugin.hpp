@@ -214,10 +214,11 @@ class Plugin {
   Plugin& component(std::string name, std::string description, typename S::Settings defaults = {},
                     std::vector<std::string> after = {}) {
     static_assert(sizeof...(Ts) > 0, "a plugin with components needs at least one topology");
-    // The Score's capability list must say what its constraint says.
-    static_assert(((RunsOn<S, Ts> == S::capabilities::template satisfied_by<Ts>) && ...),
+    // The Score's capability list must say what its constraint says; a
+    // disagreement names the Score, the topology and the capability.
+    static_assert((capability_check::agrees<S, Ts, RunsOn<S, Ts>, typename S::capabilities>::value && ...),
                   "the Score's `capabilities` list disagrees with its create_interpret constraint "
-                  "on one of this plugin's topologies");
+                  "(the error above names the Score, the topology and the capability)");
     runner::ComponentEntry entry;
     entry.name = name;
     entry.description = std::move(description);
