@@ -157,6 +157,14 @@ TEST_CASE("lifecycle verbs run harmony-<plugin> <verb>") {
     CHECK_THAT(r.err, Catch::Contains("unknown plugin 'prob'"));
     CHECK_THAT(r.err, Catch::Contains("did you mean 'probe'?"));
   }
+  SECTION("a plugin reached only through a relative PATH entry: the error names the entry") {
+    p.box.vars.emplace_back("PATH", "bin::/usr/bin:/bin");
+    auto r = p.box.harmony({"deploy", "probe"});
+    CHECK(r.exit_code == 127);
+    CHECK_THAT(r.err, Catch::Contains("unknown plugin 'probe'"));
+    CHECK_THAT(r.err, Catch::Contains("not searched: 'bin' in PATH, an empty entry in PATH"));
+    CHECK_THAT(r.err, Catch::Contains("put the plugin's directory on PATH as an absolute path"));
+  }
   SECTION("--help describes the verb") {
     auto r = p.box.harmony({"deploy", "--help"});
     CHECK(r.ok());

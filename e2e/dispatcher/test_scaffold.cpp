@@ -31,6 +31,8 @@ TEST_CASE("plugin new copies the template with every spelling of its name replac
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("created harmony-shop in harmony-shop") && Catch::Contains("cmake --build harmony-shop/build"));
+  // The dispatcher never searches a relative PATH entry: the one printed is absolute.
+  CHECK_THAT(r.out, Catch::Contains("  PATH=" + s.box.path("harmony-shop") + "/build:$PATH harmony deploy shop"));
   for (const char* file : {"harmony-shop/CMakeLists.txt", "harmony-shop/src/main.cpp", "harmony-shop/src/shop_server.cpp",
                            "harmony-shop/cmake/ShopPackaging.cmake", "harmony-shop/packaging/harmony-shop.1",
                            "harmony-shop/tests/test_shop.cpp"})
