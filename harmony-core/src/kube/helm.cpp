@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <utility>
 
+#include <boost/beast/zlib/inflate_stream.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <harmony/base/files.hpp>
@@ -828,6 +829,77 @@ base::expected<HelmRelease> parse_release(std::string_view text) {
   if (!objects) return base::fail(objects.error());
   out.objects = std::move(*objects);
   return out;
+}
+
+base::expected<std::string> gunzip(std::string_view data, std::size_t limit) {
+  auto bad = [](std::string why) { return base::fail(base::make_error("cannot read gzip data", std::move(why))); };
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+  std::size_t at = 10;
+  if (data.size() < 18 || in[0] != 0x1f || in[1] != 0x8b || in[2] != 8) return bad("not gzip (RFC 1952) with deflate");
+  const unsigned flags = in[3];
+  if (flags & 4u) {  // FEXTRA
+    if (at + 2 > data.size()) return bad("truncated header");
+    at += 2 + (in[at] | (static_cast<std::size_t>(in[at + 1]) << 8));
+  }
+  for (unsigned field : {8u, 16u})  // FNAME, FCOMMENT: zero-terminated
+    if (flags & field) {
+      while (at < data.size() && in[at] != 0) ++at;
+      ++at;
+    }
+  if (flags & 2u) at += 2;  // FHCRC
+  if (at >= data.size()) return bad("truncated header");
+
+  // Beast's inflater is raw deflate, which is what a gzip member holds.
+  boost::beast::zlib::inflate_stream inflater;
+  boost::beast::zlib::z_params z;
+  z.next_in = in + at;
+  z.avail_in = data.size() - at;
+  std::string out;
+  for (;;) {
+    const std::size_t had = out.size();
+    out.resize(had + 64 * 1024);
+    z.next_out = out.data() + had;
+    z.avail_out = out.size() - had;
+    boost::system::error_code ec;
+    inflater.write(z, boost::beast::zlib::Flush::sync, ec);
+    out.resize(out.size() - z.avail_out);
+    if (out.size() > limit) return bad("it inflates to more than " + std::to_string(limit) + " bytes");
+    if (ec == boost::beast::zlib::error::end_of_stream) return out;
+    if (ec && ec != boost::beast::zlib::error::need_buffers) return bad(ec.message());
+    if (z.avail_in == 0 && z.avail_out != 0) return bad("truncated data");
+  }
+}
+
+base::expected<std::optional<HelmRelease>> parse_stored_release(const std::vector<Object>& secrets) {
+  const Object* latest = nullptr;
+  long latest_version = 0;
+  for (const auto& s : secrets) {
+    if (s.string_at("/metadata/labels/owner").value_or("") != "helm") continue;
+    const std::string label = s.string_at("/metadata/labels/version").value_or("");
+    long version = 0;
+    auto [end, err] = std::from_chars(label.data(), label.data() + label.size(), version);
+    if (err != std::errc() || end != label.data() + label.size() || version <= 0) continue;
+    if (version > latest_version) {
+      latest = &s;
+      latest_version = version;
+    }
+  }
+  if (latest == nullptr) return std::optional<HelmRelease>();
+  const std::string what = "helm's record of the release (Secret " + latest->name() + ")";
+  // Secret data is base64; helm's value inside is base64 of gzip of JSON.
+  auto stored = base::base64_decode(latest->string_at("/data/release").value_or(""));
+  auto encoded = stored ? base::base64_decode(*stored) : std::nullopt;
+  if (!encoded) return base::fail(base::make_error("cannot read " + what, "its data is not base64"));
+  std::string json = *encoded;
+  if (json.size() > 2 && static_cast<unsigned char>(json[0]) == 0x1f && static_cast<unsigned char>(json[1]) == 0x8b) {
+    auto inflated = gunzip(json, 256u << 20);
+    if (!inflated) return base::fail(base::make_error("cannot read " + what, inflated.error().reason));
+    json = std::move(*inflated);
+  }
+  auto release = parse_release(json);
+  if (!release) return base::fail(release.error());
+  if (release->info.namespace_.empty()) release->info.namespace_ = latest->namespace_();
+  return std::optional<HelmRelease>(std::move(*release));
 }
 
 base::Error helm_failure(std::string_view doing, std::string_view helm_stderr, std::string_view release,

@@ -258,6 +258,7 @@ struct KubernetesTopology::State {
   expected<void> load_credentials(std::string_view component);
   expected<bool> check_namespace(RunContext& ctx, bool create);
   expected<void> take_lease(RunContext& ctx);
+  expected<std::optional<kube::HelmRelease>> stored_release(const std::string& release);
   expected<void> wait_ready(RunContext& ctx, const std::vector<kube::Object>& objects);
   expected<void> wait_one(RunContext& ctx, const kube::Object& applied);
   expected<void> wait_served(RunContext& ctx, const kube::Object& crd);
@@ -1451,6 +1452,20 @@ expected<void> KubernetesTopology::State::uninstall_release(RunContext& ctx, con
   return (*h)->uninstall(helm_target(), release, std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(10)));
 }
 
+// Helm's record of a release from the Secrets of its default storage
+// driver; an error (so the caller asks helm) when helm is told to keep it
+// elsewhere or the Secrets cannot be read or decoded.
+expected<std::optional<kube::HelmRelease>> KubernetesTopology::State::stored_release(const std::string& release) {
+  const char* driver = std::getenv("HELM_DRIVER");
+  if (driver != nullptr && *driver != '\0' && std::string_view(driver) != "secret" && std::string_view(driver) != "secrets")
+    return fail(base::make_error("helm keeps its releases in '" + std::string(driver) + "'"));
+  kube::ListOptions options;
+  options.label_selector = "owner=helm,name=" + release;
+  auto secrets = client->list("v1", "Secret", namespace_, options);
+  if (!secrets) return fail(secrets.error());
+  return kube::parse_stored_release(secrets->items);
+}
+
 std::pair<bool, std::string> KubernetesTopology::State::release_state(RunContext&, const std::string& release) {
   auto h = helm();
   if (!h) return {false, "unknown: " + h.error().message};
@@ -1504,9 +1519,11 @@ Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRele
     record.inventory.push_back(entry);
     if (auto written = write_record(ctx.component); !written) return Outcome::failure(written.error());
   } else if (known->applied_hash == entry.applied_hash && pinned(release)) {
-    // Nothing of it changed: still there and deployed? (One helm call: its
-    // status carries the objects to wait on.)
-    auto current = (*h)->current(helm_target(), release.name);
+    // Nothing of it changed: still there and deployed? Helm's own record
+    // says, with the objects to wait on: read from its storage Secrets (one
+    // request), else from `helm status` (a process of helm).
+    auto current = stored_release(release.name);
+    if (!current) current = (*h)->current(helm_target(), release.name);
     if (!current) return Outcome::failure(current.error());
     if (*current && (*current)->info.status == "deployed") {
       std::erase_if(done, [&](const Entry& x) { return same_object(x, entry); });

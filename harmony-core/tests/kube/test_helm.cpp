@@ -517,6 +517,68 @@ TEST_CASE("status: the release `helm upgrade --install -o json` prints, with its
   CHECK_FALSE(parse_release("{}"));
 }
 
+TEST_CASE("helm's stored release is read from its Secrets as helm writes them: the latest revision, decoded") {
+  // A Secret as helm's storage driver writes it: data.release is base64 (the
+  // Secret's) of base64 (helm's) of gzip of the release's JSON. Made with
+  // Python's gzip module, with a file name in the header.
+  const std::string stored =
+      "SDRzSUNBQUFBQUFDLzNKbGJHVmhjMlV1YW5OdmJnQjFrTDFPQXpFUWhGOWx0YlM1dXdRNnQ5QlNSVkM1V2V5OXhPSzh0czVPb2lpNmQ4YzJQNGVRNkR5ajhUZWp2YUdR"
+      "WjFTQUYzN0REVFNaSXBubXBXT0kxVHp6bkZ5UVlqMFU1V1FNNVhuRGxDbWZVZzFhamxPNHNxMWh5OG5NTHViUEQvZ1NEek5aQmhOOG5EZ3pMaVZqampUbnh2Q2N5VkttSnY1"
+      "c1dXdHgxMi83YmZVb3h0ZlZ2c2VsNGp5Skd6bFZJblpkcCtVTzl1RTBHMVpRVUVQbVVrMlowMkI4ZnlVL2FhSG92akFLempzdDcwNnNnc2Nnb3pzOFU5VHl2VXRwQWFpN0dr"
+      "ckxqMGNLaW14dHYyRmxYeHBXNGxNN2pHZkoveU54K1FBVXBVV25oZ0VBQUE9PQ==";
+  auto secret = [&](int version, const std::string& status, const std::string& data) {
+    json s = {{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata",
+               {{"name", "sh.helm.release.v1.web.v" + std::to_string(version)},
+                {"namespace", "shop"},
+                {"labels", {{"owner", "helm"}, {"name", "web"}, {"status", status}, {"version", std::to_string(version)}}}}},
+              {"type", "helm.sh/release.v1"},
+              {"data", {{"release", data}}}};
+    auto o = Object::parse(s.dump());
+    REQUIRE(o);
+    return *o;
+  };
+  // Revision 3 is the latest, whatever the order of the list; 2 is garbage
+  // and never read.
+  auto found = parse_stored_release({secret(2, "superseded", "not base64!"), secret(3, "deployed", stored)});
+  REQUIRE(found);
+  REQUIRE(found->has_value());
+  const HelmRelease& r = **found;
+  CHECK(r.info.name == "web");
+  CHECK(r.info.revision == 3);
+  CHECK(r.info.status == "deployed");
+  CHECK(r.info.chart == "web-1.0.0");
+  REQUIRE(r.objects.size() == 2);
+  CHECK(r.objects[0].kind() == "ConfigMap");
+  CHECK(r.objects[0].namespace_() == "shop");
+  CHECK(r.objects[1].kind() == "Deployment");
+
+  CHECK_FALSE(parse_stored_release({}).value().has_value());                             // no release
+  CHECK_FALSE(parse_stored_release({secret(4, "deployed", "not base64!")}));             // unreadable: an error
+  const std::string json_only = base::base64_encode(base::base64_encode(R"({"name":"web","version":1,"info":{"status":"failed"}})"));
+  auto plain = parse_stored_release({secret(1, "failed", json_only)});                   // helm also reads uncompressed
+  REQUIRE(plain);
+  CHECK((*plain)->info.status == "failed");
+}
+
+TEST_CASE("gunzip refuses what is not gzip, truncated data, and more than its limit") {
+  const auto inner = base::base64_decode(
+      *base::base64_decode("SDRzSUNBQUFBQUFDLzNKbGJHVmhjMlV1YW5OdmJnQjFrTDFPQXpFUWhGOWx0YlM1dXdRNnQ5QlNSVkM1V2V5OXhPSzh0czVPb2lpNmQ4YzJQNGVRNkR5ajhUZWp2YUdR"
+                                    "WjFTQUYzN0REVFNaSXBubXBXT0kxVHp6bkZ5UVlqMFU1V1FNNVhuRGxDbWZVZzFhamxPNHNxMWh5OG5NTHViUEQvZ1NEek5aQmhOOG5EZ3pMaVZqampUbnh2Q2N5VkttSnY1"
+                                    "c1dXdHgxMi83YmZVb3h0ZlZ2c2VsNGp5Skd6bFZJblpkcCtVTzl1RTBHMVpRVUVQbVVrMlowMkI4ZnlVL2FhSG92akFLempzdDcwNnNnc2Nnb3pzOFU5VHl2VXRwQWFpN0dr"
+                                    "ckxqMGNLaW14dHYyRmxYeHBXNGxNN2pHZkoveU54K1FBVXBVV25oZ0VBQUE9PQ=="));
+  REQUIRE(inner);
+  auto whole = gunzip(*inner, 1 << 20);
+  REQUIRE(whole);
+  CHECK(whole->starts_with(R"({"name": "web")"));
+  CHECK_FALSE(gunzip("plain text, long enough to look", 1 << 20));
+  CHECK_FALSE(gunzip(inner->substr(0, inner->size() / 2), 1 << 20));
+  auto small = gunzip(*inner, 16);
+  REQUIRE_FALSE(small);
+  CHECK_THAT(small.error().reason, Catch::Contains("more than 16 bytes"));
+}
+
 // ---- helm's failures -------------------------------------------------------------
 
 namespace {

@@ -187,6 +187,16 @@ base::expected<std::vector<Object>> parse_manifest(std::string_view yaml, std::s
 base::expected<HelmReleaseInfo> parse_history(std::string_view json, std::string_view release, std::string_view namespace_);
 base::expected<HelmRelease> parse_release(std::string_view json);
 
+// Helm's own record of a release's latest revision, from the Secrets its
+// default storage driver keeps (`sh.helm.release.v1.<name>.v<revision>`,
+// labelled owner=helm, name=<release>): the revision with the highest
+// `version` label, decoded as helm does (base64, gzip, JSON). nullopt when
+// there are none. Reading these is one API call, against a process of helm
+// for `helm status`.
+base::expected<std::optional<HelmRelease>> parse_stored_release(const std::vector<Object>& secrets);
+// Raw gzip data (RFC 1952) inflated; at most `limit` bytes out.
+base::expected<std::string> gunzip(std::string_view data, std::size_t limit);
+
 // What a failed helm command said, as an error: `doing` completes "helm
 // could not ..." ("install or upgrade release 'web' in namespace 'shop'");
 // `release` and `namespace_` go into hints.

@@ -132,6 +132,10 @@ base::expected<Client> Client::connect(const Connection& given, std::chrono::mil
                                 "is the fleet deployed? harmony fleet status; or pass --server"));
 }
 
+bool Client::connected() const {
+  return impl_ && impl_->connection && natsConnection_Status(impl_->connection) == NATS_CONN_STATUS_CONNECTED;
+}
+
 std::string Client::server() const {
   char url[256] = {};
   natsConnection_GetConnectedUrl(impl_->connection, url, sizeof url);

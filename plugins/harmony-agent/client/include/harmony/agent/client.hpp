@@ -49,6 +49,8 @@ class Client {
   base::expected<bool> ensure_bucket(std::string_view name, std::string_view description);
 
   [[nodiscard]] std::string server() const;
+  // Connected now (not closed, not reconnecting).
+  [[nodiscard]] bool connected() const;
 
  private:
   struct Impl;
