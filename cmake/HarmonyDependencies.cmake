@@ -20,6 +20,9 @@ if(NOT HARMONY_AGENT_ONLY)
   # to the API server. Debian's libcurl has no WebSocket; Beast has.
   find_package(Boost 1.74 CONFIG REQUIRED COMPONENTS headers)  # Boost::headers (Beast, Asio)
   find_package(OpenSSL REQUIRED)                               # OpenSSL::SSL (Asio's TLS; libnats links it already)
+  # The auth callout's Ed25519 nkeys and curve25519 xkeys (NaCl boxes, which
+  # OpenSSL does not do): libsodium.
+  pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)  # PkgConfig::SODIUM
 endif()
 
 if(HARMONY_BUILD_TESTS)

@@ -45,6 +45,7 @@ void NatsServer::write_config() {
     }
     conf += "  ]\n}\n";
   }
+  conf += options_.extra;
   config_ = box_.write("nats", "nats.conf", conf, 0600);
 }
 
@@ -65,7 +66,7 @@ std::string NatsServer::password_file(const std::string& user) const { return bo
 std::string NatsServer::log() const { return base::read_file(box_.path("nats/nats.log"), 1 << 22).value_or(""); }
 
 void NatsServer::start() {
-  auto server = program();
+  auto server = options_.program.empty() ? program() : std::optional<std::string>(options_.program);
   REQUIRE(server);
   REQUIRE_FALSE(process_);
   const std::size_t before = log().size();

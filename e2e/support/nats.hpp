@@ -29,6 +29,11 @@ class NatsServer {
   struct Options {
     bool jetstream = true;
     std::vector<NatsUser> users{{"operator", "operator-secret-1"}, {"agent", "agent-secret-1"}};
+    // Configuration added as is (accounts, an auth_callout block); users
+    // then usually empty.
+    std::string extra{};
+    // The nats-server to run; empty: program().
+    std::string program{};
   };
 
   // Writes the configuration under <sandbox>/nats/; does not start.

@@ -1,0 +1,81 @@
+#include <harmony/callout/jwt.hpp>
+
+#include <algorithm>
+
+#include <sodium.h>
+
+#include <harmony/base/text.hpp>
+
+namespace harmony::callout {
+namespace {
+
+base::Error bad_token(std::string why) { return base::make_error("not a valid NATS JWT", std::move(why)); }
+
+}  // namespace
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string out = base::base64_encode(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  std::replace(out.begin(), out.end(), '+', '-');
+  std::replace(out.begin(), out.end(), '/', '_');
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string standard(text);
+  if (standard.find_first_of("+/=") != std::string::npos) return std::nullopt;
+  std::replace(standard.begin(), standard.end(), '-', '+');
+  std::replace(standard.begin(), standard.end(), '_', '/');
+  if (standard.size() % 4 == 1) return std::nullopt;
+  while (standard.size() % 4 != 0) standard.push_back('=');
+  return base::base64_decode(standard);
+}
+
+base::expected<Jwt> decode_jwt(std::string_view token, std::span<const KeyKind> issuers,
+                               std::chrono::system_clock::time_point now, std::size_t max_bytes) {
+  if (token.size() > max_bytes) return base::fail(bad_token("it is longer than " + std::to_string(max_bytes) + " bytes"));
+  const auto first = token.find('.');
+  const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos)
+    return base::fail(bad_token("it does not have three parts"));
+  auto header_text = base64url_decode(token.substr(0, first));
+  auto claims_text = base64url_decode(token.substr(first + 1, second - first - 1));
+  auto signature = base64url_decode(token.substr(second + 1));
+  if (!header_text || !claims_text || !signature) return base::fail(bad_token("a part is not base64url"));
+  const auto header = nlohmann::json::parse(*header_text, nullptr, false);
+  if (!header.is_object() || header.value("typ", "") != "JWT" ||
+      (header.value("alg", "") != "ed25519-nkey" && header.value("alg", "") != "ed25519"))
+    return base::fail(bad_token("its header is not a NATS JWT's (typ JWT, alg ed25519-nkey)"));
+  Jwt out;
+  out.claims = nlohmann::json::parse(*claims_text, nullptr, false);
+  if (!out.claims.is_object()) return base::fail(bad_token("its claims are not a JSON object"));
+  const auto iss = out.claims.find("iss");
+  if (iss == out.claims.end() || !iss->is_string()) return base::fail(bad_token("it has no issuer"));
+  out.issuer = iss->get<std::string>();
+  if (std::none_of(issuers.begin(), issuers.end(), [&](KeyKind k) { return is_public(out.issuer, k); }))
+    return base::fail(bad_token("its issuer is not a key of the expected kind"));
+  if (auto verified = verify(out.issuer, token.substr(0, second), *signature); !verified)
+    return base::fail(bad_token(verified.error().reason));
+  if (const auto exp = out.claims.find("exp"); exp != out.claims.end()) {
+    if (!exp->is_number_integer()) return base::fail(bad_token("its exp is not a number"));
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    if (exp->get<long long>() != 0 && exp->get<long long>() < seconds) return base::fail(bad_token("it has expired"));
+  }
+  return out;
+}
+
+std::string encode_jwt(nlohmann::json claims, const KeyPair& issuer, std::chrono::system_clock::time_point now) {
+  claims["iss"] = issuer.public_key();
+  claims["iat"] = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  // An identifier derived from the content, as NATS's own libraries make
+  // it (the server does not check how).
+  claims["jti"] = "";
+  const std::string content = claims.dump();
+  std::array<unsigned char, crypto_hash_sha256_BYTES> hash{};
+  crypto_hash_sha256(hash.data(), reinterpret_cast<const unsigned char*>(content.data()), content.size());
+  claims["jti"] = base32_encode(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  const std::string signing_input = base64url_encode(R"({"typ":"JWT","alg":"ed25519-nkey"})") + "." + base64url_encode(claims.dump());
+  return signing_input + "." + base64url_encode(issuer.sign(signing_input));
+}
+
+}  // namespace harmony::callout
