@@ -28,7 +28,11 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   std::replace(standard.begin(), standard.end(), '_', '/');
   if (standard.size() % 4 == 1) return std::nullopt;
   while (standard.size() % 4 != 0) standard.push_back('=');
-  return base::base64_decode(standard);
+  auto decoded = base::base64_decode(standard);
+  // One text per value: spare bits set in the last character would let two
+  // texts stand for the same bytes.
+  if (decoded && base64url_encode(*decoded) != text) return std::nullopt;
+  return decoded;
 }
 
 base::expected<Jwt> decode_jwt(std::string_view token, std::span<const KeyKind> issuers,
