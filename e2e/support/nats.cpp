@@ -1,5 +1,7 @@
 #include "nats.hpp"
 
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -66,6 +68,16 @@ std::string NatsServer::password_file(const std::string& user) const { return bo
 std::string NatsServer::log() const { return base::read_file(box_.path("nats/nats.log"), 1 << 22).value_or(""); }
 
 void NatsServer::start() {
+  // Started again on its port after an outage, it may find the port taken
+  // for a moment: another test's connection can get it as its own local
+  // port meanwhile. Such a start is tried again, for a few seconds.
+  for (int attempt = 1;; ++attempt) {
+    if (start_once() || attempt == 10) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+bool NatsServer::start_once() {
   auto server = options_.program.empty() ? program() : std::optional<std::string>(options_.program);
   REQUIRE(server);
   REQUIRE_FALSE(process_);
@@ -84,6 +96,11 @@ void NatsServer::start() {
       },
       std::chrono::seconds(20));
   const std::string said = log().substr(before);
+  if (port_ != 0 && said.find("address already in use") != std::string::npos &&
+      base::check_process(*process_) != base::Liveness::running) {
+    process_.reset();
+    return false;
+  }
   if (!ready || said.find("Server is ready") == std::string::npos)
     FAIL("nats-server did not start" << (port_ != 0 ? " on port " + std::to_string(port_) : std::string()) << ":\n" << said);
   if (port_ == 0) {
@@ -93,6 +110,7 @@ void NatsServer::start() {
     port_ = static_cast<std::uint16_t>(std::stoi(said.substr(at + listening.size())));
     write_config();
   }
+  return true;
 }
 
 void NatsServer::kill() {

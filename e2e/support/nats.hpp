@@ -66,6 +66,7 @@ class NatsServer {
 
  private:
   void write_config();
+  bool start_once();  // false: the known port was taken; try again
 
   testing::Sandbox& box_;
   Options options_;
