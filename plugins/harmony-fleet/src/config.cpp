@@ -136,47 +136,6 @@ std::optional<std::string> device_of_password_file(std::string_view file_name) {
   return id;
 }
 
-Permissions agent_permissions(std::string_view device_id) {
-  namespace c = contract;
-  const std::string id(device_id);
-  const std::string status(agent::status_bucket);
-  const std::string own = c::device_key_filter(id);
-  // The consumer's filter is part of the subject it is created on (NATS
-  // 2.10), so the server refuses any other filter: the agent watches its
-  // own desired state and nobody else's.
-  return {{agent::heartbeat_subject(id), c::key_subject(status, agent::status_key(id)),
-           "$JS.API.STREAM.INFO." + c::bucket_stream(status),
-           "$JS.API.CONSUMER.CREATE." + c::bucket_stream(c::desired_bucket) + ".*." + c::key_subject(c::desired_bucket, own),
-           c::key_subject(c::reported_bucket, own), "$JS.API.STREAM.INFO." + c::bucket_stream(c::reported_bucket)},
-          {agent::command_subscription(id), std::string(agent::inbox_prefix) + id + ".>"},
-          true};
-}
-
-Permissions controller_permissions() {
-  namespace c = contract;
-  Permissions p;
-  for (std::string_view bucket : {agent::status_bucket, c::desired_bucket, c::reported_bucket}) {
-    const std::string stream = c::bucket_stream(bucket);
-    // Watching (ephemeral consumers with flow control) and reading keys.
-    for (const std::string& subject :
-         {"$JS.API.STREAM.INFO." + stream, "$JS.API.CONSUMER.*." + stream, "$JS.API.CONSUMER.*." + stream + ".>",
-          "$JS.API.DIRECT.GET." + stream, "$JS.API.DIRECT.GET." + stream + ".>", "$JS.API.STREAM.MSG.GET." + stream,
-          "$JS.FC." + stream + ".>", "$JS.ACK." + stream + ".>"})
-      p.publish.push_back(subject);
-  }
-  // libnats's watchers find a bucket's stream by its subjects: the names of
-  // streams, nothing of their content.
-  p.publish.emplace_back("$JS.API.STREAM.NAMES");
-  // A NATS that lost its JetStream store (an emptyDir, a new pod) has no
-  // buckets: the operator makes the fleet's three again, and only those.
-  for (std::string_view bucket : {agent::status_bucket, c::desired_bucket, c::reported_bucket})
-    p.publish.push_back("$JS.API.STREAM.CREATE." + c::bucket_stream(bucket));
-  // Writing: desired state; and removing reports of deployments that are gone.
-  p.publish.push_back(c::key_subject(c::desired_bucket, ">"));
-  p.publish.push_back(c::key_subject(c::reported_bucket, ">"));
-  p.subscribe.push_back(std::string(controller_inbox) + ".>");
-  return p;
-}
 
 std::vector<Bucket> fleet_buckets() {
   return {{agent::status_bucket, "fleet agents' heartbeats, one key per device id"},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <harmony/base/expected.hpp>
+#include <harmony/fleet/roles.hpp>
 #include <harmony/fleet/settings.hpp>
 
 namespace harmony::fleet {
@@ -18,13 +19,8 @@ inline constexpr std::string_view agent_component = "agent";
 inline constexpr std::string_view nats_process = "nats-server";
 inline constexpr std::string_view operator_user = "operator";
 inline constexpr std::string_view operator_password_file = "operator.password";
-// The fleet operator runtime's own user: only the fleet's KV buckets
-// (docs/fleet-operator.md), never device commands.
-inline constexpr std::string_view controller_user = "fleet-operator";
+// The fleet operator runtime's password (its user and permissions: roles.hpp).
 inline constexpr std::string_view controller_password_file = "fleet-operator.password";
-// Its replies come under this prefix; an underscore keeps it apart from
-// every agent's _INBOX.<id> (device ids have none).
-inline constexpr std::string_view controller_inbox = "_INBOX_fleet-operator";
 inline constexpr std::string_view system_user = "system";
 inline constexpr std::string_view system_password_file = "system.password";
 inline constexpr std::string_view accounts_file = "accounts.conf";
@@ -48,18 +44,6 @@ struct NatsUser {
   bool controller = false;  // the operator runtime: controller_permissions()
 };
 
-// What a NATS user may publish and subscribe to. One definition per role,
-// used for the accounts file (and, later, the auth callout's answers).
-struct Permissions {
-  std::vector<std::string> publish;
-  std::vector<std::string> subscribe;
-  bool allow_responses = false;
-};
-// An agent: its commands, heartbeats and status key, and its own keys of
-// the desired-state (watch only) and device-state (write) buckets.
-Permissions agent_permissions(std::string_view device_id);
-// The operator runtime: the three KV buckets, nothing else.
-Permissions controller_permissions();
 // The KV buckets the fleet's NATS deploy creates, with what each holds.
 struct Bucket {
   std::string_view name;
