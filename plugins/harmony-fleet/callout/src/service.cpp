@@ -1,0 +1,94 @@
+#include <harmony/callout/service.hpp>
+
+#include <harmony/fleet/roles.hpp>
+
+namespace harmony::callout {
+namespace {
+
+UserPermissions user_permissions(const fleet::Permissions& p) {
+  UserPermissions out;
+  out.publish_allow = p.publish;
+  out.subscribe_allow = p.subscribe;
+  out.allow_responses = p.allow_responses;
+  return out;
+}
+
+}  // namespace
+
+Service::Service(ServiceConfig config, Fetch fetch) : config_(std::move(config)), fetch_(std::move(fetch)) {}
+
+base::expected<void> Service::refresh_keys() {
+  fetched_ = std::chrono::steady_clock::now();
+  const std::string discovery_url = config_.token.issuer + "/.well-known/openid-configuration";
+  auto discovery = fetch_(discovery_url);
+  if (!discovery) return base::fail(discovery.error());
+  const auto doc = nlohmann::json::parse(*discovery, nullptr, false);
+  if (!doc.is_object() || doc.value("issuer", "") != config_.token.issuer || !doc.contains("jwks_uri") ||
+      !doc["jwks_uri"].is_string())
+    return base::fail(base::make_error("cannot use the identity provider's discovery document",
+                                       discovery_url + " does not name this issuer and a jwks_uri"));
+  auto jwks = fetch_(doc["jwks_uri"].get<std::string>());
+  if (!jwks) return base::fail(jwks.error());
+  auto keys = KeySet::parse(*jwks);
+  if (!keys) return base::fail(keys.error());
+  keys_ = std::move(*keys);
+  return {};
+}
+
+tl::expected<nlohmann::json, TokenError> Service::validate(const std::string& token) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const bool may_fetch = !keys_ || now - fetched_ >= config_.refetch_interval;
+  if (!keys_ || (!keys_->find(key_id_of(token)) && may_fetch)) {
+    if (!may_fetch) return tl::unexpected(TokenError{TokenProblem::unknown_key, "the issuer's keys are not known yet"});
+    if (auto refreshed = refresh_keys(); !refreshed && !keys_)
+      return tl::unexpected(TokenError{TokenProblem::unknown_key, "cannot read the issuer's keys: " + refreshed.error().message +
+                                                                      (refreshed.error().reason.empty() ? "" : ": " + refreshed.error().reason)});
+  }
+  return validate_token(token, *keys_, config_.token);
+}
+
+Service::Answer Service::handle(std::string_view payload, std::string_view header_xkey) {
+  Answer out;
+  const XKey* xkey = config_.xkey ? &*config_.xkey : nullptr;
+  auto request = read_request(payload, header_xkey, xkey);
+  if (!request) {
+    out.log = "unreadable request: " + request.error().reason;
+    return out;
+  }
+  const std::string client = (request->client_name.empty() ? "" : "'" + request->client_name.substr(0, 64) + "' ") + "from " +
+                             (request->client_host.empty() ? "?" : request->client_host);
+  auto refuse_with = [&](const std::string& why) {
+    out.log = "refused " + client + ": " + why;
+    auto response = refuse(*request, why, config_.issuer, xkey);
+    if (response) out.response = std::move(*response);
+    return out;
+  };
+  // A token is presented as the connection's token, or as its password
+  // (clients that only send user and password).
+  const std::string& token = !request->token.empty() ? request->token : request->password;
+  if (token.empty()) return refuse_with("no token presented");
+  auto claims = validate(token);
+  if (!claims) return refuse_with(std::string(to_string(claims.error().problem)) + " (" + claims.error().reason + ")");
+  auto identity = identify(*claims, config_.identity);
+  if (!identity) return refuse_with(identity.error());
+
+  Grant grant;
+  grant.name = identity->name;
+  grant.account = config_.account;
+  grant.permissions = user_permissions(identity->role == Role::device ? fleet::agent_permissions(identity->device_id)
+                                                                      : fleet::fleet_ops_permissions());
+  // The user JWT ends with the token: nats-server disconnects the user then,
+  // and the client logs in again with a fresh token.
+  const auto seconds_now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  const auto token_left = std::chrono::seconds(claims->value("exp", 0LL)) - seconds_now;
+  grant.lifetime = std::max(std::chrono::seconds(1), std::min(config_.user_lifetime, token_left));
+  auto response = admit(*request, grant, config_.issuer, xkey);
+  if (!response) return refuse_with("cannot answer: " + response.error().message);
+  out.response = std::move(*response);
+  out.admitted = true;
+  out.log = "admitted " + client + " as " + identity->name;
+  return out;
+}
+
+}  // namespace harmony::callout

@@ -1,0 +1,186 @@
+#include <catch2/catch.hpp>
+
+#include <array>
+
+#include <harmony/callout/identity.hpp>
+#include <harmony/callout/jwt.hpp>
+#include <harmony/callout/service.hpp>
+#include <harmony/fleet/roles.hpp>
+
+#include "test_issuer.hpp"
+
+using namespace harmony;
+using namespace harmony::callout;
+using harmony::callout::testing::TestIssuer;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+long long at(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// What nats-server sends: an authorization request signed by its N key.
+struct FakeServer {
+  KeyPair key = KeyPair::generate(KeyKind::server);
+  KeyPair user = KeyPair::generate(KeyKind::user);  // the connection's nkey
+  std::string request(const std::string& token, bool as_password = false) const {
+    json connect = {{"protocol", 1}, {"name", "agent"}};
+    connect[as_password ? "pass" : "auth_token"] = token;
+    json claims = {{"sub", user.public_key()},
+                   {"aud", "nats-authorization-request"},
+                   {"exp", at(std::chrono::system_clock::now() + 2s)},
+                   {"nats",
+                    {{"server_id", {{"id", key.public_key()}, {"name", "nats-0"}}},
+                     {"user_nkey", user.public_key()},
+                     {"client_info", {{"host", "10.0.0.7"}}},
+                     {"connect_opts", connect},
+                     {"type", "authorization_request"},
+                     {"version", 2}}}};
+    return encode_jwt(claims, key);
+  }
+};
+
+struct Fixture {
+  TestIssuer idp{"http://127.0.0.1:1"};
+  std::string kid = idp.add_rsa_key();
+  int fetches = 0;
+  KeyPair account = KeyPair::generate(KeyKind::account);
+  Service service{ServiceConfig{.issuer = account,
+                                .xkey = std::nullopt,
+                                .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
+                                .identity = {},
+                                .account = "FLEET",
+                                .user_lifetime = 3600s,
+                                .refetch_interval = 0s},
+                  [this](const std::string& url) -> base::expected<std::string> {
+                    ++fetches;
+                    if (url == "http://127.0.0.1:1/.well-known/openid-configuration") return idp.discovery();
+                    if (url == "http://127.0.0.1:1/oauth/v2/keys") return idp.jwks();
+                    return base::fail(base::make_error("404 " + url));
+                  }};
+  FakeServer server;
+
+  std::string token(json extra, std::string signing_kid = {}) {
+    json claims = {{"iss", "http://127.0.0.1:1"}, {"aud", "fleet-nats"}, {"sub", "2718"}, {"exp", at(std::chrono::system_clock::now() + 10min)}};
+    for (auto& [k, v] : extra.items()) claims[k] = v;
+    return idp.mint(claims, signing_kid.empty() ? kid : signing_kid);
+  }
+
+  // The user JWT the response carries, checked as nats-server checks it.
+  json user_of(const Service::Answer& answer) {
+    REQUIRE(answer.response);
+    static constexpr std::array accounts{KeyKind::account};
+    auto response = decode_jwt(*answer.response, accounts);
+    REQUIRE(response);
+    CHECK(response->issuer == account.public_key());
+    CHECK(response->claims["sub"] == server.user.public_key());
+    CHECK(response->claims["aud"] == server.key.public_key());
+    if (!response->claims["nats"].contains("jwt")) return json();
+    auto user = decode_jwt(response->claims["nats"]["jwt"].get<std::string>(), accounts);
+    REQUIRE(user);
+    CHECK(user->claims["sub"] == server.user.public_key());
+    CHECK(user->claims["aud"] == "FLEET");
+    return user->claims;
+  }
+  std::string error_of(const Service::Answer& answer) {
+    REQUIRE(answer.response);
+    static constexpr std::array accounts{KeyKind::account};
+    return decode_jwt(*answer.response, accounts).value().claims["nats"].value("error", "");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a device's token admits it with exactly its agent's permissions, as the accounts file gives them") {
+  Fixture f;
+  auto answer = f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}})), "");
+  CHECK(answer.admitted);
+  CHECK(answer.log == "admitted 'agent' from 10.0.0.7 as device edge-1");
+  json user = f.user_of(answer);
+  const fleet::Permissions expected = fleet::agent_permissions("edge-1");
+  CHECK(user["nats"]["pub"]["allow"] == json(expected.publish));
+  CHECK(user["nats"]["sub"]["allow"] == json(expected.subscribe));
+  CHECK(user["nats"].contains("resp"));
+  // Its user JWT ends no later than the token.
+  CHECK(user["exp"].get<long long>() <= at(std::chrono::system_clock::now() + 10min) + 1);
+  // The token may come as the password too.
+  CHECK(f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}}), true), "").admitted);
+}
+
+TEST_CASE("the fleet-ops role gets the fleet operator's permissions; other identities are refused, saying why") {
+  Fixture f;
+  auto ops = f.service.handle(f.server.request(f.token({{"urn:zitadel:iam:org:project:roles", {{"fleet-ops", {{"1", "x"}}}}}})), "");
+  CHECK(ops.admitted);
+  CHECK(f.user_of(ops)["nats"]["pub"]["allow"] == json(fleet::fleet_ops_permissions().publish));
+
+  auto nobody = f.service.handle(f.server.request(f.token({{"client_id", "someone"}})), "");
+  CHECK_FALSE(nobody.admitted);
+  CHECK_THAT(f.error_of(nobody), Catch::Contains("neither a device"));
+  auto both = f.service.handle(
+      f.server.request(f.token({{"client_id", "device-edge-1"}, {"urn:zitadel:iam:org:project:roles", json::array({"fleet-ops"})}})), "");
+  CHECK_THAT(f.error_of(both), Catch::Contains("also holds the fleet-ops role"));
+  auto bad_id = f.service.handle(f.server.request(f.token({{"client_id", "device-Edge_1!"}})), "");
+  CHECK_THAT(f.error_of(bad_id), Catch::Contains("names no valid device id"));
+}
+
+TEST_CASE("expired, foreign, misdirected and unsigned tokens are refused, and the log never holds the token") {
+  Fixture f;
+  const std::string expired = f.token({{"client_id", "device-edge-1"}, {"exp", at(std::chrono::system_clock::now() - 10min)}});
+  auto a = f.service.handle(f.server.request(expired), "");
+  CHECK_FALSE(a.admitted);
+  CHECK_THAT(f.error_of(a), Catch::StartsWith("expired"));
+  CHECK(a.log.find(expired.substr(expired.size() - 30)) == std::string::npos);
+  CHECK_THAT(f.error_of(f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}, {"aud", "other"}})), "")),
+             Catch::StartsWith("wrong audience"));
+  CHECK_THAT(f.error_of(f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}, {"iss", "https://evil"}})), "")),
+             Catch::StartsWith("wrong issuer"));
+  CHECK_THAT(f.error_of(f.service.handle(f.server.request(""), "")), Catch::Contains("no token"));
+  // A request not signed by the server it names gets no answer at all.
+  std::string forged = f.server.request(f.token({{"client_id", "device-edge-1"}}));
+  forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
+  auto unread = f.service.handle(forged, "");
+  CHECK_FALSE(unread.response);
+  CHECK_THAT(unread.log, Catch::StartsWith("unreadable request"));
+}
+
+TEST_CASE("a rotated key is fetched when a token names it; an unknown key is refused") {
+  Fixture f;
+  CHECK(f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}})), "").admitted);
+  const int before = f.fetches;
+  const std::string next = f.idp.add_ec_key();
+  f.idp.remove_key(f.kid);
+  CHECK(f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}}, next)), "").admitted);
+  CHECK(f.fetches == before + 2);  // discovery and JWKS, once
+  TestIssuer stranger("http://127.0.0.1:1");
+  const std::string theirs = stranger.add_rsa_key();
+  const std::string foreign =
+      stranger.mint({{"iss", "http://127.0.0.1:1"}, {"aud", "fleet-nats"}, {"client_id", "device-edge-1"},
+                     {"exp", at(std::chrono::system_clock::now() + 10min)}},
+                    theirs);
+  CHECK_THAT(f.error_of(f.service.handle(f.server.request(foreign), "")), Catch::StartsWith("unknown signing key"));
+}
+
+TEST_CASE("with an xkey, sealed requests get sealed answers") {
+  Fixture f;
+  const XKey callout_xkey = XKey::generate(), server_xkey = XKey::generate();
+  Service sealed(ServiceConfig{.issuer = f.account,
+                               .xkey = callout_xkey,
+                               .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
+                               .identity = {},
+                               .account = "FLEET",
+                               .user_lifetime = 3600s,
+                               .refetch_interval = 30s},
+                 [&](const std::string& url) -> base::expected<std::string> {
+                   return url.ends_with("openid-configuration") ? f.idp.discovery() : f.idp.jwks();
+                 });
+  auto box = server_xkey.seal(f.server.request(f.token({{"client_id", "device-edge-1"}})), callout_xkey.public_key());
+  REQUIRE(box);
+  auto answer = sealed.handle(*box, server_xkey.public_key());
+  CHECK(answer.admitted);
+  REQUIRE(answer.response);
+  auto opened = server_xkey.open(*answer.response, callout_xkey.public_key());
+  REQUIRE(opened);
+  CHECK(opened->substr(0, 3) == "eyJ");
+}
