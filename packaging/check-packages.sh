@@ -47,8 +47,8 @@ has() {  # deb path...
 has "$out"/harmony_*.deb usr/bin/harmony usr/share/man/man1/harmony.1.gz \
   usr/share/bash-completion/completions/harmony usr/share/zsh/vendor-completions/_harmony \
   usr/share/fish/vendor_completions.d/harmony.fish usr/share/doc/harmony/copyright usr/share/doc/harmony/changelog.gz
-has "$out"/harmony-fleet_*.deb usr/bin/harmony-fleet usr/bin/fleet-operator usr/share/man/man1/harmony-fleet.1.gz \
-  usr/share/man/man8/fleet-operator.8.gz \
+has "$out"/harmony-fleet_*.deb usr/bin/harmony-fleet usr/bin/fleet-operator usr/bin/fleet-callout usr/share/man/man1/harmony-fleet.1.gz \
+  usr/share/man/man8/fleet-operator.8.gz usr/share/man/man8/fleet-callout.8.gz \
   usr/share/bash-completion/completions/harmony-fleet usr/share/zsh/vendor-completions/_harmony-fleet \
   usr/share/fish/vendor_completions.d/harmony-fleet.fish
 has "$out"/harmony-agent_*.deb usr/bin/harmony-agent usr/share/man/man1/harmony-agent.1.gz \
@@ -117,7 +117,7 @@ if command -v rpm >/dev/null; then
       [ -n "$matched" ] || fail "$(basename "$r") requires '$requirement', which Fedora 41 does not provide (packaging/rpm/fedora-41.provides)"
     done < <(rpm -qpR "$r")
     # The bundled libraries are not offered to the rest of the system.
-    if grep -Eq '^lib(nats|yaml-cpp|spdlog|fmt)\.so' <<<"$(rpm -qp --provides "$r")"; then
+    if grep -Eq '^lib(nats|yaml-cpp|spdlog|fmt|sodium)\.so' <<<"$(rpm -qp --provides "$r")"; then
       fail "$(basename "$r") provides a bundled library to the system: $(rpm -qp --provides "$r" | grep -E '^lib')"
     fi
   done
@@ -139,10 +139,10 @@ $errors"
   "$work/root/usr/bin/harmony" version >/dev/null || fail "the harmony installed from the rpm does not run"
   # The programs load the bundled libraries from beside them, whatever the
   # system has: every bundled soname resolves into the scratch root.
-  for program in fleet-agent harmony-agent harmony-fleet fleet-operator; do
+  for program in fleet-agent harmony-agent harmony-fleet fleet-operator fleet-callout; do
     resolved=$(ldd "$work/root/usr/bin/$program")
     while IFS= read -r line; do
-      grep -Eq "^\s*lib(nats|yaml-cpp|spdlog|fmt)\.so" <<<"$line" || continue
+      grep -Eq "^\s*lib(nats|yaml-cpp|spdlog|fmt|sodium)\.so" <<<"$line" || continue
       grep -qF "$work/root/usr/bin/../lib64/$(rpm -qf --root "$work/root" --qf '%{NAME}' "/usr/bin/$program")/" <<<"$line" || fail "$program from the rpm loads a library from the system: $line"
     done <<<"$resolved"
     "$work/root/usr/bin/$program" --help >/dev/null || fail "$program from the rpm does not run"

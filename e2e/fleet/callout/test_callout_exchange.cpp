@@ -18,6 +18,7 @@
 #include <harmony/testing.hpp>
 
 #include "eventually.hpp"
+#include "callout_server.hpp"
 #include "nats.hpp"
 #include "skip.hpp"
 
@@ -27,14 +28,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// nats-server with auth callout: >= 2.10. The test cluster's build
-// (e2e/cluster/build-components), or HARMONY_E2E_NATS_SERVER_CALLOUT.
-std::optional<std::string> callout_capable_server() {
-  if (const char* named = std::getenv("HARMONY_E2E_NATS_SERVER_CALLOUT"); named != nullptr && *named != '\0')
-    return ::access(named, X_OK) == 0 ? std::optional<std::string>(named) : std::nullopt;
-  return ::access(HARMONY_E2E_CALLOUT_NATS_SERVER, X_OK) == 0 ? std::optional<std::string>(HARMONY_E2E_CALLOUT_NATS_SERVER)
-                                                              : std::nullopt;
-}
 
 // The callout under test: admits edge-1 with the right password into FLEET,
 // allowed only `allowed.>`; refuses everyone else.

@@ -30,7 +30,7 @@ TokenProblem problem(const tl::expected<json, TokenError>& r) {
 
 }  // namespace
 
-TEST_CASE("tokens signed with the issuer's RSA and P-256 keys are valid; their claims come back") {
+TEST_CASE("tokens signed with the issuer's RSA and P-256 keys are valid, their claims come back") {
   TestIssuer issuer("https://id.test");
   const std::string rsa = issuer.add_rsa_key(), ec = issuer.add_ec_key();
   auto keys = KeySet::parse(issuer.jwks());
@@ -92,7 +92,7 @@ TEST_CASE("tokens are refused for their issuer, audience, time, algorithm, key a
   CHECK(refused.error().reason.find(token.substr(dot + 1, 20)) == std::string::npos);
 }
 
-TEST_CASE("a rotated key: tokens of the new key are unknown until the JWKS is read again, then valid; the old key's are refused") {
+TEST_CASE("a rotated key: tokens of the new key are unknown until the JWKS is read again, then valid, the old key's are refused") {
   TestIssuer issuer("https://id.test");
   const std::string first = issuer.add_rsa_key();
   auto cached = KeySet::parse(issuer.jwks()).value();

@@ -109,7 +109,7 @@ TEST_CASE("a device's token admits it with exactly its agent's permissions, as t
   CHECK(f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}}), true), "").admitted);
 }
 
-TEST_CASE("the fleet-ops role gets the fleet operator's permissions; other identities are refused, saying why") {
+TEST_CASE("the fleet-ops role gets the fleet operator's permissions, other identities are refused, saying why") {
   Fixture f;
   auto ops = f.service.handle(f.server.request(f.token({{"urn:zitadel:iam:org:project:roles", {{"fleet-ops", {{"1", "x"}}}}}})), "");
   CHECK(ops.admitted);
@@ -145,7 +145,7 @@ TEST_CASE("expired, foreign, misdirected and unsigned tokens are refused, and th
   CHECK_THAT(unread.log, Catch::StartsWith("unreadable request"));
 }
 
-TEST_CASE("a rotated key is fetched when a token names it; an unknown key is refused") {
+TEST_CASE("a rotated key is fetched when a token names it, an unknown key is refused") {
   Fixture f;
   CHECK(f.service.handle(f.server.request(f.token({{"client_id", "device-edge-1"}})), "").admitted);
   const int before = f.fetches;

@@ -1,5 +1,7 @@
 #include "operator.hpp"
 
+#include <harmony/base/daemon_options.hpp>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -68,12 +70,7 @@ bool same_device(contract::FleetDeviceStatus a, contract::FleetDeviceStatus b) {
 
 }  // namespace
 
-void log_line(const std::string& level, const std::string& message) {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
-  std::fprintf(stderr, "%s %s %s\n", base::rfc3339_now().c_str(), level.c_str(), message.c_str());
-  std::fflush(stderr);
-}
+void log_line(const std::string& level, const std::string& message) { base::log_line(level, message); }
 
 Operator::Operator(OperatorOptions options) : options_(std::move(options)) {}
 

@@ -9,6 +9,7 @@
 
 #include <nats/nats.h>
 
+#include <harmony/base/daemon_options.hpp>
 #include <harmony/base/error.hpp>
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/secrets.hpp>
@@ -49,12 +50,6 @@ int report(const base::Error& e) {
   return e.status;
 }
 
-std::string env_name(const std::string& flag) {
-  std::string out = "FLEET_OPERATOR_";
-  for (char c : flag.substr(2)) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 base::expected<std::chrono::milliseconds> duration(const std::string& flag, const std::string& text) {
   auto d = base::parse_duration(text);
   if (!d || d->count() <= 0)
@@ -65,39 +60,20 @@ base::expected<std::chrono::milliseconds> duration(const std::string& flag, cons
 }  // namespace
 
 int run(int argc, char** argv) {
-  static const std::vector<std::string> flags{"--kubeconfig", "--context", "--namespace", "--watch-namespace", "--nats-urls",
-                                              "--nats-user", "--nats-password-file", "--nats-ca-file", "--listen", "--identity",
-                                              "--lease-duration", "--status-interval", "--resync"};
-  std::map<std::string, std::string> given;
-  for (const auto& f : flags)
-    if (const char* v = std::getenv(env_name(f).c_str())) given[f] = v;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--version") {
-      std::printf("fleet-operator %s\n", harmony::version);
-      return 0;
-    }
-    if (a == "-h" || a == "--help") {
-      std::fputs(usage, stdout);
-      return 0;
-    }
-    std::string value;
-    if (auto eq = a.find('='); eq != std::string::npos) {
-      value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return report(base::usage_error(a + " needs a value", {}, "run 'fleet-operator --help'"));
-    }
-    if (std::find(flags.begin(), flags.end(), a) == flags.end())
-      return report(base::usage_error("unknown option '" + base::printable(a) + "'", {}, "run 'fleet-operator --help'"));
-    given[a] = value;
+  static constexpr std::string_view flags[] = {"--kubeconfig", "--context", "--namespace", "--watch-namespace",
+                                               "--nats-urls", "--nats-user", "--nats-password-file", "--nats-ca-file",
+                                               "--listen", "--identity", "--lease-duration", "--status-interval", "--resync"};
+  auto given = base::parse_daemon_options(argc, argv, flags, "FLEET_OPERATOR_", "fleet-operator");
+  if (!given) return report(given.error());
+  if (given->version) {
+    std::printf("fleet-operator %s\n", harmony::version);
+    return 0;
   }
-  auto get = [&](const std::string& flag, std::string fallback = {}) {
-    auto it = given.find(flag);
-    return it == given.end() ? fallback : it->second;
-  };
+  if (given->help) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  auto get = [&](const std::string& flag, std::string fallback = {}) { return given->get(flag, std::move(fallback)); };
 
   OperatorOptions o;
   o.kube = kube::LoadOptions::from_environment();

@@ -1,0 +1,17 @@
+#pragma once
+// The nats-server these tests need: 2.10 or newer (auth callout). The test
+// cluster's build (e2e/cluster/build-components), or the one
+// HARMONY_E2E_NATS_SERVER_CALLOUT names; nullopt when neither is there
+// (Debian's 2.9 has no auth callout).
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+inline std::optional<std::string> callout_capable_server() {
+  if (const char* named = std::getenv("HARMONY_E2E_NATS_SERVER_CALLOUT"); named != nullptr && *named != '\0')
+    return ::access(named, X_OK) == 0 ? std::optional<std::string>(named) : std::nullopt;
+  return ::access(HARMONY_E2E_CALLOUT_NATS_SERVER, X_OK) == 0 ? std::optional<std::string>(HARMONY_E2E_CALLOUT_NATS_SERVER)
+                                                              : std::nullopt;
+}

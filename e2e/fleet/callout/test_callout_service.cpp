@@ -1,0 +1,265 @@
+// fleet-callout, the real service, between a real nats-server >= 2.10 and an
+// identity provider: the test issuer (callout/tests/test_issuer.*) writes its
+// discovery document and JWKS into a directory that Python's http.server
+// serves on loopback, and mints tokens. Zitadel itself is not exercised
+// here: its build needs code generation and a web console build these
+// machines cannot do; the test issuer speaks the same discovery, JWKS and
+// token shapes.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include <harmony/base/files.hpp>
+#include <harmony/base/process.hpp>
+#include <harmony/callout/nkeys.hpp>
+#include <harmony/testing.hpp>
+
+#include "eventually.hpp"
+#include "callout_server.hpp"
+#include "nats.hpp"
+#include "skip.hpp"
+#include "test_issuer.hpp"
+
+using namespace harmony;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using harmony::callout::testing::TestIssuer;
+
+namespace {
+
+long long at(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+
+// A detached process with its log in the sandbox, stopped at the end.
+class Process {
+ public:
+  Process(testing::Sandbox& box, std::vector<std::string> argv, const std::string& log) : log_(box.path(log)) {
+    base::DetachedSpec spec;
+    spec.argv = std::move(argv);
+    spec.log_path = log_;
+    auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
+    REQUIRE(started);
+    identity_ = *started;
+  }
+  ~Process() { stop(); }
+  void stop() {
+    if (identity_) (void)base::terminate_process(*identity_, 2s);
+    identity_.reset();
+  }
+  [[nodiscard]] std::string log() const { return base::read_file(log_, 1 << 22).value_or(""); }
+  [[nodiscard]] bool running() const { return identity_ && base::check_process(*identity_) == base::Liveness::running; }
+
+ private:
+  std::string log_;
+  std::optional<base::ProcessIdentity> identity_;
+};
+
+struct Login {
+  natsConnection* connection = nullptr;
+  std::string error;
+  std::mutex mutex;
+  std::string async_error;
+  ~Login() { natsConnection_Destroy(connection); }
+  [[nodiscard]] std::string last_async_error() {
+    std::lock_guard lock(mutex);
+    return async_error;
+  }
+};
+
+void on_error(natsConnection* nc, natsSubscription*, natsStatus, void* closure) {
+  auto* login = static_cast<Login*>(closure);
+  const char* text = nullptr;
+  natsConnection_GetLastError(nc, &text);
+  std::lock_guard lock(login->mutex);
+  login->async_error = text != nullptr ? text : "";
+}
+
+std::unique_ptr<Login> login(const std::string& url, const std::string& token) {
+  auto out = std::make_unique<Login>();
+  natsOptions* options = nullptr;
+  natsOptions_Create(&options);
+  natsOptions_SetURL(options, url.c_str());
+  natsOptions_SetToken(options, token.c_str());
+  natsOptions_SetAllowReconnect(options, false);
+  natsOptions_SetTimeout(options, 5000);
+  natsOptions_SetErrorHandler(options, on_error, out.get());
+  if (natsConnection_Connect(&out->connection, options) != NATS_OK) {
+    out->connection = nullptr;
+    const char* text = nats_GetLastError(nullptr);
+    out->error = text != nullptr ? text : "refused";
+  }
+  natsOptions_Destroy(options);
+  return out;
+}
+
+struct Stack {
+  testing::Sandbox box{"callout-service"};
+  std::unique_ptr<Process> web;
+  std::unique_ptr<TestIssuer> idp;
+  std::string kid;
+  std::unique_ptr<e2e::NatsServer> nats;
+  std::unique_ptr<Process> callout;
+
+  void publish_keys() {
+    box.write("idp/.well-known", "openid-configuration", idp->discovery(), 0644);
+    box.write("idp/oauth/v2", "keys", idp->jwks(), 0644);
+  }
+
+  Stack(const std::string& nats_server) {
+    // The identity provider: Python's http.server on a port it picks.
+    box.make_dir("idp", 0755);
+    auto python = base::find_program("python3", "/usr/bin:/bin");
+    REQUIRE(python);
+    web = std::make_unique<Process>(box, std::vector<std::string>{*python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+                                                                  "--directory", box.path("idp")},
+                                    "idp.log");
+    std::string port;
+    REQUIRE(testing::eventually([&] {
+      const std::string said = web->log();
+      const auto at_port = said.find(" port ");
+      if (at_port == std::string::npos) return false;
+      port = said.substr(at_port + 6, said.find(' ', at_port + 6) - at_port - 6);
+      return true;
+    }));
+    idp = std::make_unique<TestIssuer>("http://127.0.0.1:" + port);
+    kid = idp->add_rsa_key();
+    publish_keys();
+
+    const callout::KeyPair account = callout::KeyPair::generate(callout::KeyKind::account);
+    box.write("callout", "issuer.seed", account.seed() + "\n", 0600);
+    box.write("callout", "nats.password", "callout-secret\n", 0600);
+    e2e::NatsServer::Options options{.jetstream = false,
+                                     .users = {},
+                                     .extra = "accounts {\n"
+                                              "  AUTH { users: [ { user: callout, password: callout-secret } ] }\n"
+                                              "  FLEET { }\n"
+                                              "  SYS { }\n"
+                                              "}\n"
+                                              "system_account: SYS\n"
+                                              "authorization { auth_callout { issuer: " + account.public_key() +
+                                              ", users: [ callout ], account: AUTH } }\n",
+                                     .program = nats_server};
+    nats = std::make_unique<e2e::NatsServer>(box, options);
+    nats->start();
+    start_callout();
+  }
+
+  void start_callout() {
+    // The log is appended to: look only at what this start writes.
+    const std::size_t before = base::read_file(box.path("callout.log"), 1 << 22).value_or("").size();
+    callout = std::make_unique<Process>(
+        box,
+        std::vector<std::string>{HARMONY_E2E_FLEET_CALLOUT, "--nats-urls", nats->url(), "--nats-password-file",
+                                 box.path("callout/nats.password"), "--issuer-seed-file", box.path("callout/issuer.seed"),
+                                 "--oidc-issuer", idp->url(), "--oidc-audience", "fleet-nats", "--keys-refetch-interval", "1s"},
+        "callout.log");
+    REQUIRE(testing::eventually([&] { return callout->log().find("answering authorization requests", before) != std::string::npos; }));
+  }
+
+  std::string token(json extra, const std::string& signing_kid = {}) {
+    json claims = {{"iss", idp->url()}, {"aud", "fleet-nats"}, {"sub", "2718"}, {"exp", at(std::chrono::system_clock::now() + 10min)}};
+    for (auto& [k, v] : extra.items()) claims[k] = v;
+    return idp->mint(claims, signing_kid.empty() ? kid : signing_kid);
+  }
+  std::string device(const std::string& id) { return token({{"client_id", "device-" + id}}); }
+  std::string ops() { return token({{"urn:zitadel:iam:org:project:roles", {{"fleet-ops", {{"1", "fleet"}}}}}}); }
+};
+
+}  // namespace
+
+TEST_CASE("fleet-callout admits a device's token with only its own subjects, and an operator's with the fleet's") {
+  const auto server = callout_capable_server();
+  if (!server) HARMONY_SKIP("no nats-server >= 2.10 here (e2e/cluster/build-components builds it); Debian's 2.9 has no auth callout");
+  Stack s(*server);
+  INFO(s.callout->log());
+  auto ops = login(s.nats->url(), s.ops());
+  REQUIRE(ops->connection != nullptr);
+  natsSubscription* heartbeats = nullptr;
+  REQUIRE(natsConnection_SubscribeSync(&heartbeats, ops->connection, "heartbeat.*") == NATS_OK);
+  REQUIRE(natsConnection_Flush(ops->connection) == NATS_OK);
+
+  auto a = login(s.nats->url(), s.device("edge-1"));
+  INFO(a->error);
+  REQUIRE(a->connection != nullptr);
+  REQUIRE(natsConnection_PublishString(a->connection, "heartbeat.edge-1", "alive") == NATS_OK);
+  natsMsg* got = nullptr;
+  REQUIRE(natsSubscription_NextMsg(&got, heartbeats, 5000) == NATS_OK);
+  CHECK(std::string(natsMsg_GetSubject(got)) == "heartbeat.edge-1");
+  natsMsg_Destroy(got);
+  // Device edge-1 cannot speak for edge-2, nor listen to its commands.
+  natsConnection_PublishString(a->connection, "heartbeat.edge-2", "forged");
+  natsConnection_Flush(a->connection);
+  CHECK(testing::eventually([&] { return a->last_async_error().find("Permissions Violation") != std::string::npos; }));
+  CHECK(natsSubscription_NextMsg(&got, heartbeats, 500) == NATS_TIMEOUT);
+  natsSubscription* theirs = nullptr;
+  natsConnection_SubscribeSync(&theirs, a->connection, "device-commands.edge-2.>");
+  natsConnection_Flush(a->connection);
+  CHECK(testing::eventually([&] { return a->last_async_error().find("Subscription to \"device-commands.edge-2.>\"") != std::string::npos; }));
+  natsSubscription_Destroy(theirs);
+  natsSubscription_Destroy(heartbeats);
+  CHECK_THAT(s.callout->log(), Catch::Contains("as device edge-1") && Catch::Contains("as fleet-ops 2718"));
+}
+
+TEST_CASE("fleet-callout refuses expired, misdirected, foreign and unknown-key tokens, follows a key rotation, and fails closed when down") {
+  const auto server = callout_capable_server();
+  if (!server) HARMONY_SKIP("no nats-server >= 2.10 here (e2e/cluster/build-components builds it); Debian's 2.9 has no auth callout");
+  Stack s(*server);
+  INFO(s.callout->log());
+  const std::string expired = s.token({{"client_id", "device-edge-1"}, {"exp", at(std::chrono::system_clock::now() - 10min)}});
+  CHECK(login(s.nats->url(), expired)->connection == nullptr);
+  CHECK(login(s.nats->url(), s.token({{"client_id", "device-edge-1"}, {"aud", "another-app"}}))->connection == nullptr);
+  CHECK(login(s.nats->url(), s.token({{"client_id", "device-edge-1"}, {"iss", "https://elsewhere.test"}}))->connection == nullptr);
+  TestIssuer stranger(s.idp->url());
+  const std::string foreign_kid = stranger.add_ec_key();
+  CHECK(login(s.nats->url(), stranger.mint({{"iss", s.idp->url()}, {"aud", "fleet-nats"}, {"client_id", "device-edge-1"},
+                                            {"exp", at(std::chrono::system_clock::now() + 10min)}},
+                                           foreign_kid))
+            ->connection == nullptr);
+  CHECK(login(s.nats->url(), "not a token at all")->connection == nullptr);
+  const std::string log = s.callout->log();
+  CHECK_THAT(log, Catch::Contains("expired") && Catch::Contains("wrong audience") && Catch::Contains("wrong issuer") &&
+                      Catch::Contains("unknown signing key") && Catch::Contains("malformed"));
+  CHECK(log.find(expired.substr(expired.size() - 40)) == std::string::npos);  // no token in the log
+
+  // The provider rotates its key: a token of the new key logs in (the
+  // callout fetches the keys again), one of the old key no longer does.
+  const std::string old_token = s.device("edge-1");
+  const std::string next = s.idp->add_ec_key();
+  s.idp->remove_key(s.kid);
+  s.kid = next;
+  s.publish_keys();
+  std::this_thread::sleep_for(1100ms);  // past --keys-refetch-interval
+  auto rotated = login(s.nats->url(), s.token({{"client_id", "device-edge-1"}}, next));
+  INFO(rotated->error);
+  CHECK(rotated->connection != nullptr);
+  CHECK(login(s.nats->url(), old_token)->connection == nullptr);
+
+  // The callout stops: new logins fail, with NATS's authorization error;
+  // connections already in keep working.
+  auto before = login(s.nats->url(), s.ops());
+  REQUIRE(before->connection != nullptr);
+  s.callout->stop();
+  auto during = login(s.nats->url(), s.device("edge-1"));
+  CHECK(during->connection == nullptr);
+  CHECK_THAT(during->error, Catch::Contains("Authorization") || Catch::Contains("authorization"));
+  natsSubscription* sub = nullptr;
+  REQUIRE(natsConnection_SubscribeSync(&sub, before->connection, "heartbeat.*") == NATS_OK);
+  REQUIRE(natsConnection_Flush(before->connection) == NATS_OK);
+  CHECK(natsConnection_Status(before->connection) == NATS_CONN_STATUS_CONNECTED);
+  natsSubscription_Destroy(sub);
+  // And back: logins work again.
+  s.start_callout();
+  auto after = login(s.nats->url(), s.device("edge-1"));
+  INFO(after->error);
+  CHECK(after->connection != nullptr);
+}
