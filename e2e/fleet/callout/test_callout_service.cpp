@@ -22,7 +22,12 @@
 #include <harmony/callout/nkeys.hpp>
 #include <harmony/testing.hpp>
 
+#include <algorithm>
+
+#include <harmony/base/text.hpp>
+
 #include "eventually.hpp"
+#include "sandbox.hpp"
 #include "callout_server.hpp"
 #include "nats.hpp"
 #include "skip.hpp"
@@ -262,4 +267,35 @@ TEST_CASE("fleet-callout refuses expired, misdirected, foreign and unknown-key t
   auto after = login(s.nats->url(), s.device("edge-1"));
   INFO(after->error);
   CHECK(after->connection != nullptr);
+}
+
+TEST_CASE("fleet-callout is a lean runtime: libnats, libsodium, OpenSSL and the base, never the SDK or CLI11") {
+  const auto needed = e2e::needed_libraries(HARMONY_E2E_FLEET_CALLOUT);
+  CHECK_FALSE(needed.empty());
+  // libcurl is opened when the provider's keys are first fetched (ADR 0007).
+  const std::vector<std::string> allowed{"libnats.so", "libsodium.so", "libyaml-cpp.so", "libssl.so", "libcrypto.so",
+                                         "libstdc++.so", "libm.so", "libgcc_s.so", "libc.so", "ld-linux"};
+  for (const auto& lib : needed) {
+    INFO("fleet-callout needs " << lib);
+    CHECK(std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return lib.starts_with(a); }));
+  }
+  testing::Sandbox box("callout-symbols");
+  box.path_dirs = {"/usr/bin", "/bin"};
+  auto symbols = box.run({"nm", "--defined-only", "--demangle", HARMONY_E2E_FLEET_CALLOUT});
+  REQUIRE(symbols.ok());
+  CHECK(symbols.out.find("harmony::callout::Service::handle(") != std::string::npos);  // nm sees symbols at all
+  CHECK(symbols.out.find("CLI::") == std::string::npos);
+  for (const auto& line : base::split_lines(symbols.out)) {
+    const auto at = line.find("harmony::");
+    if (at == std::string::npos) continue;
+    INFO(line);
+    // The base, the HTTP client, the callout, the fleet's roles and the
+    // wire contract they name; nothing of the SDK (harmony::Plugin, scores,
+    // topologies).
+    const std::string_view name = std::string_view(line).substr(at);
+    CHECK((name.starts_with("harmony::base::") || name.starts_with("harmony::kube::") || name.starts_with("harmony::callout::") ||
+           name.starts_with("harmony::fleet::contract::") || name.starts_with("harmony::fleet::agent_permissions") ||
+           name.starts_with("harmony::fleet::controller_permissions") || name.starts_with("harmony::fleet::fleet_ops_permissions") ||
+           name.starts_with("harmony::agent::") || name.starts_with("harmony::version")));
+  }
 }
