@@ -299,3 +299,39 @@ TEST_CASE("fleet-callout is a lean runtime: libnats, libsodium, OpenSSL and the 
            name.starts_with("harmony::agent::") || name.starts_with("harmony::version")));
   }
 }
+
+TEST_CASE("a fleet-agent logs in with a token file through fleet-callout and answers, and a token for one device cannot serve another") {
+  const auto server = callout_capable_server();
+  if (!server) HARMONY_SKIP("no nats-server >= 2.10 here (e2e/cluster/build-components builds it); Debian's 2.9 has no auth callout");
+  Stack s(*server);
+  auto agent = [&](const std::string& id, const std::string& token) {
+    s.box.write("agents", id + ".token", token + "\n", 0600);
+    s.box.write("agents", id + ".yaml",
+                "device_id: " + id + "\nnats:\n  urls: [" + s.nats->url() + "]\n  token_file: " + s.box.path("agents/" + id + ".token") +
+                    "\nworkloads:\n  enabled: false\n",
+                0644);
+    return std::make_unique<Process>(s.box, std::vector<std::string>{HARMONY_E2E_FLEET_AGENT, "--config", s.box.path("agents/" + id + ".yaml")},
+                                     "agents/" + id + ".log");
+  };
+  auto ops = login(s.nats->url(), s.ops());
+  REQUIRE(ops->connection != nullptr);
+  auto ping = [&](const std::string& id) {
+    natsMsg* reply = nullptr;
+    const bool answered =
+        natsConnection_RequestString(&reply, ops->connection, ("device-commands." + id + ".ping").c_str(), "", 2000) == NATS_OK;
+    const std::string body = answered ? std::string(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply))) : "";
+    natsMsg_Destroy(reply);
+    return body;
+  };
+  auto edge1 = agent("edge-1", s.device("edge-1"));
+  INFO(edge1->log());
+  CHECK(testing::eventually([&] { return ping("edge-1").find("\"edge-1\"") != std::string::npos; }, 20s));
+  CHECK_THAT(s.callout->log(), Catch::Contains("admitted 'fleet-agent edge-1'"));
+  CHECK(edge1->log().find(s.device("edge-1").substr(0, 40)) == std::string::npos);  // the token is not logged
+
+  // edge-2 started with edge-1's token logs in as edge-1, so NATS refuses
+  // it edge-2's commands: it never answers as edge-2.
+  auto impostor = agent("edge-2", s.device("edge-1"));
+  CHECK(testing::eventually([&] { return impostor->log().find("Permissions Violation") != std::string::npos; }, 20s));
+  CHECK(ping("edge-2").empty());
+}

@@ -1,5 +1,7 @@
 #include "agent.hpp"
 
+#include <harmony/base/secrets.hpp>
+
 #include "link.hpp"
 
 #include <harmony/fleet/contract_json.hpp>
@@ -105,6 +107,24 @@ base::expected<void> Agent::start() {
   if (!config_.nats_user.empty())
     if (auto ok = check(natsOptions_SetUserInfo(options_, config_.nats_user.c_str(), password_.c_str()), "nats.user"); !ok)
       return ok;
+  if (!config_.token_file.empty()) {
+    // Read at every connection and reconnection: a token expires, and the
+    // server disconnects its user then; the file holds a fresh one by the
+    // next attempt. A file that cannot be read sends no token, and the
+    // server's refusal is logged like a wrong password's.
+    auto handler = [](void* closure) -> const char* {
+      auto* self = static_cast<Agent*>(closure);
+      auto token = base::read_secret_file(self->config_.token_file, "the token file");
+      if (!token) {
+        self->log_->warn("cannot read the token file: {}: {}", token.error().message, token.error().reason);
+        self->token_.clear();
+      } else {
+        self->token_ = std::move(*token);
+      }
+      return self->token_.c_str();
+    };
+    if (auto ok = check(natsOptions_SetTokenHandler(options_, handler, this), "nats.token_file"); !ok) return ok;
+  }
   if (!config_.ca_file.empty()) {
     if (auto ok = check(natsOptions_LoadCATrustedCertificates(options_, config_.ca_file.c_str()), "nats.ca_file"); !ok)
       return ok;

@@ -87,6 +87,7 @@ class Agent {
 
   Config config_;
   std::string password_;
+  std::string token_;  // the token file's content at the last connection (libnats keeps a pointer)
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink<std::mutex>> recent_;
   const std::chrono::steady_clock::time_point started_;

@@ -155,6 +155,10 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
     TRY(v, scalar(n, "nats.password_file"));
     c.password_file = *v;
   }
+  if (auto n = nats.get("token_file"); n) {
+    TRY(v, scalar(n, "nats.token_file"));
+    c.token_file = *v;
+  }
   if (auto n = nats.get("ca_file"); n) {
     TRY(v, scalar(n, "nats.ca_file"));
     c.ca_file = *v;
@@ -263,6 +267,7 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
   if (auto v = getenv("FLEET_AGENT_NATS_USER")) c.nats_user = *v;
   if (auto v = getenv("FLEET_AGENT_NATS_PASSWORD_FILE")) c.password_file = *v;
   if (auto v = getenv("FLEET_AGENT_NATS_CA_FILE")) c.ca_file = *v;
+  if (auto v = getenv("FLEET_AGENT_NATS_TOKEN_FILE")) c.token_file = *v;
   if (auto v = getenv("FLEET_AGENT_EXEC_ALLOW")) c.exec_allow = base::split_list(*v, ',');
   if (auto v = getenv("FLEET_AGENT_LABELS")) {
     for (const auto& pair : base::split_list(*v, ',')) {
@@ -291,6 +296,9 @@ base::expected<Config> load(const std::string& path, const Getenv& getenv) {
       return base::fail(bad("nats.urls", "'" + base::printable(url) + "' is not a nats:// or tls:// URL"));
   if (!c.nats_user.empty() && c.password_file.empty())
     return base::fail(bad("nats.password_file", "is missing", "a user needs a password file"));
+  if (!c.token_file.empty() && !c.nats_user.empty())
+    return base::fail(bad("nats.token_file", "goes with no nats.user",
+                          "log in either with a user and its password file or with a token file"));
   for (const auto& program : c.exec_allow)
     if (program.empty() || program.front() != '/')
       return base::fail(bad("exec.allow", "'" + base::printable(program) + "' is not an absolute path",

@@ -19,6 +19,10 @@ struct Config {
   std::vector<std::string> nats_urls{"nats://127.0.0.1:4222"};
   std::string nats_user;
   std::string password_file;
+  // An identity provider's token instead of a user and password (the
+  // fleet's auth callout): read again at every connection, so whatever
+  // keeps the file fresh (docs/agent.md) needs no signal to the agent.
+  std::string token_file;
   std::string ca_file;  // TLS: the CA that signed the server's certificate
   Labels labels;
   std::vector<std::string> exec_allow;                // absolute paths, any arguments; no PATH lookup
