@@ -102,6 +102,9 @@ TEST_CASE("the environment alone can configure the agent, and overrides the file
   auto with_ca = load_config(path, env_of({{"FLEET_AGENT_NATS_CA_FILE", "/ca.pem"}}));
   REQUIRE(with_ca);
   CHECK(with_ca->ca_file == "/ca.pem");
+  auto with_token = load_config(path, env_of({{"FLEET_AGENT_NATS_TOKEN_FILE", "/run/token"}}));
+  REQUIRE(with_token);
+  CHECK(with_token->token_file == "/run/token");
 }
 
 TEST_CASE("each bad value is refused with the key it is about") {
@@ -112,6 +115,8 @@ TEST_CASE("each bad value is refused with the key it is about") {
   CHECK_THAT(refusal(dir, "device_id: [a, b]\n"), Catch::Contains("device_id") && Catch::Contains("single value"));
   CHECK_THAT(refusal(dir, "device_id: e\nnats: {urls: [http://x]}\n"), Catch::Contains("nats.urls"));
   CHECK_THAT(refusal(dir, "device_id: e\nnats: {user: u}\n"), Catch::Contains("nats.password_file"));
+  CHECK_THAT(refusal(dir, "device_id: e\nnats: {user: u, password_file: /p, token_file: /t}\n"),
+             Catch::Contains("nats.token_file") && Catch::Contains("either with a user"));
   CHECK_THAT(refusal(dir, "device_id: e\nexec: {allow: [uptime]}\n"),
              Catch::Contains("exec.allow") && Catch::Contains("absolute path"));
   CHECK_THAT(refusal(dir, "device_id: e\nexec: {timeout: soon}\n"), Catch::Contains("exec.timeout"));
