@@ -329,6 +329,17 @@ TEST_CASE("a fleet-agent logs in with a token file through fleet-callout and ans
   CHECK_THAT(s.callout->log(), Catch::Contains("admitted 'fleet-agent edge-1'"));
   CHECK(edge1->log().find(s.device("edge-1").substr(0, 40)) == std::string::npos);  // the token is not logged
 
+  // harmony agent, as a member of fleet-ops, with a token file.
+  s.box.write("ops", "token", s.ops() + "\n", 0600);
+  auto pinged = s.box.run({HARMONY_E2E_HARMONY_AGENT, "ping", "edge-1", "--server", s.nats->url(), "--token-file", s.box.path("ops/token")});
+  INFO(pinged.err);
+  CHECK(pinged.exit_code == 0);
+  CHECK_THAT(pinged.out, Catch::Contains("edge-1"));
+  s.box.write("ops", "expired", s.token({{"client_id", "device-edge-1"}, {"exp", at(std::chrono::system_clock::now() - 1h)}}) + "\n", 0600);
+  auto refused = s.box.run({HARMONY_E2E_HARMONY_AGENT, "ping", "edge-1", "--server", s.nats->url(), "--token-file", s.box.path("ops/expired")});
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err, Catch::Contains("refused the token") && Catch::Contains("fetch a fresh one"));
+
   // edge-2 started with edge-1's token logs in as edge-1, so NATS refuses
   // it edge-2's commands: it never answers as edge-2.
   auto impostor = agent("edge-2", s.device("edge-1"));

@@ -97,6 +97,7 @@ base::expected<Client> Client::connect(const Connection& given, std::chrono::mil
   for (const auto& s : connection.servers) servers.push_back(s.c_str());
   natsOptions_SetServers(impl->options, servers.data(), static_cast<int>(servers.size()));
   if (!connection.user.empty()) natsOptions_SetUserInfo(impl->options, connection.user.c_str(), connection.password.c_str());
+  if (!connection.token.empty()) natsOptions_SetToken(impl->options, connection.token.c_str());
   if (!connection.ca_file.empty() || !connection.ca_pem.empty()) {
     const natsStatus loaded = connection.ca_pem.empty()
                                   ? natsOptions_LoadCATrustedCertificates(impl->options, connection.ca_file.c_str())
@@ -126,8 +127,11 @@ base::expected<Client> Client::connect(const Connection& given, std::chrono::mil
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (lower.find("authorization") != std::string::npos || lower.find("authentication") != std::string::npos)
     return base::fail(with_status(base::exit_status::failure,
-                                  "NATS at " + where + " refused the user '" + connection.user + "'", detail,
-                                  "check the user and its password file (" + connection.source + ")"));
+                                  connection.token.empty() ? "NATS at " + where + " refused the user '" + connection.user + "'"
+                                                           : "NATS at " + where + " refused the token",
+                                  detail,
+                                  connection.token.empty() ? "check the user and its password file (" + connection.source + ")"
+                                                           : "the token may have expired: fetch a fresh one from the identity provider"));
   return base::fail(with_status(base::exit_status::unreachable, "cannot reach NATS at " + where, detail,
                                 "is the fleet deployed? harmony fleet status; or pass --server"));
 }

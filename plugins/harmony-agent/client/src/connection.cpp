@@ -65,6 +65,7 @@ base::expected<void> write_connection_file(const std::string& path, const std::v
 base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
   Connection c;
   std::string password_file;
+  std::string token_file;
   // Flags first, then variables, then the connection file: each field on its own.
   if (!flags.servers.empty()) {
     for (const auto& s : flags.servers)
@@ -77,6 +78,8 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
   c.user = !flags.user.empty() ? flags.user : (env("HARMONY_NATS_USER") ? env("HARMONY_NATS_USER") : "");
   password_file = !flags.password_file.empty() ? flags.password_file
                                                 : (env("HARMONY_NATS_PASSWORD_FILE") ? env("HARMONY_NATS_PASSWORD_FILE") : "");
+  token_file = !flags.token_file.empty() ? flags.token_file
+                                          : (env("HARMONY_NATS_TOKEN_FILE") ? env("HARMONY_NATS_TOKEN_FILE") : "");
   c.ca_file = !flags.ca_file.empty() ? flags.ca_file : (env("HARMONY_NATS_CA_FILE") ? env("HARMONY_NATS_CA_FILE") : "");
   c.server_name = !flags.server_name.empty() ? flags.server_name
                                              : (env("HARMONY_NATS_SERVER_NAME") ? env("HARMONY_NATS_SERVER_NAME") : "");
@@ -104,6 +107,8 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
     if (c.user.empty() && doc.contains("user") && doc["user"].is_string()) c.user = doc["user"].get<std::string>();
     if (password_file.empty() && doc.contains("password_file") && doc["password_file"].is_string())
       password_file = doc["password_file"].get<std::string>();
+    if (token_file.empty() && password_file.empty() && doc.contains("token_file") && doc["token_file"].is_string())
+      token_file = doc["token_file"].get<std::string>();
     if (c.ca_file.empty() && doc.contains("ca_file") && doc["ca_file"].is_string()) c.ca_file = doc["ca_file"].get<std::string>();
     if (c.server_name.empty() && doc.contains("server_name") && doc["server_name"].is_string())
       c.server_name = doc["server_name"].get<std::string>();
@@ -122,6 +127,14 @@ base::expected<Connection> resolve_connection(const ConnectionFlags& flags) {
     c.source = file;
   }
   if (c.servers.empty() && !c.tunnel) return base::fail(base::make_error("no NATS server to connect to", "checked " + c.source));
+  if (!token_file.empty() && !c.user.empty())
+    return base::fail(base::usage_error("a token file and a user together", "a token stands for its user",
+                                        "pass either --token-file or --user with --password-file"));
+  if (!token_file.empty()) {
+    auto token = base::read_secret_file(token_file, "the token file");
+    if (!token) return base::fail(base::make_error(token.error().message, token.error().reason, token.error().hint));
+    c.token = *token;
+  }
   if (!password_file.empty()) {
     auto password = read_secret(password_file, c.source);
     if (!password) return base::fail(password.error());

@@ -104,6 +104,8 @@ Command with_connection(Command c, Options& o) {
   c.option("--server", o.connection.servers, "NATS URL (repeatable; default: $HARMONY_NATS_URL, else the local fleet)")
       .option("--user", o.connection.user, "NATS user (default: $HARMONY_NATS_USER, else the local fleet's)")
       .option("--password-file", o.connection.password_file, "file holding the NATS password (default: $HARMONY_NATS_PASSWORD_FILE)")
+      .option("--token-file", o.connection.token_file,
+              "file holding an identity provider's token, for a fleet behind its auth callout (default: $HARMONY_NATS_TOKEN_FILE)")
       .option("--ca", o.connection.ca_file, "TLS: the CA certificate of the server (default: $HARMONY_NATS_CA_FILE, else the connection file's)")
       .option("--server-name", o.connection.server_name,
               "TLS: the name the server's certificate is for, when --server is an address (default: the connection file's)")

@@ -16,6 +16,7 @@ struct ConnectionFlags {
   std::vector<std::string> servers;
   std::string user;
   std::string password_file;
+  std::string token_file;  // an identity provider's token, for the fleet's auth callout
   std::string connection_file;
   std::string ca_file;  // TLS: the CA that signed the server's certificate
   std::string server_name;  // TLS: the name the certificate must be for (default: the URL's host)
@@ -45,6 +46,9 @@ struct Connection {
     std::uint16_t port = 0;
   };
   std::optional<Tunnel> tunnel{};
+  // An identity provider's access token instead of user and password (the
+  // fleet's auth callout); never printed.
+  std::string token{};
 };
 
 // The connection file of the fleet's local stack:
