@@ -149,6 +149,9 @@ int connect_info_on(const CommandContext& c) {
 // API server, until Ctrl-C.
 template <class T>
 int port_forward_on(const CommandContext& c, std::uint16_t local_port) {
+  // From the start: a Ctrl-C while the tunnel opens is a clean stop too,
+  // not a death by SIGINT.
+  base::InterruptScope interrupt;
   T topology(c.environment);
   RunContext ctx = nats_run(c);
   auto nats = deployed_there(topology, c);
@@ -169,7 +172,6 @@ int port_forward_on(const CommandContext& c, std::uint16_t local_port) {
       out += "TLS: the server's certificate is for nats." + ns + ".svc and 127.0.0.1 (harmony fleet connect-info names the CA)\n";
     c.print(out);
   }
-  base::InterruptScope interrupt;
   while (!base::interrupt_requested()) base::sleep_unless_interrupted(std::chrono::seconds(1));
   return 0;
 }
