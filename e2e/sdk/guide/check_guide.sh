@@ -123,6 +123,13 @@ grep -q 'greeting' <<<"$(out "harmony myapp plan --set web.port=9090 --set web.g
   fail "plan does not show the greeting's change: $(out "harmony myapp plan --set web.port=9090 --set web.greeting=salut")"
 grep -q '^web: up' <<<"$(out "harmony myapp status")" || fail "after deploy, harmony myapp status is: $(out "harmony myapp status")"
 
+# The deb: the plugin, its program, completions and man page.
+contents=$(out "dpkg-deb -c harmony-shop/build/packages/harmony-shop_0.1.0_amd64.deb")
+for f in usr/bin/harmony-shop usr/bin/shop-server usr/share/bash-completion/completions/harmony-shop \
+         usr/share/man/man1/harmony-shop.1.gz; do
+  grep -q "\./$f\$" <<<"$contents" || fail "the guide's deb lacks $f"
+done
+
 # docs/sdk.md's own topology and capability.
 grep -q '^note: up' <<<"$(out "harmony notes status")" || fail "after deploy, harmony notes status is: $(out "harmony notes status")"
 [ ! -e "$work/state/harmony/notes/notebook/note.txt" ] || fail "harmony destroy notes left the note"
