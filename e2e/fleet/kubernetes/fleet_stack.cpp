@@ -38,7 +38,10 @@ std::string containerd(const TestCluster& c) { return "ctr --address '" + c.stat
 std::string import_once(const std::string& ref, const std::string& build) {
   const auto& c = test_cluster();
   testing::TempDir dir;
-  const std::string script = "set -e; if " + containerd(c) + " images ls -q | grep -qx '" + ref + "'; then exit 0; fi; archive='" +
+  // One test process at a time (CTest runs several): two that both find the
+  // image missing would build and import it at once, and one of them fail.
+  const std::string script = "set -e; exec 9>'" + c.state + "/image-import.lock'; flock 9; if " + containerd(c) +
+                             " images ls -q | grep -qx '" + ref + "'; then exit 0; fi; archive='" +
                              dir / "image.tar" + "'; work='" + dir.path() + "'; " + build + "; " + containerd(c) +
                              " images import \"$archive\" >/dev/null";
   auto r = bash(script);
