@@ -106,19 +106,6 @@ std::string callout_config(const KeyPair& issuer, const XKey* xkey) {
          "}\n";
 }
 
-struct Errors {
-  std::mutex mutex;
-  std::string text;
-};
-
-void on_error(natsConnection* nc, natsSubscription*, natsStatus, void* closure) {
-  auto* errors = static_cast<Errors*>(closure);
-  const char* text = nullptr;
-  natsConnection_GetLastError(nc, &text);
-  std::lock_guard lock(errors->mutex);
-  errors->text = text != nullptr ? text : "";
-}
-
 void exchange(bool seal) {
   auto server_program = callout_capable_server();
   if (!server_program)
@@ -151,22 +138,19 @@ void exchange(bool seal) {
 
   // The server enforces what the user JWT says: publishing elsewhere is a
   // permissions violation it reports to the client.
-  Errors errors;
+  AsyncErrors errors;
   natsOptions* options = nullptr;
   REQUIRE(natsOptions_Create(&options) == NATS_OK);
   natsOptions_SetURL(options, server.url().c_str());
   natsOptions_SetUserInfo(options, "edge-1", "right");
   natsOptions_SetAllowReconnect(options, false);
-  natsOptions_SetErrorHandler(options, on_error, &errors);
+  natsOptions_SetErrorHandler(options, AsyncErrors::handler, &errors);
   natsConnection* limited = nullptr;
   REQUIRE(natsConnection_Connect(&limited, options) == NATS_OK);
   natsOptions_Destroy(options);
   natsConnection_PublishString(limited, "denied.one", "nope");
   natsConnection_Flush(limited);
-  CHECK(testing::eventually([&] {
-    std::lock_guard lock(errors.mutex);
-    return errors.text.find("Permissions Violation") != std::string::npos;
-  }));
+  CHECK(testing::eventually([&] { return errors.last().find("Permissions Violation") != std::string::npos; }));
   natsConnection_Destroy(limited);
 
   // Refused: a wrong password, and a user the callout does not know.

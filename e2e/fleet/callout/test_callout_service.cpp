@@ -72,22 +72,9 @@ class Process {
 struct Login {
   natsConnection* connection = nullptr;
   std::string error;
-  std::mutex mutex;
-  std::string async_error;
+  AsyncErrors async;
   ~Login() { natsConnection_Destroy(connection); }
-  [[nodiscard]] std::string last_async_error() {
-    std::lock_guard lock(mutex);
-    return async_error;
-  }
 };
-
-void on_error(natsConnection* nc, natsSubscription*, natsStatus, void* closure) {
-  auto* login = static_cast<Login*>(closure);
-  const char* text = nullptr;
-  natsConnection_GetLastError(nc, &text);
-  std::lock_guard lock(login->mutex);
-  login->async_error = text != nullptr ? text : "";
-}
 
 std::unique_ptr<Login> login(const std::string& url, const std::string& token) {
   auto out = std::make_unique<Login>();
@@ -97,7 +84,7 @@ std::unique_ptr<Login> login(const std::string& url, const std::string& token) {
   natsOptions_SetToken(options, token.c_str());
   natsOptions_SetAllowReconnect(options, false);
   natsOptions_SetTimeout(options, 5000);
-  natsOptions_SetErrorHandler(options, on_error, out.get());
+  natsOptions_SetErrorHandler(options, AsyncErrors::handler, &out->async);
   if (natsConnection_Connect(&out->connection, options) != NATS_OK) {
     out->connection = nullptr;
     const char* text = nats_GetLastError(nullptr);
@@ -204,12 +191,12 @@ TEST_CASE("fleet-callout admits a device's token with only its own subjects, and
   // Device edge-1 cannot speak for edge-2, nor listen to its commands.
   natsConnection_PublishString(a->connection, "heartbeat.edge-2", "forged");
   natsConnection_Flush(a->connection);
-  CHECK(testing::eventually([&] { return a->last_async_error().find("Permissions Violation") != std::string::npos; }));
+  CHECK(testing::eventually([&] { return a->async.last().find("Permissions Violation") != std::string::npos; }));
   CHECK(natsSubscription_NextMsg(&got, heartbeats, 500) == NATS_TIMEOUT);
   natsSubscription* theirs = nullptr;
   natsConnection_SubscribeSync(&theirs, a->connection, "device-commands.edge-2.>");
   natsConnection_Flush(a->connection);
-  CHECK(testing::eventually([&] { return a->last_async_error().find("Subscription to \"device-commands.edge-2.>\"") != std::string::npos; }));
+  CHECK(testing::eventually([&] { return a->async.last().find("Subscription to \"device-commands.edge-2.>\"") != std::string::npos; }));
   natsSubscription_Destroy(theirs);
   natsSubscription_Destroy(heartbeats);
   CHECK_THAT(s.callout->log(), Catch::Contains("as device edge-1") && Catch::Contains("as fleet-ops 2718"));
