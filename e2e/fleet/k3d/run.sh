@@ -37,7 +37,7 @@ spec:
   "$harmony" agent ping edge-1 &&
   "$harmony" agent exec edge-1 -- /usr/bin/uptime &&
   "$harmony" fleet status "${where[@]}" &&
-  kubectl --context "k3d-$cluster" apply -f - <<<"$deployment" &&
+  kubectl --kubeconfig "$XDG_STATE_HOME/harmony/k3d/$cluster/kubeconfig" apply -f - <<<"$deployment" &&
   "$harmony" fleet rollout status sleeper "${where[@]}" --timeout 120s &&
   "$harmony" deploy fleet "${where[@]}" --set agent.count=2 --set agent.device_labels.edge-1=site=lyon &&
   "$harmony" agent ping edge-2

@@ -45,7 +45,7 @@ set_flags=(--topology k3d --cluster "$cluster" -n "$ns" --set shop.image="$image
 [ "$(curl -s -m 5 "http://127.0.0.1:$port/")" = real-k3d ] || fail "the shop does not answer on 127.0.0.1:$port"
 [ -f "$XDG_STATE_HOME/harmony/k3d/$cluster/kubeconfig" ] || fail "the cluster's kubeconfig is not in harmony's state"
 [ ! -e "$HOME/.kube/config" ] || fail "~/.kube/config was written"
-"$harmony" deploy sdktest shop "${set_flags[@]}" | grep -q 'no change\|unchanged' || true
+"$harmony" deploy sdktest shop "${set_flags[@]}" | grep -q 'no change\|unchanged' || fail "a redeploy with nothing changed changed something"
 "$harmony" sdktest status --topology k3d --cluster "$cluster" -n "$ns" | grep -q '^shop: up' || fail "status"
 "$harmony" sdktest plan shop "${set_flags[@]}" --set shop.replicas=3 | grep -q 'spec.replicas: 2 -> 3' || fail "plan"
 "$harmony" sdktest logs shop --topology k3d --cluster "$cluster" -n "$ns" | grep -q 'shop serving' || fail "logs"
