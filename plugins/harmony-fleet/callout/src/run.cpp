@@ -51,6 +51,8 @@ constexpr const char* usage =
     "  --user-lifetime DURATION   an admitted user's JWT at most (default 1h; never past its token)\n"
     "  --keys-refetch-interval DURATION\n"
     "                             the fewest time between two fetches of the provider's keys (default 30s)\n"
+    "  --agent-passwords-dir DIR  migrating from user_password: agent-<id> may still log in with the password\n"
+    "                             in DIR/agent-<id>.password (0600), read at each login\n"
     "  --version, --help\n";
 
 int report(base::Error e) {
@@ -127,7 +129,7 @@ int run(int argc, char** argv) {
       "--nats-urls",     "--nats-user",     "--nats-password-file", "--nats-ca-file", "--issuer-seed-file",
       "--xkey-seed-file", "--oidc-issuer",  "--oidc-audience",      "--oidc-ca-file", "--account",
       "--device-claim",  "--device-prefix", "--roles-claim",        "--ops-role",     "--user-lifetime",
-      "--keys-refetch-interval"};
+      "--keys-refetch-interval", "--agent-passwords-dir"};
   auto given = base::parse_daemon_options(argc, argv, flags, "FLEET_CALLOUT_", "fleet-callout");
   if (!given) return report(given.error());
   if (given->version) {
@@ -159,11 +161,13 @@ int run(int argc, char** argv) {
                        .identity = {},
                        .account = get("--account", "FLEET"),
                        .user_lifetime = std::chrono::seconds(3600),
-                       .refetch_interval = std::chrono::seconds(30)};
+                       .refetch_interval = std::chrono::seconds(30),
+                       .agent_passwords_dir = {}};
   while (config.token.issuer.ends_with('/')) config.token.issuer.pop_back();
   if (config.token.issuer.empty() || config.token.audience.empty())
     return report(settings_error("--oidc-issuer and --oidc-audience are required",
                                  "tokens are checked against an issuer and an audience", "see fleet-callout --help"));
+  config.agent_passwords_dir = get("--agent-passwords-dir");
   config.identity.device_claim = get("--device-claim", config.identity.device_claim);
   config.identity.device_prefix = get("--device-prefix", config.identity.device_prefix);
   config.identity.roles_claim = get("--roles-claim", config.identity.roles_claim);

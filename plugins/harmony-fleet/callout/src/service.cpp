@@ -1,5 +1,9 @@
 #include <harmony/callout/service.hpp>
 
+#include <sodium.h>
+
+#include <harmony/agent/protocol.hpp>
+#include <harmony/base/secrets.hpp>
 #include <harmony/fleet/roles.hpp>
 
 namespace harmony::callout {
@@ -12,6 +16,8 @@ UserPermissions user_permissions(const fleet::Permissions& p) {
   out.allow_responses = p.allow_responses;
   return out;
 }
+
+constexpr std::string_view agent_user_prefix = "agent-";
 
 }  // namespace
 
@@ -48,6 +54,17 @@ tl::expected<nlohmann::json, TokenError> Service::validate(const std::string& to
   return validate_token(token, *keys_, config_.token);
 }
 
+base::expected<std::string> Service::password_device(const AuthRequest& request) const {
+  const std::string id = request.user.substr(agent_user_prefix.size());
+  if (!agent::valid_device_id(id)) return base::fail(base::make_error("'" + request.user.substr(0, 80) + "' is no agent's user"));
+  auto expected = base::read_secret_file(config_.agent_passwords_dir + "/" + request.user + ".password", "an agent's password file");
+  if (!expected) return base::fail(base::make_error("agent " + id + " has no password login (it logs in with a token now)"));
+  if (expected->size() != request.password.size() ||
+      sodium_memcmp(expected->data(), request.password.data(), expected->size()) != 0)
+    return base::fail(base::make_error("wrong password for agent " + id));
+  return id;
+}
+
 Service::Answer Service::handle(std::string_view payload, std::string_view header_xkey) {
   Answer out;
   const XKey* xkey = config_.xkey ? &*config_.xkey : nullptr;
@@ -64,30 +81,38 @@ Service::Answer Service::handle(std::string_view payload, std::string_view heade
     if (response) out.response = std::move(*response);
     return out;
   };
-  // A token is presented as the connection's token, or as its password
-  // (clients that only send user and password).
-  const std::string& token = !request->token.empty() ? request->token : request->password;
-  if (token.empty()) return refuse_with("no token presented");
-  auto claims = validate(token);
-  if (!claims) return refuse_with(std::string(to_string(claims.error().problem)) + " (" + claims.error().reason + ")");
-  auto identity = identify(*claims, config_.identity);
-  if (!identity) return refuse_with(identity.error());
-
   Grant grant;
-  grant.name = identity->name;
   grant.account = config_.account;
-  grant.permissions = user_permissions(identity->role == Role::device ? fleet::agent_permissions(identity->device_id)
-                                                                      : fleet::fleet_ops_permissions());
-  // The user JWT ends with the token: nats-server disconnects the user then,
-  // and the client logs in again with a fresh token.
-  const auto seconds_now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  const auto token_left = std::chrono::seconds(claims->value("exp", 0LL)) - seconds_now;
-  grant.lifetime = std::max(std::chrono::seconds(1), std::min(config_.user_lifetime, token_left));
+  grant.lifetime = config_.user_lifetime;
+  if (!config_.agent_passwords_dir.empty() && request->token.empty() && request->user.starts_with(agent_user_prefix)) {
+    // An agent not yet moved to a token (migration from user_password).
+    auto device = password_device(*request);
+    if (!device) return refuse_with(device.error().message);
+    grant.name = "device " + *device + " (password)";
+    grant.permissions = user_permissions(fleet::agent_permissions(*device));
+  } else {
+    // A token is presented as the connection's token, or as its password
+    // (clients that only send user and password).
+    const std::string& token = !request->token.empty() ? request->token : request->password;
+    if (token.empty()) return refuse_with("no token presented");
+    auto claims = validate(token);
+    if (!claims) return refuse_with(std::string(to_string(claims.error().problem)) + " (" + claims.error().reason + ")");
+    auto identity = identify(*claims, config_.identity);
+    if (!identity) return refuse_with(identity.error());
+    grant.name = identity->name;
+    grant.permissions = user_permissions(identity->role == Role::device ? fleet::agent_permissions(identity->device_id)
+                                                                        : fleet::fleet_ops_permissions());
+    // The user JWT ends with the token: nats-server disconnects the user
+    // then, and the client logs in again with a fresh token.
+    const auto seconds_now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    const auto token_left = std::chrono::seconds(claims->value("exp", 0LL)) - seconds_now;
+    grant.lifetime = std::max(std::chrono::seconds(1), std::min(config_.user_lifetime, token_left));
+  }
   auto response = admit(*request, grant, config_.issuer, xkey);
   if (!response) return refuse_with("cannot answer: " + response.error().message);
   out.response = std::move(*response);
   out.admitted = true;
-  out.log = "admitted " + client + " as " + identity->name;
+  out.log = "admitted " + client + " as " + grant.name;
   return out;
 }
 

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
 
 #include <harmony/callout/identity.hpp>
 #include <harmony/callout/jwt.hpp>
@@ -25,9 +28,10 @@ long long at(std::chrono::system_clock::time_point t) {
 struct FakeServer {
   KeyPair key = KeyPair::generate(KeyKind::server);
   KeyPair user = KeyPair::generate(KeyKind::user);  // the connection's nkey
-  std::string request(const std::string& token, bool as_password = false) const {
+  std::string request(const std::string& token, bool as_password = false, const std::string& login = {}) const {
     json connect = {{"protocol", 1}, {"name", "agent"}};
     connect[as_password ? "pass" : "auth_token"] = token;
+    if (!login.empty()) connect["user"] = login;
     json claims = {{"sub", user.public_key()},
                    {"aud", "nats-authorization-request"},
                    {"exp", at(std::chrono::system_clock::now() + 2s)},
@@ -53,7 +57,8 @@ struct Fixture {
                                 .identity = {},
                                 .account = "FLEET",
                                 .user_lifetime = 3600s,
-                                .refetch_interval = 0s},
+                                .refetch_interval = 0s,
+                                .agent_passwords_dir = {}},
                   [this](const std::string& url) -> base::expected<std::string> {
                     ++fetches;
                     if (url == "http://127.0.0.1:1/.well-known/openid-configuration") return idp.discovery();
@@ -171,7 +176,8 @@ TEST_CASE("with an xkey, sealed requests get sealed answers") {
                                .identity = {},
                                .account = "FLEET",
                                .user_lifetime = 3600s,
-                               .refetch_interval = 30s},
+                               .refetch_interval = 30s,
+                               .agent_passwords_dir = {}},
                  [&](const std::string& url) -> base::expected<std::string> {
                    return url.ends_with("openid-configuration") ? f.idp.discovery() : f.idp.jwks();
                  });
@@ -183,4 +189,40 @@ TEST_CASE("with an xkey, sealed requests get sealed answers") {
   auto opened = server_xkey.open(*answer.response, callout_xkey.public_key());
   REQUIRE(opened);
   CHECK(opened->substr(0, 3) == "eyJ");
+}
+
+TEST_CASE("while a fleet migrates, an agent may log in with its generated password, and only as itself") {
+  Fixture f;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("callout-passwords-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "agent-edge-1.password").string();
+  { std::ofstream(file) << "s3cretpassword0123456789abcdefgh\n"; }
+  ::chmod(file.c_str(), 0600);
+  ServiceConfig config{.issuer = f.account,
+                       .xkey = std::nullopt,
+                       .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
+                       .identity = {},
+                       .account = "FLEET",
+                       .user_lifetime = 3600s,
+                       .refetch_interval = 30s,
+                       .agent_passwords_dir = dir.string()};
+  Service migrating(config, [&](const std::string& url) -> base::expected<std::string> {
+    return url.ends_with("openid-configuration") ? f.idp.discovery() : f.idp.jwks();
+  });
+  auto answer = migrating.handle(f.server.request("s3cretpassword0123456789abcdefgh", true, "agent-edge-1"), "");
+  CHECK(answer.admitted);
+  CHECK(answer.log == "admitted 'agent' from 10.0.0.7 as device edge-1 (password)");
+  CHECK(f.user_of(answer)["nats"]["pub"]["allow"] == json(fleet::agent_permissions("edge-1").publish));
+  // Its password is not another agent's, nor a wrong one.
+  CHECK_THAT(f.error_of(migrating.handle(f.server.request("s3cretpassword0123456789abcdefgh", true, "agent-edge-2"), "")),
+             Catch::Contains("edge-2 has no password login"));
+  auto wrong = migrating.handle(f.server.request("s3cretpassword0123456789abcdefgX", true, "agent-edge-1"), "");
+  CHECK_THAT(f.error_of(wrong), Catch::Contains("wrong password for agent edge-1"));
+  CHECK(wrong.log.find("s3cret") == std::string::npos);
+  CHECK_THAT(f.error_of(migrating.handle(f.server.request("x", true, "agent-../../etc/passwd"), "")),
+             Catch::Contains("is no agent's user"));
+  // Tokens still work beside passwords; without the directory, passwords do not.
+  CHECK(migrating.handle(f.server.request(f.token({{"client_id", "device-edge-2"}})), "").admitted);
+  CHECK_FALSE(f.service.handle(f.server.request("s3cretpassword0123456789abcdefgh", true, "agent-edge-1"), "").admitted);
+  std::filesystem::remove_all(dir);
 }

@@ -29,6 +29,11 @@ struct ServiceConfig {
   std::string account = "FLEET";              // where admitted users go
   std::chrono::seconds user_lifetime{3600};   // at most; never past the token's own expiry
   std::chrono::seconds refetch_interval{30};  // the fewest seconds between two fetches of the keys
+  // Moving a fleet from nats.auth=user_password: while set, agent-<id> may
+  // still log in with the password harmony generated, read from
+  // <dir>/agent-<id>.password at each login (docs/fleet-callout.md,
+  // "Migrating"). Empty: tokens only.
+  std::string agent_passwords_dir;
 };
 
 // GETs a URL; the body.
@@ -50,6 +55,8 @@ class Service {
 
  private:
   tl::expected<nlohmann::json, TokenError> validate(const std::string& token);
+  // The device an agent-<id> user's password admits, or why not.
+  base::expected<std::string> password_device(const AuthRequest& request) const;
 
   ServiceConfig config_;
   Fetch fetch_;
