@@ -200,25 +200,28 @@ TEST_CASE("an agent's credentials cannot command another agent, nor read others'
 TEST_CASE("a Kubernetes-only component on local is the capability error") {
   HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::ready();
-  for (const char* component : {"operator", "zitadel", "callout"}) {
+  for (const char* component : {"operator", "zitadel"}) {
     auto r = stack.harmony({"deploy", "fleet", component});
     CHECK(r.exit_code == exit_status::unsupported);
     CHECK_THAT(r.err, Catch::Contains(std::string("component '") + component + "' cannot run on topology 'local'") &&
                           Catch::Contains("ManagesKubernetes"));
   }
-  // `server` is the control plane: what local can run of it, and the rest said.
+  // `server` is the control plane: what local can run of it, and the rest
+  // said. The callout has nothing to do while NATS uses passwords.
   auto server = stack.deploy({"server"});
   CHECK(server.exit_code == 0);
-  CHECK_THAT(server.out, Catch::Contains("operator: skipped") && Catch::Contains("nats: ready"));
+  CHECK_THAT(server.out, Catch::Contains("operator: skipped") && Catch::Contains("nats: ready") &&
+                             Catch::Contains("callout: ready") && Catch::Contains("--set nats.auth=callout"));
 }
 
-TEST_CASE("the callout auth mode is refused until the callout exists, and nothing changes") {
+TEST_CASE("the callout auth mode on a nats-server without auth callout (Debian's 2.9) is refused, and nothing changes") {
   HARMONY_REQUIRE_NATS();
   auto& stack = FleetStack::ready();
   const int nats = stack.pid_of("nats", "nats-server");
   auto r = stack.deploy({"nats", "--set", "nats.auth=callout"});
+  if (r.exit_code == 0) HARMONY_SKIP("the nats-server on PATH has auth callout: e2e callout covers nats.auth=callout");
   CHECK(r.exit_code == exit_status::invalid_settings);
-  CHECK_THAT(r.err, Catch::Contains("nats.auth") && Catch::Contains("'callout' is not available yet"));
+  CHECK_THAT(r.err, Catch::Contains("nats.auth=callout needs nats-server 2.10 or later") && Catch::Contains("nats.program"));
   CHECK(stack.pid_of("nats", "nats-server") == nats);
   CHECK(alive(nats));
 }

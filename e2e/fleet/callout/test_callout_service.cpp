@@ -32,6 +32,7 @@
 #include "nats.hpp"
 #include "skip.hpp"
 #include "test_issuer.hpp"
+#include "identity_provider.hpp"
 
 using namespace harmony;
 using namespace std::chrono_literals;
@@ -44,30 +45,6 @@ long long at(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-
-// A detached process with its log in the sandbox, stopped at the end.
-class Process {
- public:
-  Process(testing::Sandbox& box, std::vector<std::string> argv, const std::string& log) : log_(box.path(log)) {
-    base::DetachedSpec spec;
-    spec.argv = std::move(argv);
-    spec.log_path = log_;
-    auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
-    REQUIRE(started);
-    identity_ = *started;
-  }
-  ~Process() { stop(); }
-  void stop() {
-    if (identity_) (void)base::terminate_process(*identity_, 2s);
-    identity_.reset();
-  }
-  [[nodiscard]] std::string log() const { return base::read_file(log_, 1 << 22).value_or(""); }
-  [[nodiscard]] bool running() const { return identity_ && base::check_process(*identity_) == base::Liveness::running; }
-
- private:
-  std::string log_;
-  std::optional<base::ProcessIdentity> identity_;
-};
 
 struct Login {
   natsConnection* connection = nullptr;
@@ -96,37 +73,13 @@ std::unique_ptr<Login> login(const std::string& url, const std::string& token) {
 
 struct Stack {
   testing::Sandbox box{"callout-service"};
-  std::unique_ptr<Process> web;
-  std::unique_ptr<TestIssuer> idp;
-  std::string kid;
+  e2e::TestIdentityProvider idp{box};
   std::unique_ptr<e2e::NatsServer> nats;
-  std::unique_ptr<Process> callout;
+  std::unique_ptr<e2e::Process> callout;
 
-  void publish_keys() {
-    box.write("idp/.well-known", "openid-configuration", idp->discovery(), 0644);
-    box.write("idp/oauth/v2", "keys", idp->jwks(), 0644);
-  }
+  void publish_keys() { idp.publish_keys(); }
 
   Stack(const std::string& nats_server) {
-    // The identity provider: Python's http.server on a port it picks.
-    box.make_dir("idp", 0755);
-    auto python = base::find_program("python3", "/usr/bin:/bin");
-    REQUIRE(python);
-    web = std::make_unique<Process>(box, std::vector<std::string>{*python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
-                                                                  "--directory", box.path("idp")},
-                                    "idp.log");
-    std::string port;
-    REQUIRE(testing::eventually([&] {
-      const std::string said = web->log();
-      const auto at_port = said.find(" port ");
-      if (at_port == std::string::npos) return false;
-      port = said.substr(at_port + 6, said.find(' ', at_port + 6) - at_port - 6);
-      return true;
-    }));
-    idp = std::make_unique<TestIssuer>("http://127.0.0.1:" + port);
-    kid = idp->add_rsa_key();
-    publish_keys();
-
     const callout::KeyPair account = callout::KeyPair::generate(callout::KeyKind::account);
     box.write("callout", "issuer.seed", account.seed() + "\n", 0600);
     box.write("callout", "nats.password", "callout-secret\n", 0600);
@@ -149,22 +102,18 @@ struct Stack {
   void start_callout() {
     // The log is appended to: look only at what this start writes.
     const std::size_t before = base::read_file(box.path("callout.log"), 1 << 22).value_or("").size();
-    callout = std::make_unique<Process>(
+    callout = std::make_unique<e2e::Process>(
         box,
         std::vector<std::string>{HARMONY_E2E_FLEET_CALLOUT, "--nats-urls", nats->url(), "--nats-password-file",
                                  box.path("callout/nats.password"), "--issuer-seed-file", box.path("callout/issuer.seed"),
-                                 "--oidc-issuer", idp->url(), "--oidc-audience", "fleet-nats", "--keys-refetch-interval", "1s"},
+                                 "--oidc-issuer", idp.url(), "--oidc-audience", "fleet-nats", "--keys-refetch-interval", "1s"},
         "callout.log");
     REQUIRE(testing::eventually([&] { return callout->log().find("answering authorization requests", before) != std::string::npos; }));
   }
 
-  std::string token(json extra, const std::string& signing_kid = {}) {
-    json claims = {{"iss", idp->url()}, {"aud", "fleet-nats"}, {"sub", "2718"}, {"exp", at(std::chrono::system_clock::now() + 10min)}};
-    for (auto& [k, v] : extra.items()) claims[k] = v;
-    return idp->mint(claims, signing_kid.empty() ? kid : signing_kid);
-  }
-  std::string device(const std::string& id) { return token({{"client_id", "device-" + id}}); }
-  std::string ops() { return token({{"urn:zitadel:iam:org:project:roles", {{"fleet-ops", {{"1", "fleet"}}}}}}); }
+  std::string token(json extra, const std::string& signing_kid = {}) { return idp.token(std::move(extra), signing_kid); }
+  std::string device(const std::string& id) { return idp.device(id); }
+  std::string ops() { return idp.ops(); }
 };
 
 }  // namespace
@@ -211,9 +160,9 @@ TEST_CASE("fleet-callout refuses expired, misdirected, foreign and unknown-key t
   CHECK(login(s.nats->url(), expired)->connection == nullptr);
   CHECK(login(s.nats->url(), s.token({{"client_id", "device-edge-1"}, {"aud", "another-app"}}))->connection == nullptr);
   CHECK(login(s.nats->url(), s.token({{"client_id", "device-edge-1"}, {"iss", "https://elsewhere.test"}}))->connection == nullptr);
-  TestIssuer stranger(s.idp->url());
+  TestIssuer stranger(s.idp.url());
   const std::string foreign_kid = stranger.add_ec_key();
-  CHECK(login(s.nats->url(), stranger.mint({{"iss", s.idp->url()}, {"aud", "fleet-nats"}, {"client_id", "device-edge-1"},
+  CHECK(login(s.nats->url(), stranger.mint({{"iss", s.idp.url()}, {"aud", "fleet-nats"}, {"client_id", "device-edge-1"},
                                             {"exp", at(std::chrono::system_clock::now() + 10min)}},
                                            foreign_kid))
             ->connection == nullptr);
@@ -226,9 +175,9 @@ TEST_CASE("fleet-callout refuses expired, misdirected, foreign and unknown-key t
   // The provider rotates its key: a token of the new key logs in (the
   // callout fetches the keys again), one of the old key no longer does.
   const std::string old_token = s.device("edge-1");
-  const std::string next = s.idp->add_ec_key();
-  s.idp->remove_key(s.kid);
-  s.kid = next;
+  const std::string next = s.idp.issuer->add_ec_key();
+  s.idp.issuer->remove_key(s.idp.kid);
+  s.idp.kid = next;
   s.publish_keys();
   std::this_thread::sleep_for(1100ms);  // past --keys-refetch-interval
   auto rotated = login(s.nats->url(), s.token({{"client_id", "device-edge-1"}}, next));
@@ -282,7 +231,7 @@ TEST_CASE("fleet-callout is a lean runtime: libnats, libsodium, OpenSSL and the 
     const std::string_view name = std::string_view(line).substr(at);
     CHECK((name.starts_with("harmony::base::") || name.starts_with("harmony::kube::") || name.starts_with("harmony::callout::") ||
            name.starts_with("harmony::fleet::contract::") || name.starts_with("harmony::fleet::agent_permissions") ||
-           name.starts_with("harmony::fleet::controller_permissions") || name.starts_with("harmony::fleet::fleet_ops_permissions") ||
+           name.starts_with("harmony::fleet::controller_permissions") || name.starts_with("harmony::fleet::callout_permissions") || name.starts_with("harmony::fleet::fleet_ops_permissions") ||
            name.starts_with("harmony::agent::") || name.starts_with("harmony::version")));
   }
 }
@@ -297,7 +246,7 @@ TEST_CASE("a fleet-agent logs in with a token file through fleet-callout and ans
                 "device_id: " + id + "\nnats:\n  urls: [" + s.nats->url() + "]\n  token_file: " + s.box.path("agents/" + id + ".token") +
                     "\nworkloads:\n  enabled: false\n",
                 0644);
-    return std::make_unique<Process>(s.box, std::vector<std::string>{HARMONY_E2E_FLEET_AGENT, "--config", s.box.path("agents/" + id + ".yaml")},
+    return std::make_unique<e2e::Process>(s.box, std::vector<std::string>{HARMONY_E2E_FLEET_AGENT, "--config", s.box.path("agents/" + id + ".yaml")},
                                      "agents/" + id + ".log");
   };
   auto ops = login(s.nats->url(), s.ops());

@@ -171,7 +171,7 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
   kube::Labels labels{{"app.kubernetes.io/name", "fleet-agent"},
                       {"app.kubernetes.io/part-of", "harmony-fleet"},
                       {"harmony.io/device-id", id}};
-  const std::string config_text = render_agent_config(s, id, nats_url, agent_pod_password, ca_cert.empty() ? "" : agent_pod_ca,
+  const std::string config_text = render_agent_config(s, id, nats_url, {agent_pod_password, {}}, ca_cert.empty() ? "" : agent_pod_ca,
                                                       "/var/lib/fleet-agent/workloads");
   kube::Secret secret{.metadata = {.name = name, .labels = labels}, .data = {{"password", password}}};
   kube::ConfigMap config{.metadata = {.name = name, .labels = labels}, .data = {{"agent.yaml", config_text}}};

@@ -318,10 +318,11 @@ int main(int argc, char** argv) {
       {"fleet", harmony::version, "Deploys the fleet: NATS, device agents, operator, identity and auth callout",
        "fleet-system"});
   plugin.component<FleetNatsScore>("nats", "NATS with JetStream, the fleet's accounts and the agent-status bucket");
-  plugin.component<FleetAgentScore>("agent", "the device agents (fleet-agent), a NATS user each", {}, {"nats"});
+  plugin.component<FleetAgentScore>("agent", "the device agents (fleet-agent), a NATS user each", {}, {"nats", "callout"});
   plugin.component<FleetOperatorScore>("operator", "the fleet operator: its CRDs and chart (Kubernetes)", {}, {"nats", "agent"});
   plugin.component<ZitadelScore>("zitadel", "Zitadel, the identity provider (Kubernetes)");
-  plugin.component<FleetCalloutScore>("callout", "the NATS auth callout service (Kubernetes)", {}, {"nats", "zitadel"});
+  plugin.component<FleetCalloutScore>("callout", "the NATS auth callout service: logins with identity provider tokens (nats.auth=callout)",
+                                      {}, {"nats", "zitadel"});
   plugin.only_when_named("zitadel").only_when_named("callout");
   plugin.group("server", "the control plane: nats, operator, zitadel, callout (FleetServerScore)",
                {"nats", "operator", "zitadel", "callout"});

@@ -7,7 +7,9 @@
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/paths.hpp>
+#include <harmony/base/process.hpp>
 #include <harmony/base/secrets.hpp>
+#include <harmony/callout/nkeys.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/checks.hpp>
 #include <harmony/errors.hpp>
@@ -69,14 +71,22 @@ std::vector<std::string> devices_with_users(FileStore& files) {
 
 // Rewrites the accounts file from the operator's and the agents' password
 // files: true when it changed. `nats_ctx` is a context of the nats component.
-base::expected<bool> write_accounts(FileStore& files, RunContext& nats_ctx) {
+// Under the callout, agents are not in it: the callout admits them.
+base::expected<bool> write_accounts(FileStore& files, RunContext& nats_ctx, NatsAuth auth) {
+  std::optional<std::string> callout_password;
+  if (auth == NatsAuth::callout) {
+    auto password = files.ensure_secret(nats_ctx, callout_password_file, generate_password);
+    if (!password) return base::fail(password.error());
+    callout_password = *password;
+  }
   auto operator_password = files.ensure_secret(nats_ctx, operator_password_file, generate_password);
   if (!operator_password) return base::fail(operator_password.error());
   auto controller_password = files.ensure_secret(nats_ctx, controller_password_file, generate_password);
   if (!controller_password) return base::fail(controller_password.error());
   std::vector<NatsUser> users{{std::string(operator_user), *operator_password, ""},
                               {std::string(controller_user), *controller_password, "", true}};
-  for (const auto& id : devices_with_users(files)) {
+  if (callout_password) users.push_back({std::string(callout_user), *callout_password, "", false, true});
+  for (const auto& id : auth == NatsAuth::callout ? std::vector<std::string>{} : devices_with_users(files)) {
     auto password = read_password(nats_credential(files, agent_password_file(id)), "agent " + id);
     if (!password) return base::fail(password.error());
     users.push_back({agent_user(id), *password, id});
@@ -84,6 +94,43 @@ base::expected<bool> write_accounts(FileStore& files, RunContext& nats_ctx) {
   auto written = files.ensure_file(nats_ctx, {std::string(accounts_file), render_accounts(users), 0600, FileKind::credential});
   if (!written) return base::fail(written.error());
   return written->changed;
+}
+
+// nats.auth=callout needs nats-server 2.10: Debian 12's 2.9 has no auth
+// callout and would refuse the configuration, after harmony stopped NATS.
+base::expected<void> supports_callout(const std::string& program) {
+  base::ProcessSpec spec;
+  spec.argv = {program, "--version"};
+  spec.timeout = 10s;
+  auto r = base::run_process(spec);
+  const auto lines = r ? base::split_lines(r->out + r->err) : std::vector<std::string>{};
+  const std::string said = lines.empty() ? std::string() : lines.front();
+  int major = 0, minor = 0;
+  if (const auto v = said.find(" v"); v != std::string::npos) std::sscanf(said.c_str() + v + 2, "%d.%d", &major, &minor);
+  if (major > 2 || (major == 2 && minor >= 10)) return {};
+  return base::fail(failed(base::exit_status::invalid_settings, "nats.auth=callout needs nats-server 2.10 or later",
+                           program + " says '" + base::printable(said.substr(0, 80)) +
+                               "' (Debian 12's 2.9 has no auth callout)",
+                           "set nats.program to a nats-server 2.10+ (go install github.com/nats-io/nats-server/v2@latest), "
+                           "or keep nats.auth=user_password"));
+}
+
+// The callout's keys and login, made before NATS starts: NATS's
+// configuration names them. Kept with NATS's credentials.
+base::expected<CalloutServer> callout_server(FileStore& files, RunContext& nats_ctx) {
+  auto issuer_seed = files.ensure_secret(nats_ctx, callout_issuer_seed_file,
+                                         [] { return callout::KeyPair::generate(callout::KeyKind::account).seed(); });
+  if (!issuer_seed) return base::fail(issuer_seed.error());
+  auto xkey_seed = files.ensure_secret(nats_ctx, callout_xkey_seed_file, [] { return callout::XKey::generate().seed(); });
+  if (!xkey_seed) return base::fail(xkey_seed.error());
+  auto issuer = callout::KeyPair::from_seed(*issuer_seed);
+  auto xkey = callout::XKey::from_seed(*xkey_seed);
+  if (!issuer || !xkey)
+    return base::fail(failed(base::exit_status::deploy_failed, "the auth callout's keys cannot be read",
+                             nats_credential(files, callout_issuer_seed_file) + " or " +
+                                 nats_credential(files, callout_xkey_seed_file) + " holds no seed",
+                             "remove both (agents keep their tokens; the callout gets new keys at the next deploy of nats)"));
+  return CalloutServer{issuer->public_key(), xkey->public_key()};
 }
 
 agent::Connection login(const NatsSettings& nats, std::string user, std::string password) {
@@ -154,7 +201,14 @@ Outcome deploy_nats(const NatsSettings& s, ProcessSupervisor& processes, FileSto
   auto program = find_program(s.program, "nats.program", "install it (apt-get install nats-server)");
   if (!program) return Outcome::failure(program.error());
 
-  auto accounts_changed = write_accounts(files, ctx);
+  std::optional<CalloutServer> callout;
+  if (s.auth == NatsAuth::callout) {
+    if (auto ok = supports_callout(*program); !ok) return Outcome::failure(ok.error());
+    auto server = callout_server(files, ctx);
+    if (!server) return Outcome::failure(server.error());
+    callout = std::move(*server);
+  }
+  auto accounts_changed = write_accounts(files, ctx, s.auth);
   if (!accounts_changed) return Outcome::failure(accounts_changed.error());
   auto store = files.data_dir(ctx, "jetstream");
   if (!store) return Outcome::failure(store.error());
@@ -162,7 +216,8 @@ Outcome deploy_nats(const NatsSettings& s, ProcessSupervisor& processes, FileSto
   const std::string config_path = files.file_path(nats_component, "nats.conf");
   const std::string include =
       fs::path(nats_credential(files, accounts_file)).lexically_relative(fs::path(config_path).parent_path()).string();
-  auto config = files.ensure_file(ctx, {"nats.conf", render_nats_config(s, *store, include), 0600, FileKind::config});
+  auto config = files.ensure_file(ctx, {"nats.conf", render_nats_config(s, *store, include, callout ? &*callout : nullptr), 0600,
+                                         FileKind::config});
   if (!config) return Outcome::failure(config.error());
 
   ProcessDefinition server;
@@ -213,10 +268,51 @@ base::expected<void> check_nats(const NatsSettings& s, ProcessSupervisor& proces
                             [&] { return nats_answers(s, *operator_connection); }, watching(processes, {ctx.component}));
 }
 
-Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record, ProcessSupervisor& processes,
-                      FileStore& files, RunContext& ctx) {
+namespace {
+
+// How agents log in under nats.auth=callout: a token file each (empty:
+// their passwords, which the callout must admit).
+base::expected<std::string> agent_token_dir(const AgentSettings& s, const std::optional<ComponentRecord>& callout_record) {
+  if (!s.token_dir.empty()) {
+    const std::string dir = fs::absolute(s.token_dir).lexically_normal().string();
+    for (const auto& id : s.device_ids()) {
+      const std::string file = base::join_path(dir, id + ".token");
+      if (auto token = base::read_secret_file(file, "agent " + id + "'s token file"); !token)
+        return base::fail(failed(base::exit_status::deploy_failed, "agent " + id + " has no token to log in with",
+                                 token.error().message + ": " + token.error().reason,
+                                 token.error().insecure ? token.error().hint
+                                                        : "put the token your identity provider issued for device-" + id +
+                                                              " in " + file + " (mode 0600), and keep it fresh"));
+    }
+    return dir;
+  }
+  CalloutSettings callout;
+  bool read = false;
+  if (callout_record)
+    if (auto node = settings::Node::from_json(callout_record->settings_json))
+      read = settings::load(*node, callout_component, callout).empty();
+  if (!read || !callout.admit_passwords)
+    return base::fail(failed(base::exit_status::invalid_settings, "the agents have no way to log in",
+                             std::string("nats.auth is callout, agent.token_dir is not set, and ") +
+                                 (callout_record ? "the callout does not admit passwords" : "the callout is not deployed"),
+                             "give each agent a token: --set agent.token_dir=DIR (DIR/<id>.token); while migrating, "
+                             "deploy the callout with --set callout.admit_passwords=true (docs/fleet-callout.md)"));
+  return std::string();
+}
+
+}  // namespace
+
+Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record,
+                      const std::optional<ComponentRecord>& callout_record, ProcessSupervisor& processes, FileStore& files,
+                      RunContext& ctx) {
   auto nats = deployed_nats(nats_record);
   if (!nats) return Outcome::failure(nats.error());
+  std::string token_dir;
+  if (nats->auth == NatsAuth::callout) {
+    auto dir = agent_token_dir(s, callout_record);
+    if (!dir) return Outcome::failure(dir.error());
+    token_dir = *dir;
+  }
   auto program = find_program(s.program, "agent.program", "build harmony (scripts/build) or install its agent package");
   if (!program) return Outcome::failure(program.error());
   const std::vector<std::string> ids = s.device_ids();
@@ -236,7 +332,7 @@ Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecor
     fs::remove(nats_credential(files, agent_password_file(id)), ec);
     ctx.note("removed the NATS user of " + id);
   }
-  auto accounts_changed = write_accounts(files, nats_ctx);
+  auto accounts_changed = write_accounts(files, nats_ctx, nats->auth);
   if (!accounts_changed) return Outcome::failure(accounts_changed.error());
   std::vector<Outcome> parts;
   if (*accounts_changed) {
@@ -266,8 +362,10 @@ Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecor
   std::size_t started = 0;
   for (const auto& id : ids) {
     const std::string password_file = nats_credential(files, agent_password_file(id));
+    AgentLogin credentials{password_file, {}};
+    if (!token_dir.empty()) credentials = {{}, base::join_path(token_dir, id + ".token")};
     auto config = files.ensure_file(
-        ctx, {id + ".yaml", render_agent_config(s, id, client_url(*nats), password_file, {},
+        ctx, {id + ".yaml", render_agent_config(s, id, client_url(*nats), credentials, {},
                                                      files.work_dir(agent_component) + "/" + id),
                 0600, FileKind::config});
     if (!config) return Outcome::failure(config.error());
@@ -319,6 +417,124 @@ base::expected<void> check_agents(const AgentSettings& s, const std::optional<Co
     if (!answered && !processes.processes_running(nats_component)) return base::fail(nats_unreachable(processes));
     if (!answered) return answered;
   }
+  return {};
+}
+
+namespace {
+
+// NATS was deployed with the callout: its settings; nullopt when it uses
+// passwords, so that nothing of the callout is needed.
+base::expected<std::optional<NatsSettings>> callout_nats(const std::optional<ComponentRecord>& nats_record) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return base::fail(nats.error());
+  if (nats->auth != NatsAuth::callout) return std::optional<NatsSettings>();
+  return std::optional<NatsSettings>(std::move(*nats));
+}
+
+}  // namespace
+
+Outcome deploy_callout(const CalloutSettings& s, const std::optional<ComponentRecord>& nats_record,
+                       ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
+  auto found = callout_nats(nats_record);
+  if (!found) return Outcome::failure(found.error());
+  if (!*found) {
+    // Part of `server` or `all` while NATS uses passwords: nothing to run.
+    Outcome out = Outcome::no_change("not needed: the fleet's NATS uses nats.auth=user_password");
+    out.detail("next", "harmony deploy fleet nats callout agent --set nats.auth=callout --set callout.issuer_url=... "
+                       "(docs/fleet-callout.md, \"Moving a fleet to the callout\")");
+    return out;
+  }
+  const NatsSettings* nats = &**found;
+  if (s.issuer_url.empty())
+    return Outcome::failure(failed(base::exit_status::invalid_settings, "callout.issuer_url is not set",
+                                   "the callout checks tokens against an identity provider, and on local there is no Zitadel",
+                                   "name yours: --set callout.issuer_url=https://... --set callout.audience=PROJECT_ID"));
+  auto program = find_program(s.program, "callout.program", "build harmony (scripts/build) or install its fleet package");
+  if (!program) return Outcome::failure(program.error());
+  for (auto name : {callout_password_file, callout_issuer_seed_file, callout_xkey_seed_file})
+    if (!fs::exists(nats_credential(files, name)))
+      return Outcome::failure(failed(base::exit_status::deploy_failed, "the auth callout's keys are missing",
+                                     nats_credential(files, name) + " does not exist; the deploy of nats makes them",
+                                     "deploy it again: harmony deploy fleet nats callout"));
+  ProcessDefinition callout;
+  callout.name = "fleet-callout";
+  callout.argv = {*program,
+                  "--nats-urls", client_url(*nats),
+                  "--nats-user", std::string(callout_user),
+                  "--nats-password-file", nats_credential(files, callout_password_file),
+                  "--issuer-seed-file", nats_credential(files, callout_issuer_seed_file),
+                  "--xkey-seed-file", nats_credential(files, callout_xkey_seed_file),
+                  "--oidc-issuer", s.issuer_url,
+                  "--oidc-audience", s.audience,
+                  "--account", std::string(fleet_account),
+                  "--device-claim", s.device_claim,
+                  "--device-prefix", s.device_prefix,
+                  "--roles-claim", s.roles_claim,
+                  "--ops-role", s.ops_role,
+                  "--user-lifetime", std::to_string(s.user_lifetime.value.count()) + "ms"};
+  if (!s.ca_file.empty()) callout.argv.insert(callout.argv.end(), {"--oidc-ca-file", fs::absolute(s.ca_file).string()});
+  // The agents' password files, which it reads at each such login.
+  if (s.admit_passwords)
+    callout.argv.insert(callout.argv.end(),
+                        {"--agent-passwords-dir", base::parent_dir(nats_credential(files, operator_password_file))});
+  Outcome process = processes.ensure_process(ctx, callout);
+  if (process.failed()) return process;
+  Outcome out = process;
+  out.detail("summary", "fleet-callout answers NATS's logins with tokens of " + s.issuer_url +
+                            (s.admit_passwords ? "; agents' passwords admitted too (migrating)" : ""));
+  out.detail("next", "harmony deploy fleet agent --set agent.token_dir=DIR");
+  return out;
+}
+
+base::expected<void> check_callout(const CalloutSettings& s, const std::optional<ComponentRecord>& nats_record,
+                                   ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
+  auto found = callout_nats(nats_record);
+  if (!found) return base::fail(found.error());
+  if (!*found) return {};
+  const NatsSettings* nats = &**found;
+  // Asked before it listens, NATS would wait out its callout timeout.
+  auto listening = checks::wait_until(
+      ctx, "fleet-callout listens",
+      [&]() -> base::expected<void> {
+        const std::string log = processes.log_tail(ctx.component, 40);
+        const auto started = log.rfind("--- harmony: starting");
+        if (log.find("answering authorization requests", started == std::string::npos ? 0 : started) == std::string::npos)
+          return base::fail(failed(base::exit_status::smoke_test_failed, "fleet-callout does not listen to NATS",
+                                   "its log does not say it answers authorization requests", "harmony fleet logs callout"));
+        return {};
+      },
+      watching(processes, {ctx.component}));
+  if (!listening) return listening;
+  // A login with a made-up token: NATS must ask the callout, which refuses
+  // it and says so in its log, naming this connection.
+  const std::string probe = "harmony smoke test " + generate_password().substr(0, 12);
+  agent::Connection made_up = login(*nats, "", "");
+  made_up.token = "not-a-token";
+  made_up.client_name = probe;
+  auto asked = checks::wait_until(
+      ctx, "the callout answers NATS's question about a login",
+      [&]() -> base::expected<void> {
+        if (agent::Client::connect(made_up, 2s))
+          return base::fail(failed(base::exit_status::smoke_test_failed, "NATS admitted a made-up token",
+                                   "its auth_callout block is not in force", "deploy nats again: harmony deploy fleet nats"));
+        if (processes.log_tail(ctx.component, 40).find("refused '" + probe + "'") == std::string::npos)
+          return base::fail(failed(base::exit_status::smoke_test_failed, "the callout did not answer",
+                                   "NATS refused the login, but the callout's log does not show the question"));
+        return {};
+      },
+      watching(processes, {ctx.component, std::string(nats_component)}));
+  if (!asked) return asked;
+  if (!s.admit_passwords) return {};
+  // While migrating: an agent's password still admits it.
+  auto ids = devices_with_users(files);
+  if (ids.empty()) return {};
+  auto password = read_password(nats_credential(files, agent_password_file(ids.front())), "agent " + ids.front());
+  if (!password) return base::fail(password.error());
+  auto as_agent = agent::Client::connect(login(*nats, agent_user(ids.front()), *password), 2s);
+  if (!as_agent)
+    return base::fail(failed(base::exit_status::smoke_test_failed, "agent " + ids.front() + "'s password is refused",
+                             as_agent.error().message + (as_agent.error().reason.empty() ? "" : ": " + as_agent.error().reason),
+                             "harmony fleet logs callout"));
   return {};
 }
 

@@ -54,15 +54,15 @@ TEST_CASE("agent settings that cannot work are refused, naming the key") {
   CHECK_THAT(keys(long_prefix.check()), Catch::Contains("id_prefix"));
 }
 
-TEST_CASE("NATS settings: callout is refused until it exists, ports must differ") {
+TEST_CASE("NATS settings: ports must differ, the listen address is an address") {
   NatsSettings s;
   CHECK(s.check().empty());
   s.auth = NatsAuth::callout;
+  CHECK(s.check().empty());
   s.monitor_port = s.client_port;
   s.node_port.value = 8080;
   s.listen = "somewhere";
   const std::string text = keys(s.check());
-  CHECK_THAT(text, Catch::Contains("auth: 'callout' is not available yet"));
   CHECK_THAT(text, Catch::Contains("monitor_port: must differ from client_port"));
   CHECK_THAT(text, Catch::Contains("node_port: 8080 is outside"));
   CHECK_THAT(text, Catch::Contains("listen: 'somewhere' is not an IP address"));
@@ -122,7 +122,7 @@ TEST_CASE("nats-server's configuration quotes what it embeds") {
 TEST_CASE("an agent's configuration is YAML fleet-agent reads back") {
   AgentSettings s;
   s.labels = {{"site", "lyon: north"}, {"rack", "3"}};
-  auto doc = YAML::Load(render_agent_config(s, "edge-7", "nats://127.0.0.1:4222", "/creds/agent-edge-7.password"));
+  auto doc = YAML::Load(render_agent_config(s, "edge-7", "nats://127.0.0.1:4222", {"/creds/agent-edge-7.password", {}}));
   CHECK(doc["device_id"].as<std::string>() == "edge-7");
   CHECK(doc["nats"]["user"].as<std::string>() == "agent-edge-7");
   CHECK(doc["nats"]["urls"][0].as<std::string>() == "nats://127.0.0.1:4222");
@@ -131,4 +131,43 @@ TEST_CASE("an agent's configuration is YAML fleet-agent reads back") {
   CHECK(doc["exec"]["allow"].size() == 3);
   CHECK(doc["exec"]["timeout"].as<std::string>() == "25000ms");
   CHECK(doc["heartbeat"]["interval"].as<std::string>() == "5000ms");
+}
+
+TEST_CASE("under the callout, NATS asks it about every login but harmony's own, and JetStream stays in the global account") {
+  NatsSettings s;
+  const CalloutServer callout{"AISSUERKEY", "XCURVEKEY"};
+  const std::string text = render_nats_config(s, "/js", "accounts.conf", &callout);
+  CHECK_THAT(text, Catch::Contains("auth_callout {\n    issuer: \"AISSUERKEY\"\n"));
+  CHECK_THAT(text, Catch::Contains("auth_users: [\"callout\", \"operator\", \"fleet-operator\"]"));
+  CHECK_THAT(text, Catch::Contains("xkey: \"XCURVEKEY\""));
+  // No other account: one would take JetStream from the global account.
+  CHECK(text.find("accounts {") == std::string::npos);
+  CHECK(render_nats_config(s, "/js", "accounts.conf").find("auth_callout") == std::string::npos);
+  // In a pod, the system user is harmony's too.
+  const std::string pod = render_nats_pod_config(s, "sys-pw", &callout);
+  CHECK_THAT(pod, Catch::Contains("\"fleet-operator\", \"system\"]") && Catch::Contains("system_account: SYS"));
+
+  const std::string accounts = render_accounts({{"operator", "op-pw", ""}, {"callout", "co-pw", "", false, true}});
+  CHECK_THAT(accounts, Catch::Contains("subscribe: { allow: [\"$SYS.REQ.USER.AUTH\"] }") && Catch::Contains("allow_responses: true"));
+}
+
+TEST_CASE("callout settings: an https issuer (http on loopback), with an audience") {
+  CalloutSettings s;
+  CHECK(s.check().empty());
+  s.issuer_url = "http://idp.example.com";
+  CHECK_THAT(keys(s.check()), Catch::Contains("issuer_url: 'http://idp.example.com' is not an https URL") &&
+                                  Catch::Contains("audience: must be set with issuer_url"));
+  s.issuer_url = "http://127.0.0.1:8080";
+  s.audience = "fleet";
+  CHECK(s.check().empty());
+  s.issuer_url = "https://idp.example.com";
+  CHECK(s.check().empty());
+}
+
+TEST_CASE("an agent under the callout names its token file and no user or password") {
+  AgentSettings s;
+  auto doc = YAML::Load(render_agent_config(s, "edge-7", "nats://127.0.0.1:4222", {{}, "/tokens/edge-7.token"}));
+  CHECK(doc["nats"]["token_file"].as<std::string>() == "/tokens/edge-7.token");
+  CHECK_FALSE(doc["nats"]["user"]);
+  CHECK_FALSE(doc["nats"]["password_file"]);
 }

@@ -113,7 +113,7 @@ base::expected<Client> Client::connect(const Connection& given, std::chrono::mil
   }
   natsOptions_SetTimeout(impl->options, static_cast<int64_t>(timeout.count()));
   natsOptions_SetMaxReconnect(impl->options, 0);
-  natsOptions_SetName(impl->options, "harmony agent");
+  natsOptions_SetName(impl->options, connection.client_name.empty() ? "harmony agent" : connection.client_name.c_str());
   natsStatus s = natsConnection_Connect(&impl->connection, impl->options);
   if (s == NATS_OK) return Client(std::move(impl));
   const std::string where = impl->tunnel ? "pod " + given.tunnel->namespace_ + "/" + given.tunnel->pod + " (through the API server)"

@@ -21,6 +21,17 @@ Permissions agent_permissions(std::string_view device_id) {
           true};
 }
 
+Permissions callout_permissions() {
+  // Its answers go to each request's reply subject (allow_responses). An
+  // empty allow list would allow everything, so publishing is allowed on
+  // one subject that nothing listens to.
+  Permissions p;
+  p.publish = {"_INBOX_fleet-callout.none"};
+  p.subscribe = {"$SYS.REQ.USER.AUTH"};
+  p.allow_responses = true;
+  return p;
+}
+
 Permissions controller_permissions() {
   namespace c = contract;
   Permissions p;

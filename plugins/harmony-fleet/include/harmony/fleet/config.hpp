@@ -24,6 +24,19 @@ inline constexpr std::string_view controller_password_file = "fleet-operator.pas
 inline constexpr std::string_view system_user = "system";
 inline constexpr std::string_view system_password_file = "system.password";
 inline constexpr std::string_view accounts_file = "accounts.conf";
+// nats.auth=callout: the callout's login and its keys, kept with NATS's
+// credentials because NATS's configuration names them before the callout
+// runs. The callout, harmony's users and whom it admits all live in NATS's
+// global account: another account would take JetStream, and so the KV
+// buckets, away from it (nats-server enables JetStream for the global
+// account only while no other account is configured), and moving between
+// user_password and callout would lose the buckets' contents.
+inline constexpr std::string_view callout_component = "callout";
+inline constexpr std::string_view callout_user = "callout";
+inline constexpr std::string_view callout_password_file = "callout.password";
+inline constexpr std::string_view callout_issuer_seed_file = "callout-issuer.seed";
+inline constexpr std::string_view callout_xkey_seed_file = "callout-xkey.seed";
+inline constexpr std::string_view fleet_account = "$G";
 inline constexpr std::string_view connection_file = "connection.json";
 
 // A random password of 32 letters and digits (190 bits), from the kernel's
@@ -42,6 +55,7 @@ struct NatsUser {
   std::string password;
   std::string device_id;    // empty: the operator, who may do anything
   bool controller = false;  // the operator runtime: controller_permissions()
+  bool callout = false;     // the auth callout: callout_permissions()
 };
 
 // The KV buckets the fleet's NATS deploy creates, with what each holds.
@@ -55,25 +69,41 @@ std::vector<Bucket> fleet_buckets();
 // user per agent allowed only its own subjects.
 std::string render_accounts(const std::vector<NatsUser>& users);
 
+// What NATS's auth_callout block needs (nats.auth=callout): the public
+// keys of the callout's issuer (an account nkey, A...) and xkey (X...).
+struct CalloutServer {
+  std::string issuer;
+  std::string xkey;
+};
+
 // nats-server's configuration. `accounts_include` is the accounts file's
 // path relative to the configuration's directory (nats-server resolves
-// includes there).
+// includes there). With `callout`, every login but harmony's own users
+// (the operator, the operator runtime, the callout) goes to the callout.
 std::string render_nats_config(const NatsSettings& settings, const std::string& store_dir,
-                               const std::string& accounts_include);
+                               const std::string& accounts_include, const CalloutServer* callout = nullptr);
 // The same for a pod: clients on every address of the pod, the monitoring
 // port too (the kubelet probes /healthz on the pod's address), JetStream
 // under /data, the accounts from /etc/nats-accounts, and a system account
 // whose user may ask the server to reload them.
-std::string render_nats_pod_config(const NatsSettings& settings, const std::string& system_password);
+std::string render_nats_pod_config(const NatsSettings& settings, const std::string& system_password,
+                                   const CalloutServer* callout = nullptr);
 
 // How harmony and the agents reach NATS: the listen address, or loopback
 // when it listens on every interface.
 std::string client_url(const NatsSettings& settings);
 bool is_loopback(std::string_view address);
 
+// How an agent logs in: its user's password file, or (nats.auth=callout)
+// a token file that something outside the agent keeps fresh.
+struct AgentLogin {
+  std::string password_file;
+  std::string token_file;
+};
+
 // fleet-agent's configuration (docs/agent.md) for one device.
 std::string render_agent_config(const AgentSettings& settings, const std::string& device_id, const std::string& nats_url,
-                                 const std::string& password_file, const std::string& ca_file = {},
+                                 const AgentLogin& login, const std::string& ca_file = {},
                                  const std::string& workloads_dir = {});
 
 // The program to run for a setting: a path is used as is; a bare name is

@@ -152,7 +152,8 @@ class FleetAgentScore {
     struct Deploy final : Interpret<T> {
       explicit Deploy(Settings s) : settings(std::move(s)) {}
       Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        return deploy_agents(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
+        return deploy_agents(settings, topology.recorded(nats_component), topology.recorded(callout_component),
+                             topology.processes(), topology.files(), ctx);
       }
       Settings settings;
     };
@@ -237,6 +238,55 @@ struct NotInThisVersion final : Interpret<T> {
   std::string what;
 };
 
+// The NATS auth callout service (nats.auth=callout, nats-server 2.10+):
+// NATS asks it about every login but harmony's own; it admits devices and
+// operators by their identity provider's tokens. A process on `local`, with
+// the keys the deploy of nats made.
+class FleetCalloutScore {
+ public:
+  using Settings = CalloutSettings;
+  using capabilities = any_of<needs<capability::ProcessSupervision, capability::FileStorage>, needs<capability::Kubernetes>>;
+
+  explicit FleetCalloutScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "fleet auth callout"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires SupervisesProcesses<T> && StoresFiles<T> && TracksDeployments<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    struct Deploy final : Interpret<T> {
+      explicit Deploy(Settings s) : settings(std::move(s)) {}
+      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        return deploy_callout(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Deploy>(settings_);
+  }
+
+  template <Topology T>
+    requires SupervisesProcesses<T> && StoresFiles<T> && TracksDeployments<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    struct Check final : SmokeTest<T> {
+      explicit Check(Settings s) : settings(std::move(s)) {}
+      base::expected<void> run(T& topology, RunContext& ctx) override {
+        return check_callout(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Check>(settings_);
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    return std::make_unique<NotInThisVersion<T>>("fleet auth callout on Kubernetes");
+  }
+
+ private:
+  Settings settings_;
+};
+
 // The control-plane Scores below run only on Kubernetes.
 #define HARMONY_FLEET_KUBERNETES_SCORE(Class, SettingsType, Name)            \
   class Class {                                                             \
@@ -256,9 +306,6 @@ struct NotInThisVersion final : Interpret<T> {
     Settings settings_;                                                     \
   }
 
-// The NATS auth callout service: lets NATS authorise agents through the
-// identity provider (needs nats-server 2.10).
-HARMONY_FLEET_KUBERNETES_SCORE(FleetCalloutScore, CalloutSettings, "fleet auth callout");
 // Zitadel, the identity provider agents and operators log in with.
 HARMONY_FLEET_KUBERNETES_SCORE(ZitadelScore, ZitadelSettings, "Zitadel");
 // The control plane as one Score: NATS, the operator, Zitadel and the

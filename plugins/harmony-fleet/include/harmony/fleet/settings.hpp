@@ -50,7 +50,9 @@ struct NatsSettings {
       "Kubernetes: the NodePort that exposes the client port (30000-32767; 0: Kubernetes picks one, so that two "
       "fleets can share a cluster)",
       range(0, 65535));
-    v("auth", auth, "how clients authenticate: user_password (a user per agent, and an operator)",
+    v("auth", auth,
+      "how clients authenticate: user_password (a user per agent, and an operator) or callout (devices and people "
+      "present identity provider tokens to the callout component; nats-server 2.10+)",
       choice<NatsAuth>({{"user_password", NatsAuth::user_password}, {"callout", NatsAuth::callout}}));
     v("program", program, "the nats-server program: a path, or a name looked up in PATH");
     v("image", image, "Kubernetes: the nats-server image (>= 2.10; its program at /nats-server, as upstream's)");
@@ -90,6 +92,7 @@ struct AgentSettings {
   std::string image = std::string("harmony.local/fleet-agent:") + harmony::version;
   std::vector<std::string> image_pull_secrets;
   std::string memory_limit = "64Mi";
+  std::string token_dir;
 
   template <class V>
   void describe(V& v) {
@@ -108,6 +111,9 @@ struct AgentSettings {
       "Kubernetes: the fleet-agent image (packaging/container/build-image makes it; k3d imports it from docker)");
     v("image_pull_secrets", image_pull_secrets, "Kubernetes: Secrets for pulling the image from a private registry");
     v("memory_limit", memory_limit, "Kubernetes: the agent container's memory limit");
+    v("token_dir", token_dir,
+      "nats.auth=callout: a directory holding <id>.token (0600) for each agent, kept fresh by your identity "
+      "provider's tooling; agents log in with it instead of a password");
   }
   [[nodiscard]] std::vector<settings::Problem> check() const;
   // The ids, explicit or derived, in order.
@@ -150,18 +156,37 @@ struct OperatorSettings {
 };
 
 struct CalloutSettings {
-  std::string image = "harmony-fleet-callout:latest";
+  std::string program = "fleet-callout";
   std::string issuer_url;
   std::string audience;
-  std::string device_id_prefix = "device-";
+  std::string ca_file;
+  std::string device_claim = "client_id";
+  std::string device_prefix = "device-";
+  std::string roles_claim = "urn:zitadel:iam:org:project:roles";
+  std::string ops_role = "fleet-ops";
+  Duration user_lifetime{1h};
+  bool admit_passwords = false;
+  // Kubernetes only.
+  std::string image = std::string("harmony.local/fleet-callout:") + harmony::version;
 
   template <class V>
   void describe(V& v) {
-    v("image", image, "the auth callout service's container image");
-    v("issuer_url", issuer_url, "the OIDC issuer agents' tokens come from (Zitadel's URL by default)");
-    v("audience", audience, "the OIDC audience tokens must carry (the Zitadel project id)");
-    v("device_id_prefix", device_id_prefix, "stripped from a machine user's name to get its device id");
+    v("program", program, "the fleet-callout program: a path, or a name (found next to harmony-fleet, else in PATH)");
+    v("issuer_url", issuer_url,
+      "the OIDC issuer whose tokens devices and operators present (https; http only on loopback); Zitadel's when "
+      "empty and zitadel is deployed");
+    v("audience", audience, "the audience tokens must carry (Zitadel: the project's id)");
+    v("ca_file", ca_file, "the CA of the issuer's certificate (empty: the system's)");
+    v("device_claim", device_claim, "the token claim naming a machine user");
+    v("device_prefix", device_prefix, "a device's machine user is this prefix, then its device id");
+    v("roles_claim", roles_claim, "the token claim holding the user's roles");
+    v("ops_role", ops_role, "the role whose members get the fleet operator's permissions");
+    v("user_lifetime", user_lifetime, "an admitted user's NATS session at most (it also ends with its token)");
+    v("admit_passwords", admit_passwords,
+      "migrating from nats.auth=user_password: agents may still log in with their generated passwords (docs/fleet-callout.md)");
+    v("image", image, "Kubernetes: the fleet-callout image (harmony fleet images build makes it)");
   }
+  [[nodiscard]] std::vector<settings::Problem> check() const;
 };
 
 struct ZitadelSettings {

@@ -49,6 +49,9 @@ struct Connection {
   // An identity provider's access token instead of user and password (the
   // fleet's auth callout); never printed.
   std::string token{};
+  // The name the connection gives NATS (its logs, the callout's); empty:
+  // "harmony agent".
+  std::string client_name{};
 };
 
 // The connection file of the fleet's local stack:

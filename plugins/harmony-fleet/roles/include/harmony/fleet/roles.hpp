@@ -29,6 +29,9 @@ struct Permissions {
 Permissions agent_permissions(std::string_view device_id);
 // The operator runtime: the three KV buckets, nothing else.
 Permissions controller_permissions();
+// The auth callout's own user (nats.auth=callout), in the fleet's account:
+// it hears NATS's authorization requests and answers them, nothing else.
+Permissions callout_permissions();
 // A person of the `fleet-ops` role (docs/fleet-callout.md): what `harmony
 // agent` and `harmony fleet` do as an operator. Commands to any agent and
 // their replies, heartbeats, reading the three KV buckets and making them
