@@ -522,6 +522,15 @@ base::expected<agent::Connection> operator_connection_on_kubernetes(const NatsSe
 
 Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::string>& agent_ids, KubernetesCluster& cluster,
                                   RunContext& ctx, HelmReleaser* helm) {
+  if (s.auth == NatsAuth::callout) {
+    // Said before anything changes: NATS would otherwise run with passwords
+    // while its record says callout.
+    base::Error e = base::make_error("nats.auth=callout is not in this version of harmony-fleet on Kubernetes",
+                                     "the auth callout runs on local only so far (docs/fleet-callout.md)",
+                                     "keep nats.auth=user_password on Kubernetes, or use --topology local");
+    e.status = base::exit_status::unsupported;
+    return Outcome::failure(std::move(e));
+  }
   auto users = fleet_users(cluster, ctx, agent_ids);
   if (!users) return Outcome::failure(users.error());
   auto system_password = cluster.ensure_secret(ctx, system_password_file, generate_password);
