@@ -59,32 +59,35 @@ EOF
 
 # 1. deploy to Ready, fresh namespace each time.
 n=0
-: >"$work/prepared"
-prepare_ns() { n=$((n + 1)); echo "bench-$$-$1-$n"; }
-deploy_times() {  # tool -> one time in seconds per line
-  local tool=$1 i ns t0 t1
-  for i in $(seq "$runs"); do
-    ns=$(prepare_ns "$tool")
-    if [ "$tool" = harmony ]; then
-      t0=$(date +%s.%N)
-      harmony deploy sdktest shop "${shop[@]}" -n "$ns" >/dev/null || { echo "bench: harmony deploy failed" >&2; exit 1; }
-      t1=$(date +%s.%N)
-    else
-      sed "s/NAMESPACE/$ns/g" "$work/objects.json" >"$work/objects-$ns.json"
-      t0=$(date +%s.%N)
-      "$kubectl" apply --server-side -f "$work/objects-$ns.json" >/dev/null &&
-        "$kubectl" rollout status -n "$ns" deployment/shop --timeout=120s >/dev/null ||
-        { echo "bench: kubectl failed" >&2; exit 1; }
-      t1=$(date +%s.%N)
-    fi
-    echo "$t0 $t1" | awk '{ printf "%.4f\n", $2 - $1 }'
-  done
+deploy_once() {  # tool -> the time of one deploy, in seconds
+  local tool=$1 ns t0 t1
+  # A fresh namespace every time (counted here: a $(...) would count in a subshell).
+  n=$((n + 1))
+  ns="bench-$$-$tool-$n"
+  if [ "$tool" = harmony ]; then
+    t0=$(date +%s.%N)
+    harmony deploy sdktest shop "${shop[@]}" -n "$ns" >/dev/null || { echo "bench: harmony deploy failed" >&2; exit 1; }
+    t1=$(date +%s.%N)
+  else
+    sed "s/NAMESPACE/$ns/g" "$work/objects.json" >"$work/objects-$ns.json"
+    t0=$(date +%s.%N)
+    "$kubectl" apply --server-side -f "$work/objects-$ns.json" >/dev/null &&
+      "$kubectl" rollout status -n "$ns" deployment/shop --timeout=120s >/dev/null ||
+      { echo "bench: kubectl failed" >&2; exit 1; }
+    t1=$(date +%s.%N)
+  fi
+  echo "$t0 $t1" | awk '{ printf "%.4f\n", $2 - $1 }'
 }
 median_of() { sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m * 1000 }'; }
-# Interleaved halves, so that a change in the machine's load hits both.
-h1=$(deploy_times harmony); k1=$(deploy_times kubectl)
-harmony_ms=$(printf '%s\n' "$h1" | median_of)
-kubectl_ms=$(printf '%s\n' "$k1" | median_of)
+# One of each in turn, so that a change in the machine's load hits both.
+: >"$work/harmony.times"
+: >"$work/kubectl.times"
+for i in $(seq "$runs"); do
+  deploy_once harmony >>"$work/harmony.times" || exit 1
+  deploy_once kubectl >>"$work/kubectl.times" || exit 1
+done
+harmony_ms=$(median_of <"$work/harmony.times")
+kubectl_ms=$(median_of <"$work/kubectl.times")
 
 # 2 and 3: a steady namespace.
 steady=bench-$$-steady

@@ -178,6 +178,79 @@ TEST_CASE("helm: a chart installs, reads back as helm reports it, upgrades, rend
   CHECK(no_manifest.error().status == es::object_not_found);
 }
 
+TEST_CASE("helm: a chart from a repository URL at a pinned version installs that version, and an unknown version is 18") {
+  HelmCase t("repo");
+  auto& [c, ns, helm, target] = t;
+  // A chart repository of two versions, served by Python's http.server on
+  // loopback: `helm package` and `helm repo index`, as a publisher makes one.
+  BusyboxChart chart;
+  testing::TempDir repo;
+  auto run = [](std::vector<std::string> argv) {
+    base::ProcessSpec spec;
+    spec.argv = std::move(argv);
+    spec.timeout = std::chrono::seconds(60);
+    auto r = base::run_process(spec);
+    REQUIRE(r);
+    INFO(r->out + r->err);
+    REQUIRE(r->exit_code == 0);
+  };
+  const std::string helm_program = test_cluster().helm;
+  run({helm_program, "package", chart.path, "-d", repo.path()});
+  auto chart_yaml = base::read_file(chart.path + "/Chart.yaml");
+  REQUIRE(chart_yaml);
+  std::string next = *chart_yaml;
+  next.replace(next.find("version: 0.1.0"), 14, "version: 0.2.0");
+  REQUIRE(base::write_file_atomically(chart.path + "/Chart.yaml", next));
+  run({helm_program, "package", chart.path, "-d", repo.path()});
+  base::DetachedSpec web;
+  auto python = base::find_program("python3", "/usr/bin:/bin");
+  REQUIRE(python);
+  web.argv = {*python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", repo.path()};
+  web.log_path = repo / "web.log";
+  auto served = base::spawn_detached(web, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
+  REQUIRE(served);
+  struct Stop {
+    base::ProcessIdentity id;
+    ~Stop() { (void)base::terminate_process(id, std::chrono::seconds(2)); }
+  } stop{*served};
+  std::string port;
+  REQUIRE(testing::eventually([&] {
+    const std::string said = base::read_file(web.log_path).value_or("");
+    const auto at = said.find(" port ");
+    if (at == std::string::npos) return false;
+    port = said.substr(at + 6, said.find(' ', at + 6) - at - 6);
+    return true;
+  }));
+  const std::string url = "http://127.0.0.1:" + port;
+  run({helm_program, "repo", "index", repo.path(), "--url", url});
+
+  kube::HelmReleaseRequest request;
+  request.release = "published";
+  request.chart = {"demo", url, "0.1.0"};
+  request.values = BusyboxChart::values(1).dump();
+  request.timeout = std::chrono::seconds(120);
+  CHECK(kube::source_of(request.chart) == kube::HelmChartSource::repository);
+  auto installed = helm.upgrade_install(target, request);
+  INFO((installed ? std::string() : installed.error().message + ": " + installed.error().reason));
+  REQUIRE(installed);
+  CHECK(installed->info.chart == "demo-0.1.0");
+  // helm itself agrees.
+  auto listed = helm_cli({"list", "-n", ns.name, "-o", "json"});
+  CHECK_THAT(listed.out, Catch::Contains("\"chart\":\"demo-0.1.0\""));
+  // The next pinned version upgrades to it.
+  request.chart.version = "0.2.0";
+  auto upgraded = helm.upgrade_install(target, request);
+  REQUIRE(upgraded);
+  CHECK(upgraded->info.chart == "demo-0.2.0");
+  CHECK(upgraded->info.revision == 2);
+
+  request.chart.version = "9.9.9";
+  auto unknown = helm.upgrade_install(target, request);
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().status == es::object_not_found);
+  CHECK_THAT(unknown.error().reason, Catch::Contains("9.9.9"));
+}
+
 TEST_CASE("helm: a missing chart, a missing namespace, an invalid object and an unreachable cluster are told apart") {
   HelmCase t("errors");
   auto& [c, ns, helm, target] = t;

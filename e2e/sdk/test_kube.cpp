@@ -415,6 +415,15 @@ current-context: dead
     CHECK(r.exit_code == es::usage);
     CHECK_THAT(r.err, Catch::Contains("/nonexistent/kubeconfig"));
   }
+  SECTION("a malformed --kubeconfig is refused with its file and line, and nothing is deployed") {
+    const std::string config = s.box.write("home", "broken.kubeconfig", "apiVersion: v1\nkind: Config\nclusters:\n  - name: [unclosed\n",
+                                           fs::perms(0600));
+    auto r = s.harmony({"deploy", "sdktest", "shop", "--kubeconfig", config});
+    INFO(out_and_err(r));
+    CHECK(r.exit_code == es::failure);
+    CHECK_THAT(r.err, Catch::Contains("kubeconfig " + config + ":") && Catch::Contains("not valid YAML"));
+    CHECK(kubectl({"get", "namespace", s.ns}).exit_code != 0);
+  }
   SECTION("--cluster is k3d's") {
     auto r = s.harmony({"sdktest", "status", "--cluster", "x"});
     CHECK(r.exit_code == es::usage);

@@ -11,6 +11,7 @@ std::string harmony_agent_binary() { return HARMONY_E2E_HARMONY_AGENT; }
 std::string harmony_fleet_binary() { return HARMONY_E2E_HARMONY_FLEET; }
 std::string fleet_agent_binary() { return HARMONY_E2E_FLEET_AGENT; }
 std::string fleet_operator_binary() { return HARMONY_E2E_FLEET_OPERATOR; }
+std::string fleet_callout_binary() { return HARMONY_E2E_FLEET_CALLOUT; }
 std::string fixture(std::string_view name) { return fixture_file("fixture-" + std::string(name)); }
 std::string fixture_file(std::string_view file_name) { return std::string(HARMONY_E2E_FIXTURES) + "/" + std::string(file_name); }
 

@@ -22,6 +22,7 @@ std::string harmony_agent_binary();
 std::string harmony_fleet_binary();
 std::string fleet_agent_binary();
 std::string fleet_operator_binary();
+std::string fleet_callout_binary();
 std::string fixture(std::string_view name);  // path of fixture-<name>
 std::string fixture_file(std::string_view file_name);  // any file of the fixture directory
 

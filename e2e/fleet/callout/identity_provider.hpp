@@ -52,15 +52,37 @@ class Process {
   std::optional<base::ProcessIdentity> identity_;
 };
 
+// Where the provider listens: loopback over plain HTTP (fleet-callout
+// allows http there), or an address of this machine that pods reach, over
+// HTTPS with a certificate for that address from a CA of the test's
+// (ca_file(), for callout.ca_file).
+struct ProviderAddress {
+  std::string host = "127.0.0.1";
+  bool tls = false;
+};
+
 class TestIdentityProvider {
  public:
-  explicit TestIdentityProvider(testing::Sandbox& box) : box_(box) {
+  explicit TestIdentityProvider(testing::Sandbox& box, ProviderAddress where = {}) : box_(box) {
     box_.make_dir("idp", 0755);
     auto python = base::find_program("python3", "/usr/bin:/bin");
     REQUIRE(python);
-    web_ = std::make_unique<Process>(box_, std::vector<std::string>{*python, "-u", "-m", "http.server", "0", "--bind",
-                                                                    "127.0.0.1", "--directory", box_.path("idp")},
-                                     "idp.log");
+    std::vector<std::string> argv{*python, "-u", "-m", "http.server", "0", "--bind", where.host, "--directory", box_.path("idp")};
+    if (where.tls) {
+      make_certificate(where.host);
+      // http.server with its socket wrapped in TLS; it prints the same "port N" line.
+      argv = {*python, "-u", "-c",
+              "import functools, http.server, ssl, sys\n"
+              "handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])\n"
+              "server = http.server.ThreadingHTTPServer((sys.argv[1], 0), handler)\n"
+              "context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+              "context.load_cert_chain(sys.argv[3], sys.argv[4])\n"
+              "server.socket = context.wrap_socket(server.socket, server_side=True)\n"
+              "print('Serving HTTPS on', sys.argv[1], 'port', server.server_address[1], '(https)', flush=True)\n"
+              "server.serve_forever()\n",
+              where.host, box_.path("idp"), box_.path("pki/server.crt"), box_.path("pki/server.key")};
+    }
+    web_ = std::make_unique<Process>(box_, argv, "idp.log");
     std::string port;
     REQUIRE(testing::eventually([&] {
       const std::string said = web_->log();
@@ -69,12 +91,14 @@ class TestIdentityProvider {
       port = said.substr(at_port + 6, said.find(' ', at_port + 6) - at_port - 6);
       return true;
     }));
-    issuer = std::make_unique<callout::testing::TestIssuer>("http://127.0.0.1:" + port);
+    issuer = std::make_unique<callout::testing::TestIssuer>((where.tls ? "https://" : "http://") + where.host + ":" + port);
     kid = issuer->add_rsa_key();
     publish_keys();
   }
 
   [[nodiscard]] std::string url() const { return issuer->url(); }
+  // The CA that signed the HTTPS certificate (ProviderAddress::tls).
+  [[nodiscard]] std::string ca_file() const { return box_.path("pki/ca.crt"); }
   // Serves the issuer's current keys.
   void publish_keys() {
     box_.write("idp/.well-known", "openid-configuration", issuer->discovery(), 0644);
@@ -97,6 +121,25 @@ class TestIdentityProvider {
   std::string kid;
 
  private:
+  // A CA and a certificate it signed for `host` (an IP address), by openssl.
+  void make_certificate(const std::string& host) {
+    box_.make_dir("pki", 0700);
+    const std::string dir = box_.path("pki");
+    const std::string script =
+        "set -e; cd '" + dir + "'; "
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=harmony test issuer CA' -keyout ca.key -out ca.crt 2>/dev/null; "
+        "openssl req -newkey rsa:2048 -nodes -subj '/CN=" + host + "' -keyout server.key -out server.csr 2>/dev/null; "
+        "printf 'subjectAltName=IP:" + host + "\\n' > ext.cnf; "
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out server.crt 2>/dev/null";
+    base::ProcessSpec spec;
+    spec.argv = {"/bin/bash", "-c", script};
+    spec.timeout = std::chrono::seconds(60);
+    auto r = base::run_process(spec);
+    REQUIRE(r);
+    INFO(r->err);
+    REQUIRE(r->exit_code == 0);
+  }
+
   testing::Sandbox& box_;
   std::unique_ptr<Process> web_;
 };

@@ -103,23 +103,30 @@ std::string nats_test_image() {
   return ref;
 }
 
+
+namespace {
+
+// A program of this build as an image of the cluster's, by packaging/container/build-image.
+std::string program_test_image(const std::string& program, const std::string& name) {
+  const std::string image = "harmony.local/" + name + "-test:" + file_fingerprint(program);
+  return import_once(image, "HARMONY_IMAGE_BUILDER=oci " HARMONY_E2E_SOURCE "/packaging/container/build-image '" + program +
+                                "' \"$archive\" " + image + " >/dev/null");
+}
+
+}  // namespace
+
 std::string agent_test_image() {
-  static const std::string ref = [] {
-    const std::string agent = fleet_agent_binary();
-    const std::string image = "harmony.local/fleet-agent-test:" + file_fingerprint(agent);
-    return import_once(image, "HARMONY_IMAGE_BUILDER=oci " HARMONY_E2E_SOURCE "/packaging/container/build-image '" + agent +
-                                  "' \"$archive\" " + image + " >/dev/null");
-  }();
+  static const std::string ref = program_test_image(fleet_agent_binary(), "fleet-agent");
   return ref;
 }
 
 std::string operator_test_image() {
-  static const std::string ref = [] {
-    const std::string program = fleet_operator_binary();
-    const std::string image = "harmony.local/fleet-operator-test:" + file_fingerprint(program);
-    return import_once(image, "HARMONY_IMAGE_BUILDER=oci " HARMONY_E2E_SOURCE "/packaging/container/build-image '" + program +
-                                  "' \"$archive\" " + image + " >/dev/null");
-  }();
+  static const std::string ref = program_test_image(fleet_operator_binary(), "fleet-operator");
+  return ref;
+}
+
+std::string callout_test_image() {
+  static const std::string ref = program_test_image(fleet_callout_binary(), "fleet-callout");
   return ref;
 }
 

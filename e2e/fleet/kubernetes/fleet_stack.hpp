@@ -20,6 +20,7 @@ namespace harmony::e2e {
 std::string nats_test_image();
 std::string agent_test_image();
 std::string operator_test_image();
+std::string callout_test_image();
 
 struct FleetStack {
   Sandbox box;

@@ -50,6 +50,23 @@ TEST_CASE("readiness: a StatefulSet waits for ready replicas and the update revi
   CHECK(evaluate(on_delete).ready());
 }
 
+TEST_CASE("readiness: a DaemonSet waits for every scheduled pod updated and available, at its generation") {
+  const auto rolling = parse(R"({"kind":"DaemonSet","metadata":{"generation":2},
+    "status":{"observedGeneration":2,"desiredNumberScheduled":3,"updatedNumberScheduled":1,"numberAvailable":3}})");
+  CHECK(evaluate(rolling).health == Health::in_progress);
+  CHECK(evaluate(rolling).message == "1 of 3 pods updated");
+  const auto starting = parse(R"({"kind":"DaemonSet","metadata":{"generation":2},
+    "status":{"observedGeneration":2,"desiredNumberScheduled":3,"updatedNumberScheduled":3,"numberAvailable":2}})");
+  CHECK(evaluate(starting).message == "2 of 3 pods available");
+  const auto unseen = parse(R"({"kind":"DaemonSet","metadata":{"generation":3},
+    "status":{"observedGeneration":2,"desiredNumberScheduled":3,"updatedNumberScheduled":3,"numberAvailable":3}})");
+  CHECK_THAT(evaluate(unseen).message, Catch::Contains("generation 3"));
+  CHECK(evaluate(parse(R"({"kind":"DaemonSet","metadata":{"generation":2},
+    "status":{"observedGeneration":2,"desiredNumberScheduled":3,"updatedNumberScheduled":3,"numberAvailable":3}})")).ready());
+  // No node to run on: nothing to wait for.
+  CHECK(evaluate(parse(R"({"kind":"DaemonSet","metadata":{"generation":1},"status":{"observedGeneration":1,"desiredNumberScheduled":0}})")).ready());
+}
+
 TEST_CASE("readiness: a Pod whose image cannot be had fails at once, with the kubelet's reason") {
   const auto never = parse(R"({"kind":"Pod","status":{"phase":"Pending","containerStatuses":[{"name":"agent",
     "state":{"waiting":{"reason":"ErrImageNeverPull","message":"Container image \"fleet-agent:0.1.0\" is not present with pull policy of Never"}}}]}})");

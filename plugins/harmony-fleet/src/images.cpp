@@ -94,13 +94,27 @@ base::expected<BuiltImage> build_agent_image(const ImageOptions& o) {
                      o.output.empty() ? "fleet-agent-" + std::string(harmony::version) + ".tar" : o.output);
 }
 
-base::expected<std::optional<BuiltImage>> build_operator_image(const ImageOptions& o) {
-  // Beside the agent's archive, under its own name.
+namespace {
+
+// An image beside the agent's archive, under its own name; nullopt when the
+// program is not installed (the agent's image alone is still useful).
+base::expected<std::optional<BuiltImage>> build_optional_image(const ImageOptions& o, const std::string& program,
+                                                               const std::string& configured) {
   const std::string dir = o.output.empty() ? std::string() : base::parent_dir(o.output) + "/";
-  if (!find_program(o.operator_program, "fleet-operator", "")) return std::optional<BuiltImage>();
-  auto built = build_image(o, "fleet-operator", o.operator_program, dir + "fleet-operator-" + std::string(harmony::version) + ".tar");
+  if (!find_program(configured, program, "")) return std::optional<BuiltImage>();
+  auto built = build_image(o, program, configured, dir + program + "-" + std::string(harmony::version) + ".tar");
   if (!built) return base::fail(built.error());
   return std::optional<BuiltImage>(*built);
+}
+
+}  // namespace
+
+base::expected<std::optional<BuiltImage>> build_operator_image(const ImageOptions& o) {
+  return build_optional_image(o, "fleet-operator", o.operator_program);
+}
+
+base::expected<std::optional<BuiltImage>> build_callout_image(const ImageOptions& o) {
+  return build_optional_image(o, "fleet-callout", o.callout_program);
 }
 
 base::expected<std::string> push_agent_image(const BuiltImage& image, const std::string& registry) {

@@ -16,6 +16,7 @@ struct ImageOptions {
   std::string output;                        // the archive; empty: fleet-agent-<version>.tar here
   std::string agent_program = "fleet-agent";
   std::string operator_program = "fleet-operator";
+  std::string callout_program = "fleet-callout";
 };
 
 struct BuiltImage {
@@ -32,6 +33,8 @@ base::expected<BuiltImage> build_agent_image(const ImageOptions& options);
 // The fleet-operator image the same way, when fleet-operator is installed
 // (nullopt when it is not: the agent's image alone is still useful).
 base::expected<std::optional<BuiltImage>> build_operator_image(const ImageOptions& options);
+// And the fleet-callout image, when fleet-callout is installed.
+base::expected<std::optional<BuiltImage>> build_callout_image(const ImageOptions& options);
 // Tags and pushes it as REGISTRY/<name>:<version>; returns that name.
 base::expected<std::string> push_agent_image(const BuiltImage& image, const std::string& registry);
 

@@ -1,6 +1,7 @@
 #pragma once
 // What the fleet's sources share and do not publish.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,8 @@
 
 #include <harmony/base/error.hpp>
 #include <harmony/context.hpp>
+#include <harmony/fleet/settings.hpp>
+#include <harmony/topology.hpp>
 
 namespace harmony::agent {
 class Client;
@@ -25,6 +28,29 @@ inline base::Error failed(int status, std::string message, std::string reason = 
   e.status = status;
   return e;
 }
+
+// A credential made once and kept: FileStore's or KubernetesCluster's
+// ensure_secret, for the nats component.
+using EnsureSecret = std::function<base::expected<std::string>(std::string_view name, const std::function<std::string()>& make)>;
+
+// nats.auth=callout: the callout's keys, made before NATS starts (NATS's
+// configuration names their public halves), and its user's password.
+struct CalloutKeys {
+  std::string issuer;    // A...
+  std::string xkey;      // X...
+  std::string password;  // the callout user's
+};
+base::expected<CalloutKeys> callout_keys(const EnsureSecret& ensure);
+
+// nats.auth=callout on a nats-server that predates auth callout (2.10) is
+// an error that says so.
+base::expected<void> supports_callout(const std::string& program);
+
+// How agents log in under nats.auth=callout: the absolute directory of
+// their token files (each checked to exist, 0600), or "" when they keep
+// their passwords because `callout` (the callout's record) admits them; an
+// error when neither.
+base::expected<std::string> agent_token_dir(const AgentSettings& settings, const std::optional<ComponentRecord>& callout);
 
 // The same run, as another component of the fleet (the agents' deploy
 // keeps their passwords with NATS's credentials, as NATS reads them).

@@ -10,6 +10,7 @@
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/paths.hpp>
+#include <harmony/base/secrets.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/checks.hpp>
 #include <harmony/fleet/config.hpp>
@@ -35,10 +36,11 @@ using detail::for_component;
 
 }  // namespace
 
-std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string& system_password, const NatsTls& tls) {
+std::vector<kube::Object> nats_objects(const NatsSettings& s, const std::string& system_password, const NatsTls& tls,
+                                       const CalloutServer* callout) {
   const std::int32_t client = s.client_port.value;
   const std::int32_t monitor = s.monitor_port.value;
-  const std::string config_text = render_nats_pod_config(s, system_password);
+  const std::string config_text = render_nats_pod_config(s, system_password, callout);
 
   kube::Secret config{.metadata = {.name = nats_config_secret, .labels = nats_labels}, .data = {{"nats.conf", config_text}}};
 
@@ -166,14 +168,17 @@ kube::Object nats_accounts_object(const std::string& accounts) {
 }
 
 std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::string& id, const std::string& password,
-                                        const std::string& nats_url, const std::string& ca_cert) {
+                                        const std::string& nats_url, const std::string& ca_cert, const std::string& token) {
   const std::string name = agent_name_prefix + id;
   kube::Labels labels{{"app.kubernetes.io/name", "fleet-agent"},
                       {"app.kubernetes.io/part-of", "harmony-fleet"},
                       {"harmony.io/device-id", id}};
-  const std::string config_text = render_agent_config(s, id, nats_url, {agent_pod_password, {}}, ca_cert.empty() ? "" : agent_pod_ca,
-                                                      "/var/lib/fleet-agent/workloads");
-  kube::Secret secret{.metadata = {.name = name, .labels = labels}, .data = {{"password", password}}};
+  const AgentLogin login = token.empty() ? AgentLogin{agent_pod_password, {}} : AgentLogin{{}, agent_pod_token};
+  const std::string config_text =
+      render_agent_config(s, id, nats_url, login, ca_cert.empty() ? "" : agent_pod_ca, "/var/lib/fleet-agent/workloads");
+  kube::Secret secret{.metadata = {.name = name, .labels = labels},
+                      .data = {token.empty() ? std::pair<std::string, std::string>{"password", password}
+                                             : std::pair<std::string, std::string>{"token", token}}};
   kube::ConfigMap config{.metadata = {.name = name, .labels = labels}, .data = {{"agent.yaml", config_text}}};
   kube::Labels pod_labels = s.labels_of(id);
   pod_labels.insert(labels.begin(), labels.end());
@@ -195,7 +200,7 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
       // A new password or configuration replaces the pod: the kubelet would
       // update the mounted files only later, and fleet-agent reads them once.
       .template_ = {.labels = pod_labels,
-                    .annotations = {{"harmony.io/config", base::fingerprint(config_text + password + ca_cert)}},
+                    .annotations = {{"harmony.io/config", base::fingerprint(config_text + (token.empty() ? password : "") + ca_cert)}},
                     .containers = {agent},
                     .volumes = {{.name = "config", .source = kube::Volume::Source::config_map, .reference = name},
                                 {.name = "password",
@@ -215,6 +220,65 @@ std::vector<kube::Object> agent_objects(const AgentSettings& s, const std::strin
     deployment.template_.volumes.push_back({.name = "ca", .source = kube::Volume::Source::config_map, .reference = nats_ca_config_map});
   }
   return {kube::to_object(secret), kube::to_object(config), kube::to_object(deployment)};
+}
+
+std::vector<kube::Object> callout_objects(const CalloutSettings& s, const NatsSettings& nats, const std::string& nats_url,
+                                          const CalloutSecrets& secrets) {
+  const kube::Labels labels{{"app.kubernetes.io/name", callout_name}, {"app.kubernetes.io/part-of", "harmony-fleet"}};
+  const std::string dir = "/run/secrets/fleet-callout";
+  kube::Secret secret{.metadata = {.name = callout_name, .labels = labels},
+                      .data = {{"nats.password", secrets.password},
+                               {"issuer.seed", secrets.issuer_seed},
+                               {"xkey.seed", secrets.xkey_seed}}};
+  std::vector<std::string> args{"--nats-urls", nats_url,
+                                "--nats-user", std::string(callout_user),
+                                "--nats-password-file", dir + "/nats.password",
+                                "--issuer-seed-file", dir + "/issuer.seed",
+                                "--xkey-seed-file", dir + "/xkey.seed",
+                                "--oidc-issuer", s.issuer_url,
+                                "--oidc-audience", s.audience,
+                                "--account", std::string(fleet_account),
+                                "--device-claim", s.device_claim,
+                                "--device-prefix", s.device_prefix,
+                                "--roles-claim", s.roles_claim,
+                                "--ops-role", s.ops_role,
+                                "--user-lifetime", std::to_string(s.user_lifetime.value.count()) + "ms"};
+  if (!secrets.oidc_ca.empty()) {
+    secret.data.emplace("oidc-ca.crt", secrets.oidc_ca);
+    args.insert(args.end(), {"--oidc-ca-file", dir + "/oidc-ca.crt"});
+  }
+  if (s.admit_passwords) {
+    // The callout reads agent-<id>.password files only, at each login.
+    for (const auto& [id, password] : secrets.agent_passwords) secret.data.emplace(agent_password_file(id), password);
+    args.insert(args.end(), {"--agent-passwords-dir", dir});
+  }
+  kube::Container callout{.name = "fleet-callout",
+                          .image = s.image,
+                          .args = args,
+                          .volume_mounts = {{.name = "secrets", .path = dir, .read_only = true}},
+                          .resources = {.cpu_request = "10m", .memory_request = "16Mi", .memory_limit = "64Mi"},
+                          .run_as_user = 65534};
+  kube::Deployment deployment{
+      .metadata = {.name = callout_name, .labels = labels},
+      .replicas = 1,
+      .selector = labels,
+      // New keys or settings restart it: it reads its keys once.
+      .template_ = {.labels = labels,
+                    .annotations = {{"harmony.io/config", base::fingerprint(base::join(args, "\n") + secrets.password +
+                                                                                secrets.issuer_seed + secrets.xkey_seed + secrets.oidc_ca)}},
+                    .containers = {callout},
+                    .volumes = {{.name = "secrets", .source = kube::Volume::Source::secret, .reference = callout_name, .default_mode = 0440}},
+                    .fs_group = 65534,
+                    .run_as_user = 65534,
+                    .run_as_group = 65534,
+                    .termination_grace_period_seconds = 10}};
+  if (nats.tls) {
+    deployment.template_.containers.front().args.insert(deployment.template_.containers.front().args.end(),
+                                                        {"--nats-ca-file", "/etc/fleet-callout/nats-ca/ca.crt"});
+    deployment.template_.containers.front().volume_mounts.push_back({.name = "nats-ca", .path = "/etc/fleet-callout/nats-ca", .read_only = true});
+    deployment.template_.volumes.push_back({.name = "nats-ca", .source = kube::Volume::Source::config_map, .reference = nats_ca_config_map});
+  }
+  return {kube::to_object(secret), kube::to_object(deployment)};
 }
 
 std::vector<std::string> deployed_agent_ids(const std::optional<ComponentRecord>& record) {
@@ -345,12 +409,21 @@ base::expected<std::shared_ptr<agent::Client>> connect_when_up(RunContext& ctx, 
 struct Users {
   std::vector<NatsUser> users;
   std::string operator_password;
+  // nats.auth=callout: the agents' passwords, which are not NATS users then.
+  std::vector<std::pair<std::string, std::string>> agent_passwords;
 };
 
 // The operator and one user per agent id, passwords made once and kept in
 // the NATS component's credentials (as the local topology keeps them).
-base::expected<Users> fleet_users(KubernetesCluster& cluster, RunContext& nats_ctx, const std::vector<std::string>& ids) {
+base::expected<Users> fleet_users(KubernetesCluster& cluster, RunContext& nats_ctx, const std::vector<std::string>& ids,
+                                  NatsAuth auth) {
   Users out;
+  if (auth == NatsAuth::callout) {
+    // The agents come through the callout; the callout itself is NATS's.
+    auto callout = cluster.ensure_secret(nats_ctx, callout_password_file, generate_password);
+    if (!callout) return base::fail(callout.error());
+    out.users.push_back({std::string(callout_user), *callout, "", false, true});
+  }
   auto op = cluster.ensure_secret(nats_ctx, operator_password_file, generate_password);
   if (!op) return base::fail(op.error());
   out.operator_password = *op;
@@ -359,8 +432,14 @@ base::expected<Users> fleet_users(KubernetesCluster& cluster, RunContext& nats_c
   if (!controller) return base::fail(controller.error());
   out.users.push_back({std::string(controller_user), *controller, "", true});
   for (const auto& id : ids) {
+    // Made under the callout too: the callout admits them while a fleet
+    // migrates, and going back to passwords finds them.
     auto password = cluster.ensure_secret(nats_ctx, agent_password_file(id), generate_password);
     if (!password) return base::fail(password.error());
+    if (auth == NatsAuth::callout) {
+      out.agent_passwords.emplace_back(id, *password);
+      continue;
+    }
     out.users.push_back({agent_user(id), *password, id});
   }
   return out;
@@ -522,21 +601,23 @@ base::expected<agent::Connection> operator_connection_on_kubernetes(const NatsSe
 
 Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::string>& agent_ids, KubernetesCluster& cluster,
                                   RunContext& ctx, HelmReleaser* helm) {
+  std::optional<CalloutServer> callout;
   if (s.auth == NatsAuth::callout) {
-    // Said before anything changes: NATS would otherwise run with passwords
-    // while its record says callout.
-    base::Error e = base::make_error("nats.auth=callout is not in this version of harmony-fleet on Kubernetes",
-                                     "the auth callout runs on local only so far (docs/fleet-callout.md)",
-                                     "keep nats.auth=user_password on Kubernetes, or use --topology local");
-    e.status = base::exit_status::unsupported;
-    return Outcome::failure(std::move(e));
+    if (s.deploy_with == NatsDeployWith::chart)
+      return Outcome::failure(failed(base::exit_status::unsupported, "nats.auth=callout with nats.deploy_with=chart is not supported",
+                                     "harmony writes NATS's auth_callout block into its own manifests only",
+                                     "use nats.deploy_with=manifests (the default)"));
+    auto keys = detail::callout_keys(
+        [&](std::string_view name, const std::function<std::string()>& make) { return cluster.ensure_secret(ctx, name, make); });
+    if (!keys) return Outcome::failure(keys.error());
+    callout = CalloutServer{keys->issuer, keys->xkey};
   }
-  auto users = fleet_users(cluster, ctx, agent_ids);
+  auto users = fleet_users(cluster, ctx, agent_ids, s.auth);
   if (!users) return Outcome::failure(users.error());
   auto system_password = cluster.ensure_secret(ctx, system_password_file, generate_password);
   if (!system_password) return Outcome::failure(system_password.error());
   // The accounts first: the server reads them when it starts.
-  Outcome accounts = apply_accounts(s, cluster, ctx, ctx, *users, agent_ids);
+  Outcome accounts = apply_accounts(s, cluster, ctx, ctx, *users, callout ? std::vector<std::string>{} : agent_ids);
   if (accounts.failed()) return accounts;
   auto tls = nats_tls(s, cluster, ctx);
   if (!tls) return Outcome::failure(tls.error());
@@ -558,7 +639,7 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
     applied = helm->install_chart(ctx, release);
     if (!applied.failed() && companions.changed() && !applied.changed()) applied = companions;
   } else {
-    applied = cluster.apply(ctx, nats_objects(s, *system_password, *tls));
+    applied = cluster.apply(ctx, nats_objects(s, *system_password, *tls, callout ? &*callout : nullptr));
   }
   if (applied.failed() && applied.error && applied.error->reason.find("already allocated") != std::string::npos)
     applied.error->hint += ": --set nats.node_port=<another>, or 0";
@@ -583,6 +664,113 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   out.detail("summary", "NATS in namespace " + cluster.namespace_name() + ", reached at " + where(*connection) +
                             (file->empty() ? "" : "; connection file: " + *file + " (harmony agent uses it)"));
   return out;
+}
+
+Outcome deploy_callout_on_kubernetes(const CalloutSettings& s, const std::optional<ComponentRecord>& nats_record,
+                                     const std::optional<ComponentRecord>& agents, KubernetesCluster& cluster, RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return Outcome::failure(nats.error());
+  if (nats->auth != NatsAuth::callout) {
+    Outcome out = Outcome::no_change("not needed: the fleet's NATS uses nats.auth=user_password");
+    out.detail("next", "harmony deploy fleet nats callout agent --set nats.auth=callout --set callout.issuer_url=... "
+                       "(docs/fleet-callout.md, \"Moving a fleet to the callout\")");
+    return out;
+  }
+  if (s.issuer_url.empty())
+    return Outcome::failure(failed(base::exit_status::invalid_settings, "callout.issuer_url is not set",
+                                   "the callout checks tokens against an identity provider, and zitadel is not in this version",
+                                   "name yours: --set callout.issuer_url=https://... --set callout.audience=PROJECT_ID"));
+  if (ctx.dry_run()) {
+    // What it would apply, with placeholders for the keys nats keeps.
+    return cluster.apply(ctx, callout_objects(s, *nats, "", {}));
+  }
+  RunContext nats_ctx = for_component(ctx, nats_component);
+  auto ensure = [&](std::string_view name, const std::function<std::string()>& make) { return cluster.ensure_secret(nats_ctx, name, make); };
+  CalloutSecrets secrets;
+  for (auto [name, into] : {std::pair{callout_password_file, &secrets.password}, std::pair{callout_issuer_seed_file, &secrets.issuer_seed},
+                            std::pair{callout_xkey_seed_file, &secrets.xkey_seed}}) {
+    auto value = ensure(name, [] { return std::string(); });
+    if (!value || value->empty())
+      return Outcome::failure(failed(base::exit_status::deploy_failed, "the auth callout's keys are missing",
+                                     "NATS's credentials lack " + std::string(name) + "; the deploy of nats makes them",
+                                     "deploy it again: harmony deploy fleet nats callout"));
+    *into = *value;
+  }
+  if (!s.ca_file.empty()) {
+    auto ca = base::read_file(s.ca_file, 1 << 20);
+    if (!ca)
+      return Outcome::failure(failed(base::exit_status::invalid_settings, "cannot read callout.ca_file", ca.error().message,
+                                     "name the PEM file of the identity provider's CA"));
+    secrets.oidc_ca = *ca;
+  }
+  if (s.admit_passwords)
+    for (const auto& id : deployed_agent_ids(agents)) {
+      auto password = ensure(agent_password_file(id), generate_password);
+      if (!password) return Outcome::failure(password.error());
+      secrets.agent_passwords.emplace_back(id, *password);
+    }
+  const std::string url = (nats->tls ? "tls://" : "nats://") + std::string(nats_service) + "." + cluster.namespace_name() +
+                          ".svc:" + std::to_string(nats->client_port.value);
+  Outcome applied = cluster.apply(ctx, callout_objects(s, *nats, url, secrets));
+  if (applied.failed()) return applied;
+  applied.detail("summary", "fleet-callout answers NATS's logins with tokens of " + s.issuer_url +
+                                (s.admit_passwords ? "; agents' passwords admitted too (migrating)" : ""));
+  applied.detail("next", "harmony deploy fleet agent --set agent.token_dir=DIR");
+  return applied;
+}
+
+base::expected<void> check_callout_on_kubernetes(const CalloutSettings&, const std::optional<ComponentRecord>& nats_record,
+                                                 KubernetesCluster& cluster, RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return base::fail(nats.error());
+  if (nats->auth != NatsAuth::callout) return {};
+  auto c = cluster.client(ctx);
+  if (!c) return base::fail(c.error());
+  kube::Client& api = **c;
+  RunContext nats_ctx = for_component(ctx, nats_component);
+  auto made_up = operator_connection_on_kubernetes(*nats, cluster, nats_ctx);
+  if (!made_up) return base::fail(made_up.error());
+  made_up->user.clear();
+  made_up->password.clear();
+  made_up->token = "not-a-token";
+  made_up->client_name = "harmony smoke test " + generate_password().substr(0, 12);
+  const std::string refused = "refused '" + made_up->client_name + "'";
+  // The callout's log, from its pods that are not going away.
+  auto logged = [&]() -> base::expected<bool> {
+    kube::ListOptions by;
+    by.label_selector = std::string("app.kubernetes.io/name=") + callout_name;
+    auto pods = api.list("v1", "Pod", cluster.namespace_name(), by);
+    if (!pods) return base::fail(pods.error());
+    bool seen = false;
+    for (const auto& pod : pods->items) {
+      if (pod.has("/metadata/deletionTimestamp")) continue;
+      kube::PodLogOptions options;
+      options.namespace_ = cluster.namespace_name();
+      options.pod = pod.name();
+      options.tail_lines = 200;
+      options.timeout = std::chrono::seconds(5);
+      (void)api.pod_log(options, [&](std::string_view line) {
+                          if (line.find(refused) != std::string_view::npos) seen = true;
+                          return !seen;
+                        });
+    }
+    return seen;
+  };
+  return checks::wait_until(
+      ctx, "the callout answers NATS's question about a login",
+      [&]() -> base::expected<void> {
+        if (agent::Client::connect(*made_up, 2s))
+          return base::fail(failed(base::exit_status::smoke_test_failed, "NATS admitted a made-up token",
+                                   "its auth_callout block is not in force", "deploy nats again: harmony deploy fleet nats"));
+        auto seen = logged();
+        if (!seen) return base::fail(seen.error());
+        if (!*seen)
+          return base::fail(failed(base::exit_status::smoke_test_failed, "the callout did not answer",
+                                   "NATS refused the login, but the callout's log does not show the question",
+                                   "harmony fleet logs callout"));
+        return {};
+      },
+      {250ms, {}});
 }
 
 base::expected<KubeConnectInfo> connect_info_on_kubernetes(const NatsSettings& s, KubernetesCluster& cluster,
@@ -615,15 +803,24 @@ base::expected<void> check_nats_on_kubernetes(const NatsSettings& s, KubernetesC
 }
 
 Outcome deploy_agents_on_kubernetes(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record,
-                                    const std::optional<ComponentRecord>& previous, KubernetesCluster& cluster,
+                                    const std::optional<ComponentRecord>& previous,
+                                    const std::optional<ComponentRecord>& callout_record, KubernetesCluster& cluster,
                                     RunContext& ctx) {
   auto nats = deployed_nats(nats_record);
   if (!nats) return Outcome::failure(nats.error());
+  const bool callout = nats->auth == NatsAuth::callout;
+  std::string token_dir;
+  if (callout) {
+    auto dir = detail::agent_token_dir(s, callout_record);
+    if (!dir) return Outcome::failure(dir.error());
+    token_dir = *dir;
+  }
   const std::vector<std::string> ids = s.device_ids();
   RunContext nats_ctx = for_component(ctx, nats_component);
-  auto users = fleet_users(cluster, nats_ctx, ids);
+  auto users = fleet_users(cluster, nats_ctx, ids, nats->auth);
   if (!users) return Outcome::failure(users.error());
-  Outcome accounts = apply_accounts(*nats, cluster, ctx, nats_ctx, *users, deployed_agent_ids(previous));
+  Outcome accounts =
+      apply_accounts(*nats, cluster, ctx, nats_ctx, *users, callout ? std::vector<std::string>{} : deployed_agent_ids(previous));
   if (accounts.failed()) return accounts;
 
   // In the cluster, agents reach NATS through its ClusterIP Service.
@@ -633,8 +830,18 @@ Outcome deploy_agents_on_kubernetes(const AgentSettings& s, const std::optional<
                           ".svc:" + std::to_string(nats->client_port.value);
   std::vector<kube::Object> objects;
   for (const auto& u : users->users) {
-    if (u.device_id.empty()) continue;  // the operator and the operator runtime
+    if (u.device_id.empty()) continue;  // the operator, the operator runtime, the callout
     for (auto& o : agent_objects(s, u.device_id, u.password, url, tls->ca_cert)) objects.push_back(std::move(o));
+  }
+  for (const auto& [id, password] : users->agent_passwords) {
+    std::string token;
+    if (!token_dir.empty()) {
+      // Checked by agent_token_dir; read here for the agent's Secret.
+      auto read = base::read_secret_file(base::join_path(token_dir, id + ".token"), "agent " + id + "'s token file");
+      if (!read) return Outcome::failure(read.error());
+      token = *read;
+    }
+    for (auto& o : agent_objects(s, id, password, url, tls->ca_cert, token)) objects.push_back(std::move(o));
   }
   Outcome applied = cluster.apply(ctx, objects);
   if (applied.failed() || ctx.dry_run()) return applied;

@@ -197,9 +197,11 @@ int images(const CommandContext& c, const ImagesArgs& a) {
   auto agent_image = build_agent_image(a.options);
   if (!agent_image) throw agent_image.error();
   built.push_back(*agent_image);
-  auto operator_image = build_operator_image(a.options);
-  if (!operator_image) throw operator_image.error();
-  if (*operator_image) built.push_back(**operator_image);
+  for (auto build : {build_operator_image, build_callout_image}) {
+    auto image = build(a.options);
+    if (!image) throw image.error();
+    if (*image) built.push_back(**image);
+  }
   std::vector<std::string> pushed;
   if (a.verb == "push")
     for (const auto& image : built) {

@@ -43,6 +43,42 @@ base::expected<std::vector<std::string>> detail::ensure_buckets(agent::Client& c
   return created;
 }
 
+// nats.auth=callout needs nats-server 2.10: Debian 12's 2.9 has no auth
+// callout and would refuse the configuration, after harmony stopped NATS.
+base::expected<void> detail::supports_callout(const std::string& program) {
+  base::ProcessSpec spec;
+  spec.argv = {program, "--version"};
+  spec.timeout = 10s;
+  auto r = base::run_process(spec);
+  const auto lines = r ? base::split_lines(r->out + r->err) : std::vector<std::string>{};
+  const std::string said = lines.empty() ? std::string() : lines.front();
+  int major = 0, minor = 0;
+  if (const auto v = said.find(" v"); v != std::string::npos) std::sscanf(said.c_str() + v + 2, "%d.%d", &major, &minor);
+  if (major > 2 || (major == 2 && minor >= 10)) return {};
+  return base::fail(failed(base::exit_status::invalid_settings, "nats.auth=callout needs nats-server 2.10 or later",
+                           program + " says '" + base::printable(said.substr(0, 80)) +
+                               "' (Debian 12's 2.9 has no auth callout)",
+                           "set nats.program to a nats-server 2.10+ (go install github.com/nats-io/nats-server/v2@latest), "
+                           "or keep nats.auth=user_password"));
+}
+
+base::expected<detail::CalloutKeys> detail::callout_keys(const EnsureSecret& ensure) {
+  auto password = ensure(callout_password_file, generate_password);
+  if (!password) return base::fail(password.error());
+  auto issuer_seed = ensure(callout_issuer_seed_file, [] { return callout::KeyPair::generate(callout::KeyKind::account).seed(); });
+  if (!issuer_seed) return base::fail(issuer_seed.error());
+  auto xkey_seed = ensure(callout_xkey_seed_file, [] { return callout::XKey::generate().seed(); });
+  if (!xkey_seed) return base::fail(xkey_seed.error());
+  auto issuer = callout::KeyPair::from_seed(*issuer_seed);
+  auto xkey = callout::XKey::from_seed(*xkey_seed);
+  if (!issuer || !xkey)
+    return base::fail(failed(base::exit_status::deploy_failed, "the auth callout's keys cannot be read",
+                             std::string(callout_issuer_seed_file) + " or " + std::string(callout_xkey_seed_file) +
+                                 " among NATS's credentials holds no seed",
+                             "remove both (agents keep their tokens; the callout gets new keys at the next deploy of nats)"));
+  return CalloutKeys{issuer->public_key(), xkey->public_key(), *password};
+}
+
 namespace {
 
 base::expected<std::string> read_password(const std::string& path, std::string_view whose) {
@@ -94,43 +130,6 @@ base::expected<bool> write_accounts(FileStore& files, RunContext& nats_ctx, Nats
   auto written = files.ensure_file(nats_ctx, {std::string(accounts_file), render_accounts(users), 0600, FileKind::credential});
   if (!written) return base::fail(written.error());
   return written->changed;
-}
-
-// nats.auth=callout needs nats-server 2.10: Debian 12's 2.9 has no auth
-// callout and would refuse the configuration, after harmony stopped NATS.
-base::expected<void> supports_callout(const std::string& program) {
-  base::ProcessSpec spec;
-  spec.argv = {program, "--version"};
-  spec.timeout = 10s;
-  auto r = base::run_process(spec);
-  const auto lines = r ? base::split_lines(r->out + r->err) : std::vector<std::string>{};
-  const std::string said = lines.empty() ? std::string() : lines.front();
-  int major = 0, minor = 0;
-  if (const auto v = said.find(" v"); v != std::string::npos) std::sscanf(said.c_str() + v + 2, "%d.%d", &major, &minor);
-  if (major > 2 || (major == 2 && minor >= 10)) return {};
-  return base::fail(failed(base::exit_status::invalid_settings, "nats.auth=callout needs nats-server 2.10 or later",
-                           program + " says '" + base::printable(said.substr(0, 80)) +
-                               "' (Debian 12's 2.9 has no auth callout)",
-                           "set nats.program to a nats-server 2.10+ (go install github.com/nats-io/nats-server/v2@latest), "
-                           "or keep nats.auth=user_password"));
-}
-
-// The callout's keys and login, made before NATS starts: NATS's
-// configuration names them. Kept with NATS's credentials.
-base::expected<CalloutServer> callout_server(FileStore& files, RunContext& nats_ctx) {
-  auto issuer_seed = files.ensure_secret(nats_ctx, callout_issuer_seed_file,
-                                         [] { return callout::KeyPair::generate(callout::KeyKind::account).seed(); });
-  if (!issuer_seed) return base::fail(issuer_seed.error());
-  auto xkey_seed = files.ensure_secret(nats_ctx, callout_xkey_seed_file, [] { return callout::XKey::generate().seed(); });
-  if (!xkey_seed) return base::fail(xkey_seed.error());
-  auto issuer = callout::KeyPair::from_seed(*issuer_seed);
-  auto xkey = callout::XKey::from_seed(*xkey_seed);
-  if (!issuer || !xkey)
-    return base::fail(failed(base::exit_status::deploy_failed, "the auth callout's keys cannot be read",
-                             nats_credential(files, callout_issuer_seed_file) + " or " +
-                                 nats_credential(files, callout_xkey_seed_file) + " holds no seed",
-                             "remove both (agents keep their tokens; the callout gets new keys at the next deploy of nats)"));
-  return CalloutServer{issuer->public_key(), xkey->public_key()};
 }
 
 agent::Connection login(const NatsSettings& nats, std::string user, std::string password) {
@@ -203,10 +202,12 @@ Outcome deploy_nats(const NatsSettings& s, ProcessSupervisor& processes, FileSto
 
   std::optional<CalloutServer> callout;
   if (s.auth == NatsAuth::callout) {
-    if (auto ok = supports_callout(*program); !ok) return Outcome::failure(ok.error());
-    auto server = callout_server(files, ctx);
-    if (!server) return Outcome::failure(server.error());
-    callout = std::move(*server);
+    if (auto ok = detail::supports_callout(*program); !ok) return Outcome::failure(ok.error());
+    auto keys = detail::callout_keys([&](std::string_view name, const std::function<std::string()>& make) {
+      return files.ensure_secret(ctx, name, make);
+    });
+    if (!keys) return Outcome::failure(keys.error());
+    callout = CalloutServer{keys->issuer, keys->xkey};
   }
   auto accounts_changed = write_accounts(files, ctx, s.auth);
   if (!accounts_changed) return Outcome::failure(accounts_changed.error());
@@ -268,11 +269,7 @@ base::expected<void> check_nats(const NatsSettings& s, ProcessSupervisor& proces
                             [&] { return nats_answers(s, *operator_connection); }, watching(processes, {ctx.component}));
 }
 
-namespace {
-
-// How agents log in under nats.auth=callout: a token file each (empty:
-// their passwords, which the callout must admit).
-base::expected<std::string> agent_token_dir(const AgentSettings& s, const std::optional<ComponentRecord>& callout_record) {
+base::expected<std::string> detail::agent_token_dir(const AgentSettings& s, const std::optional<ComponentRecord>& callout_record) {
   if (!s.token_dir.empty()) {
     const std::string dir = fs::absolute(s.token_dir).lexically_normal().string();
     for (const auto& id : s.device_ids()) {
@@ -300,8 +297,6 @@ base::expected<std::string> agent_token_dir(const AgentSettings& s, const std::o
   return std::string();
 }
 
-}  // namespace
-
 Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecord>& nats_record,
                       const std::optional<ComponentRecord>& callout_record, ProcessSupervisor& processes, FileStore& files,
                       RunContext& ctx) {
@@ -309,7 +304,7 @@ Outcome deploy_agents(const AgentSettings& s, const std::optional<ComponentRecor
   if (!nats) return Outcome::failure(nats.error());
   std::string token_dir;
   if (nats->auth == NatsAuth::callout) {
-    auto dir = agent_token_dir(s, callout_record);
+    auto dir = detail::agent_token_dir(s, callout_record);
     if (!dir) return Outcome::failure(dir.error());
     token_dir = *dir;
   }

@@ -29,6 +29,7 @@ inline constexpr const char* agent_name_prefix = "fleet-agent-";  // + device id
 // Where an agent Pod finds its files.
 inline constexpr const char* agent_pod_config = "/etc/fleet-agent/agent.yaml";
 inline constexpr const char* agent_pod_password = "/run/secrets/fleet-agent/password";
+inline constexpr const char* agent_pod_token = "/run/secrets/fleet-agent/token";  // nats.auth=callout
 inline constexpr const char* agent_pod_ca = "/etc/fleet-agent/ca/ca.crt";
 inline constexpr const char* nats_tls_secret = "fleet-nats-tls";
 inline constexpr const char* nats_ca_config_map = "fleet-nats-ca";
@@ -46,8 +47,10 @@ struct NatsTls {
   std::string cert;     // PEM
   std::string key;      // PEM
 };
+// `callout`: nats.auth=callout, NATS's auth_callout block (config.hpp).
+struct CalloutServer;
 std::vector<kube::Object> nats_objects(const NatsSettings& settings, const std::string& system_password,
-                                       const NatsTls& tls = {});
+                                       const NatsTls& tls = {}, const CalloutServer* callout = nullptr);
 // nats.deploy_with=chart: the official chart's values (chart_version's
 // keys) for these settings, as JSON: TLS from `fleet-nats-tls`, JetStream as
 // set, the users and the system account included from Secrets harmony
@@ -67,9 +70,27 @@ kube::Object nats_accounts_object(const std::string& accounts);
 // with one device id would answer twice.
 // `ca_cert`: NATS speaks TLS, and the agent verifies it with the CA in the
 // ConfigMap `fleet-nats-ca`.
+// `token` (nats.auth=callout): the agent logs in with it instead of a
+// password; a new token is not a new pod (fleet-agent reads the mounted
+// file at its next connection).
 std::vector<kube::Object> agent_objects(const AgentSettings& settings, const std::string& device_id,
                                         const std::string& password, const std::string& nats_url,
-                                        const std::string& ca_cert = {});
+                                        const std::string& ca_cert = {}, const std::string& token = {});
+
+// The auth callout (nats.auth=callout): fleet-callout in a Deployment
+// `fleet-callout`, its keys, its NATS password (and while migrating, the
+// agents' passwords) in a Secret of the same name mounted 0440, and the
+// identity provider's CA when callout.ca_file names one.
+inline constexpr const char* callout_name = "fleet-callout";
+struct CalloutSecrets {
+  std::string password;
+  std::string issuer_seed;
+  std::string xkey_seed;
+  std::string oidc_ca;                                        // PEM, or empty: the system's CAs
+  std::vector<std::pair<std::string, std::string>> agent_passwords;  // device id, password
+};
+std::vector<kube::Object> callout_objects(const CalloutSettings& settings, const NatsSettings& nats,
+                                          const std::string& nats_url, const CalloutSecrets& secrets);
 
 // The device ids an agent deployment was recorded with (none: not deployed).
 std::vector<std::string> deployed_agent_ids(const std::optional<ComponentRecord>& record);
@@ -87,11 +108,23 @@ base::expected<void> check_nats_on_kubernetes(const NatsSettings& settings, Kube
 // reloads its accounts; it does not restart), then each agent's objects.
 // `nats` is the NATS deployment's record, `previous` the agents' own.
 Outcome deploy_agents_on_kubernetes(const AgentSettings& settings, const std::optional<ComponentRecord>& nats,
-                                    const std::optional<ComponentRecord>& previous, KubernetesCluster& cluster,
+                                    const std::optional<ComponentRecord>& previous,
+                                    const std::optional<ComponentRecord>& callout, KubernetesCluster& cluster,
                                     RunContext& ctx);
 // Every agent answers a ping from the operator, through the NodePort.
 base::expected<void> check_agents_on_kubernetes(const AgentSettings& settings, const std::optional<ComponentRecord>& nats,
                                                 KubernetesCluster& cluster, RunContext& ctx);
+
+// FleetCalloutScore on a Kubernetes topology: the objects above with the
+// keys the deploy of nats made. `agents`: the agents' record, whose
+// passwords it admits while callout.admit_passwords is set.
+Outcome deploy_callout_on_kubernetes(const CalloutSettings& settings, const std::optional<ComponentRecord>& nats,
+                                     const std::optional<ComponentRecord>& agents, KubernetesCluster& cluster,
+                                     RunContext& ctx);
+// NATS asks it about a login and it answers: a made-up token's refusal in
+// its pod's log.
+base::expected<void> check_callout_on_kubernetes(const CalloutSettings& settings, const std::optional<ComponentRecord>& nats,
+                                                 KubernetesCluster& cluster, RunContext& ctx);
 
 // The operator's connection to the fleet's NATS from where harmony runs
 // (the NodePort), with its password from the cluster.

@@ -126,7 +126,7 @@ class FleetAgentScore {
             if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
         }
         return deploy_agents_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
-                                           topology.kubernetes(), ctx);
+                                           topology.recorded(callout_component), topology.kubernetes(), ctx);
       }
       Settings settings;
     };
@@ -277,10 +277,37 @@ class FleetCalloutScore {
     return std::make_unique<Check>(settings_);
   }
 
+  // A Deployment, where the topology loads images into its cluster (k3d)
+  // its image first.
   template <Topology T>
-    requires ManagesKubernetes<T>
+    requires ManagesKubernetes<T> && TracksDeployments<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    return std::make_unique<NotInThisVersion<T>>("fleet auth callout on Kubernetes");
+    struct Deploy final : Interpret<T> {
+      explicit Deploy(Settings s) : settings(std::move(s)) {}
+      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
+        if constexpr (ImportsImages<T>) {
+          if (!ctx.dry_run())
+            if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
+        }
+        return deploy_callout_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
+                                            topology.kubernetes(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Deploy>(settings_);
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && TracksDeployments<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    struct Check final : SmokeTest<T> {
+      explicit Check(Settings s) : settings(std::move(s)) {}
+      base::expected<void> run(T& topology, RunContext& ctx) override {
+        return check_callout_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(), ctx);
+      }
+      Settings settings;
+    };
+    return std::make_unique<Check>(settings_);
   }
 
  private:
