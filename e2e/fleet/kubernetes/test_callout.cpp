@@ -97,3 +97,29 @@ TEST_CASE("nats.auth=callout on Kubernetes: fleet-callout in a Pod admits agents
   CHECK(again.exit_code == 0);
   CHECK_THAT(again.out, Catch::Contains("no change"));
 }
+
+TEST_CASE("deploy fleet server with callout.issuer_url: NATS, the operator and the callout, Zitadel left out, saying why") {
+  FleetStack s("server");
+  TestIdentityProvider idp(s.box, {test_cluster().node_ip, true});
+  s.box.make_dir("tokens", 0700);
+  s.box.write("tokens", "edge-1.token", idp.device("edge-1") + "\n", std::filesystem::perms(0600));
+  const std::vector<std::string> sets{"nats.auth=callout", "operator.image=" + operator_test_image(),
+                                      "callout.image=" + callout_test_image(), "callout.issuer_url=" + idp.url(),
+                                      "callout.audience=fleet-nats", "callout.ca_file=" + idp.ca_file(),
+                                      "agent.token_dir=" + s.box.path("tokens")};
+  auto server = s.deploy(sets, {"server", "agent"});
+  INFO(out_and_err(server));
+  REQUIRE(server.exit_code == 0);
+  CHECK_THAT(server.out, Catch::Contains("zitadel: skipped: callout.issuer_url is set") && Catch::Contains("nats: ready") &&
+                             Catch::Contains("operator: ready") && Catch::Contains("callout: ready") && Catch::Contains("agent: ready"));
+  CHECK(s.plain({"agent", "ping", "edge-1"}).exit_code == 0);
+  CHECK(testing::eventually([&] { return admitted_by_token(callout_log(s), "edge-1"); }, std::chrono::seconds(20)));
+
+  // Without an issuer of its own, `server` wants Zitadel, which this version refuses (exit 7) before it changes anything.
+  std::vector<std::string> without;
+  for (const auto& set : sets)
+    if (!set.starts_with("callout.issuer_url=")) without.push_back(set);
+  auto zitadel = s.deploy(without, {"server"});
+  CHECK(zitadel.exit_code == base::exit_status::unsupported);
+  CHECK_THAT(zitadel.err, Catch::Contains("Zitadel is not in this version"));
+}

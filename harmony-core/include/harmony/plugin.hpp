@@ -151,6 +151,9 @@ struct ComponentEntry {
   std::vector<Realisation> realisations;  // one per topology, in the plugin's order
   // Left out when no component is named; `all`, a group or its name deploy it.
   bool only_when_named = false;
+  // Left out of `all` and groups while this setting is set (unless_set).
+  std::string unless_key{};
+  std::string unless_why{};
 };
 
 struct CommandEntry;
@@ -167,6 +170,7 @@ class Runtime {
   void add_component(ComponentEntry entry);
   void add_group(std::string name, std::string description, std::vector<std::string> members);
   void only_when_named(const std::string& component);
+  void unless_set(const std::string& component, const std::string& key, std::string why);
   CLI::App& add_command(std::string name, std::string description, std::function<int(const CommandContext&)>** action);
   int run(int argc, char** argv);
   [[nodiscard]] const PluginInfo& info() const;
@@ -253,6 +257,15 @@ class Plugin {
   // part, or a heavy one): deployed when named, through a group or `all`.
   Plugin& only_when_named(const std::string& component) {
     runtime_.only_when_named(component);
+    return *this;
+  }
+
+  // A component `all` and groups leave out while the setting `key`
+  // (component.field) is set to something non-empty: another component
+  // stands in for it (the fleet's zitadel, once callout.issuer_url names an
+  // identity provider). Named by itself, it still deploys.
+  Plugin& unless_set(const std::string& component, const std::string& key, std::string why) {
+    runtime_.unless_set(component, key, std::move(why));
     return *this;
   }
 

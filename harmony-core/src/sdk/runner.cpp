@@ -319,7 +319,9 @@ struct Runtime::State {
   }
 
   // Which components a lifecycle verb works on, in dependency order.
-  Selection select(const std::vector<std::string>& names, std::size_t topology, bool need_support) const {
+  // `tree`: the settings, for components left out while a setting is set.
+  Selection select(const std::vector<std::string>& names, std::size_t topology, bool need_support,
+                   const settings::Node* tree = nullptr) const {
     std::set<std::size_t> chosen;
     std::set<std::size_t> implicit;  // from `all` or a group: skipped when unsupported
     std::vector<std::string> known = component_names();
@@ -360,6 +362,15 @@ struct Runtime::State {
     for (std::size_t i : *order) {
       const bool explicit_choice = chosen.count(i) > 0;
       if (!explicit_choice && !implicit.count(i)) continue;
+      if (!explicit_choice && tree != nullptr && !components[i].unless_key.empty()) {
+        const auto dot = components[i].unless_key.find('.');
+        const settings::Node value =
+            tree->at(components[i].unless_key.substr(0, dot)).at(components[i].unless_key.substr(dot + 1));
+        if (value.is_scalar() && !value.scalar().empty()) {
+          s.skipped.emplace_back(components[i].name, components[i].unless_key + " is set: " + components[i].unless_why);
+          continue;
+        }
+      }
       if (need_support && !components[i].realisations[topology].supported) {
         if (explicit_choice) throw unsupported(components[i], topology);
         s.skipped.emplace_back(components[i].name, "needs " + join(components[i].realisations[topology].missing, ", ") +
@@ -458,7 +469,7 @@ int Runtime::State::deploy() {
   const std::size_t topology = topology_index();
   const auto timeout = parse_timeout(lifecycle.timeout, "--timeout");
   const settings::Node tree = settings_tree();
-  const Selection selection = select(lifecycle.components, topology, true);
+  const Selection selection = select(lifecycle.components, topology, true, &tree);
 
   auto report = reporter();
   std::vector<std::string> names;
@@ -725,7 +736,7 @@ int Runtime::State::status() {
 int Runtime::State::plan() {
   const std::size_t topology = topology_index();
   const settings::Node tree = settings_tree();
-  const Selection selection = select(lifecycle.components, topology, true);
+  const Selection selection = select(lifecycle.components, topology, true, &tree);
   auto handle = make_topology(topology);
   json doc = {{"plugin", info.name}, {"topology", topologies[topology].name}, {"components", json::array()}};
   std::string text;
@@ -1154,6 +1165,16 @@ void Runtime::only_when_named(const std::string& component) {
   auto it = std::find_if(cs.begin(), cs.end(), [&](const ComponentEntry& c) { return c.name == component; });
   if (it == cs.end()) throw std::logic_error("harmony-" + state_->info.name + ": only_when_named: no component '" + component + "'");
   it->only_when_named = true;
+}
+void Runtime::unless_set(const std::string& component, const std::string& key, std::string why) {
+  auto& cs = state_->components;
+  auto it = std::find_if(cs.begin(), cs.end(), [&](const ComponentEntry& c) { return c.name == component; });
+  const auto dot = key.find('.');
+  if (it == cs.end() || dot == std::string::npos ||
+      std::none_of(cs.begin(), cs.end(), [&](const ComponentEntry& c) { return c.name == key.substr(0, dot); }))
+    throw std::logic_error("harmony-" + state_->info.name + ": unless_set: no component '" + component + "' or setting '" + key + "'");
+  it->unless_key = key;
+  it->unless_why = std::move(why);
 }
 const PluginInfo& Runtime::info() const { return state_->info; }
 

@@ -326,6 +326,8 @@ int main(int argc, char** argv) {
   plugin.component<FleetCalloutScore>("callout", "the NATS auth callout service: logins with identity provider tokens (nats.auth=callout)",
                                       {}, {"nats", "zitadel"});
   plugin.only_when_named("zitadel").only_when_named("callout");
+  // FleetServerScore without Zitadel: the callout trusts another provider.
+  plugin.unless_set("zitadel", "callout.issuer_url", "the callout trusts the identity provider it names, so Zitadel is not deployed");
   plugin.group("server", "the control plane: nats, operator, zitadel, callout (FleetServerScore)",
                {"nats", "operator", "zitadel", "callout"});
   plugin.command("connect-info", "where your own NATS clients connect, and the credentials file (never the secret)")

@@ -184,7 +184,7 @@ Outcome merged(std::vector<Outcome> parts, std::string changed_message, std::str
 base::expected<NatsSettings> deployed_nats(const std::optional<ComponentRecord>& record) {
   if (!record)
     return base::fail(failed(base::exit_status::deploy_failed, "the fleet's NATS is not deployed",
-                             "the agents connect to it", "deploy it first: harmony deploy fleet nats"));
+                             "the agents and the callout connect to it", "deploy it first: harmony deploy fleet nats"));
   auto node = settings::Node::from_json(record->settings_json);
   NatsSettings s;
   if (!node || !settings::load(*node, nats_component, s).empty())
