@@ -189,19 +189,42 @@ struct CalloutSettings {
   [[nodiscard]] std::vector<settings::Problem> check() const;
 };
 
+enum class ZitadelDatabase { bundled, external };
+
 struct ZitadelSettings {
-  std::string chart_version;
+  std::string chart_version;  // empty: the version harmony-fleet was checked against (zitadel.hpp)
   std::string external_domain = "localhost";
   Port external_port{8080};
+  bool external_secure = false;
   Secret master_key;
+  ZitadelDatabase database = ZitadelDatabase::bundled;
+  std::string database_host;
+  Port database_port{5432};
+  std::string database_name = "zitadel";
+  std::string database_user = "zitadel";
+  Secret database_password;
+  std::string database_ssl_mode = "disable";
+  std::string postgres_image = "postgres:17";
 
   template <class V>
   void describe(V& v) {
-    v("chart_version", chart_version, "the Zitadel chart's version; empty: the newest");
-    v("external_domain", external_domain, "the domain Zitadel answers on");
+    v("chart_version", chart_version, "the Zitadel chart's version (empty: the one this harmony-fleet was checked against)");
+    v("external_domain", external_domain, "the domain Zitadel answers on (the issuer URL's host)");
     v("external_port", external_port, "the port Zitadel answers on (k3d maps it to the host)");
-    v("master_key", master_key, "Zitadel's 32-byte master key; empty: generated on first deploy and kept");
+    v("external_secure", external_secure, "the issuer URL is https (TLS at an ingress in front of Zitadel)");
+    v("master_key", master_key, "Zitadel's 32-character master key; empty: generated on first deploy and kept");
+    v("database", database,
+      "bundled (a Postgres StatefulSet harmony deploys beside Zitadel) or external (database_host and the rest)",
+      choice<ZitadelDatabase>({{"bundled", ZitadelDatabase::bundled}, {"external", ZitadelDatabase::external}}));
+    v("database_host", database_host, "external: the Postgres server's host");
+    v("database_port", database_port, "external: its port");
+    v("database_name", database_name, "the database Zitadel uses (made by its init job)");
+    v("database_user", database_user, "the user Zitadel connects as (made by its init job)");
+    v("database_password", database_password, "that user's password; empty: generated and kept");
+    v("database_ssl_mode", database_ssl_mode, "Postgres sslmode: disable, require, verify-full");
+    v("postgres_image", postgres_image, "bundled: the Postgres image");
   }
+  [[nodiscard]] std::vector<settings::Problem> check() const;
 };
 
 struct ServerSettings {

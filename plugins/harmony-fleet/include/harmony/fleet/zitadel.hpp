@@ -1,0 +1,66 @@
+#pragma once
+// ZitadelScore's parts that need no cluster: the values of Zitadel's Helm
+// chart (the version pinned below, whose values they were written
+// against), and the fleet's setup through Zitadel's management API (v1,
+// REST): a project whose tokens name it as their audience, the fleet-ops
+// role, an API application for NATS, and a machine user per device with a
+// JSON key, which becomes that device's credentials file.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <harmony/base/expected.hpp>
+#include <harmony/fleet/settings.hpp>
+
+namespace harmony::fleet {
+
+inline constexpr std::string_view zitadel_chart_name = "zitadel";
+inline constexpr std::string_view zitadel_chart_repository = "https://charts.zitadel.com";
+inline constexpr std::string_view zitadel_chart_version = "9.34.0";
+// The machine user the chart's setup job makes with the IAM_OWNER role;
+// the job writes its personal access token to the Secret <user>-pat, key pat.
+inline constexpr std::string_view zitadel_admin_user = "harmony-fleet-admin";
+inline constexpr std::string_view zitadel_master_key_secret = "fleet-zitadel-masterkey";  // key masterkey
+inline constexpr std::string_view zitadel_database_secret = "fleet-zitadel-db";           // keys user, admin
+
+// The chart's values for these settings, as JSON.
+std::string zitadel_chart_values(const ZitadelSettings& settings);
+
+// One management API call: method, path (/management/v1/...), JSON body;
+// the response's status and body. The caller authenticates it (the admin's
+// personal access token as a bearer token).
+struct ZitadelResponse {
+  int status = 0;
+  std::string body;
+};
+using ZitadelSend = std::function<base::expected<ZitadelResponse>(const std::string& method, const std::string& path,
+                                                                    const std::string& body)>;
+
+struct ZitadelFleetNames {
+  std::string project = "harmony-fleet";
+  std::string application = "nats";
+  std::string ops_role = "fleet-ops";
+  std::string device_prefix = "device-";
+  std::string key_expiration = "2030-01-01T00:00:00Z";
+};
+
+struct ZitadelFleet {
+  std::string project_id;      // what tokens carry as their audience: callout.audience
+  std::string api_client_id;   // NATS's application
+  // Keys made by this run, by device id: the JSON Zitadel returned once
+  // (type, keyId, key, userId), a secret. A device that has a key file
+  // already gets no new key.
+  std::map<std::string, std::string> new_keys;
+  std::vector<std::string> created;  // what this run made, for the deploy's message
+};
+
+// Finds or makes each part, so that a second run changes nothing.
+// `has_key(device)`: harmony holds that device's key file already.
+base::expected<ZitadelFleet> setup_zitadel_fleet(const ZitadelSend& send, const std::vector<std::string>& device_ids,
+                                                 const std::function<bool(const std::string&)>& has_key,
+                                                 const ZitadelFleetNames& names = {});
+
+}  // namespace harmony::fleet
