@@ -21,6 +21,7 @@
 
 #include "kube_cases.hpp"
 #include "eventually.hpp"
+#include "skip.hpp"
 #include "temp_dir.hpp"
 
 using namespace harmony;
@@ -249,6 +250,58 @@ TEST_CASE("helm: a chart from a repository URL at a pinned version installs that
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().status == es::object_not_found);
   CHECK_THAT(unknown.error().reason, Catch::Contains("9.9.9"));
+}
+
+TEST_CASE("helm: a chart pushed to an OCI registry installs from its oci:// reference at a pinned version") {
+  if (::access(HARMONY_E2E_REGISTRY, X_OK) != 0)
+    HARMONY_SKIP("no OCI registry here (e2e/cluster/build-components registry builds it)");
+  HelmCase t("oci");
+  auto& [c, ns, helm, target] = t;
+  // go-containerregistry's registry, in memory, on a port it picks; helm
+  // pushes the packaged chart to it as a publisher would.
+  testing::TempDir dir;
+  base::DetachedSpec spec;
+  spec.argv = {HARMONY_E2E_REGISTRY, "-port", "0"};
+  spec.log_path = dir / "registry.log";
+  auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
+  REQUIRE(started);
+  struct Stop {
+    base::ProcessIdentity id;
+    ~Stop() { (void)base::terminate_process(id, std::chrono::seconds(2)); }
+  } stop{*started};
+  std::string port;
+  REQUIRE(testing::eventually([&] {
+    const std::string said = base::read_file(spec.log_path).value_or("");
+    const auto at = said.find("serving on port ");
+    if (at == std::string::npos) return false;
+    port = said.substr(at + 16, said.find_first_not_of("0123456789", at + 16) - at - 16);
+    return !port.empty();
+  }));
+  BusyboxChart chart;
+  auto packaged = helm_cli({"package", chart.path, "-d", dir.path()});
+  INFO(packaged.out + packaged.err);
+  REQUIRE(packaged.exit_code == 0);
+  const std::string registry = "oci://127.0.0.1:" + port + "/charts";
+  auto pushed = helm_cli({"push", dir / "demo-0.1.0.tgz", registry, "--plain-http"});
+  INFO(pushed.out + pushed.err);
+  REQUIRE(pushed.exit_code == 0);
+
+  kube::HelmReleaseRequest request;
+  request.release = "from-oci";
+  request.chart = {.chart = registry + "/demo", .repository = {}, .version = "0.1.0", .plain_http = true};
+  request.values = BusyboxChart::values(1).dump();
+  request.timeout = std::chrono::seconds(120);
+  CHECK(kube::source_of(request.chart) == kube::HelmChartSource::oci);
+  auto installed = helm.upgrade_install(target, request);
+  INFO((installed ? std::string() : installed.error().message + ": " + installed.error().reason));
+  REQUIRE(installed);
+  CHECK(installed->info.chart == "demo-0.1.0");
+  CHECK_THAT(helm_cli({"list", "-n", ns.name, "-o", "json"}).out, Catch::Contains("\"chart\":\"demo-0.1.0\""));
+
+  request.chart.version = "0.9.0";
+  auto unknown = helm.upgrade_install(target, request);
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().status == es::object_not_found);
 }
 
 TEST_CASE("helm: a missing chart, a missing namespace, an invalid object and an unreachable cluster are told apart") {

