@@ -174,6 +174,14 @@ TEST_CASE("helm: an OCI chart with a version constraint") {
   CHECK(helm_arguments(HelmOperation::upgrade_install, helm4, shop(), r, "") ==
         Strings{"upgrade", "--install", "--namespace", "shop", "--reset-values", "--timeout", "300s", "--output", "json",
                 "--version", "^1.2", "--", "web", "oci://registry.example/charts/nats"});
+  // A registry without TLS (a local one) is said so to helm; a repository URL never is.
+  r.chart.plain_http = true;
+  const auto plain = helm_arguments(HelmOperation::upgrade_install, helm4, shop(), r, "");
+  CHECK(std::find(plain.begin(), plain.end(), "--plain-http") != plain.end());
+  auto repository = request({"nats", "https://charts.example/", "1.2.3"});
+  repository.chart.plain_http = true;
+  const auto by_url = helm_arguments(HelmOperation::upgrade_install, helm4, shop(), repository, "");
+  CHECK(std::find(by_url.begin(), by_url.end(), "--plain-http") == by_url.end());
 }
 
 TEST_CASE("helm: a dry run is --dry-run=server from helm 3.13 on, plain --dry-run on 3.12") {
