@@ -323,6 +323,43 @@ TEST_CASE("kube client: watch reports changes in order from where the list left 
   CHECK(seen == std::vector<std::string>{"added before 0", "added during 1", "modified during 2", "deleted during 2"});
 }
 
+TEST_CASE("kube client: two watches at once on one client each see their own kind's changes") {
+  auto c = client(admin());
+  Namespace ns(*c, "watches");
+  std::atomic<int> ready{0};
+  std::atomic<bool> saw_map{false}, saw_secret{false};
+  auto watch = [&](const char* kind, const char* name, std::atomic<bool>& saw) {
+    return std::thread([&, kind, name] {
+      kube::WatchOptions w;
+      w.timeout = std::chrono::seconds(30);
+      bool counted = false;
+      auto r = c->watch("v1", kind, ns.name, w, [&](const kube::WatchEvent& e) {
+        if (e.type == kube::WatchEvent::Type::synced && !counted) {
+          counted = true;
+          ++ready;
+        }
+        if (e.type == kube::WatchEvent::Type::added && e.object.name() == name) {
+          saw = true;
+          return false;
+        }
+        return true;
+      });
+      CHECK(r);
+    });
+  };
+  std::thread maps = watch("ConfigMap", "both-map", saw_map);
+  std::thread secrets = watch("Secret", "both-secret", saw_secret);
+  CHECK(testing::eventually([&] { return ready.load() == 2; }, std::chrono::seconds(20)));
+  auto other = client(admin());
+  CHECK(other->apply(object(config_map(ns.name, "both-map", {{"v", "1"}}))));
+  CHECK(other->apply(object({{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "both-secret"}, {"namespace", ns.name}}},
+                             {"stringData", {{"k", "v"}}}})));
+  maps.join();
+  secrets.join();
+  CHECK(saw_map);
+  CHECK(saw_secret);
+}
+
 TEST_CASE("kube client: a namespace being deleted is reported as such") {
   auto c = client(admin());
   const std::string name = "client-terminating-" + std::to_string(::getpid());
