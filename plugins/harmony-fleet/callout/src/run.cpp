@@ -220,6 +220,10 @@ int run(int argc, char** argv) {
     natsOptions_LoadCATrustedCertificates(options, ca.c_str());
   }
   natsOptions_SetName(options, "fleet-callout");
+  // Every answer goes out at once: libnats otherwise hands publishes to a
+  // flusher that waits a millisecond to batch them, and each login would
+  // wait that long for its answer.
+  natsOptions_SetSendAsap(options, true);
   natsOptions_SetMaxReconnect(options, -1);
   natsOptions_SetReconnectWait(options, 500);
   natsOptions_SetRetryOnFailedConnect(options, true, nullptr, nullptr);
