@@ -108,7 +108,8 @@ int main(int argc, char** argv) try {
   const std::string said = web.wait_for(" port ");
   const auto at = said.find(" port ") + 6;
   callout::testing::TestIssuer idp("http://127.0.0.1:" + said.substr(at, said.find(' ', at) - at));
-  const std::string kid = idp.add_ec_key();
+  // RS256, as Zitadel signs its access tokens.
+  const std::string kid = idp.add_rsa_key();
   (void)base::write_file_atomically((dir / "idp/.well-known/openid-configuration").string(), idp.discovery(), 0644);
   (void)base::write_file_atomically((dir / "idp/oauth/v2/keys").string(), idp.jwks(), 0644);
 

@@ -74,9 +74,14 @@ void prune_dead_namespaces() {
       std::erase(boot, '-');
       if (owner.boot_id == boot && owner.pid > 0 && base::check_process({owner.pid, owner.start_ticks, base::current_boot_id()}) == base::Liveness::running)
         continue;
-      std::cout << "NOTE: pruning namespace " << item["metadata"]["name"].get<std::string>() << " of a test run that is gone"
-                << std::endl;
-      (void)kubectl({"delete", "namespace", item["metadata"]["name"], "--wait=false"});
+      const std::string name = item["metadata"]["name"];
+      std::cout << "NOTE: pruning namespace " << name << " of a test run that is gone" << std::endl;
+      // Its operator is gone too: the finalizer it put on FleetDeployments
+      // would hold the namespace in Terminating for ever.
+      const auto held = kubectl({"get", "fleetdeployments", "-n", name, "-o", "name", "--ignore-not-found"});
+      for (const auto& object : base::split_lines(held.out))
+        (void)kubectl({"patch", object, "-n", name, "--type", "merge", "-p", R"({"metadata":{"finalizers":[]}})"});
+      (void)kubectl({"delete", "namespace", name, "--wait=false"});
     }
   });
 }
