@@ -26,6 +26,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <harmony/capabilities.hpp>
@@ -78,6 +79,35 @@ std::unique_ptr<SmokeTest<T>> smoke_test_of(const S& score) {
     return score.template create_smoke_test<T>();
   else
     return nullptr;
+}
+
+// An Interpret, or a SmokeTest, made of one function: for a realisation
+// that is a call (the function holds copies of what it needs). The
+// Interpret's function takes (T&, RunContext&), or (T&, const Inventory&,
+// RunContext&) when it needs the inventory; the SmokeTest's (T&, RunContext&).
+template <Topology T, class F>
+std::unique_ptr<Interpret<T>> interpret_with(F run) {
+  struct Fn final : Interpret<T> {
+    explicit Fn(F f) : call(std::move(f)) {}
+    Outcome execute(T& topology, const Inventory& inventory, RunContext& ctx) override {
+      if constexpr (std::is_invocable_v<F&, T&, const Inventory&, RunContext&>)
+        return call(topology, inventory, ctx);
+      else
+        return call(topology, ctx);
+    }
+    F call;
+  };
+  return std::make_unique<Fn>(std::move(run));
+}
+
+template <Topology T, class F>
+std::unique_ptr<SmokeTest<T>> smoke_test_with(F run) {
+  struct Fn final : SmokeTest<T> {
+    explicit Fn(F f) : call(std::move(f)) {}
+    base::expected<void> run(T& topology, RunContext& ctx) override { return call(topology, ctx); }
+    F call;
+  };
+  return std::make_unique<Fn>(std::move(run));
 }
 
 // ---- composition -------------------------------------------------------------

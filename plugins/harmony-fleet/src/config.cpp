@@ -218,6 +218,26 @@ std::string render_config(const ConfigParts& p, const CalloutServer* callout) {
 
 }  // namespace
 
+std::vector<std::string> callout_arguments(const CalloutSettings& s, const std::string& nats_url, const CalloutFiles& f) {
+  std::vector<std::string> args{"--nats-urls",         nats_url,
+                                "--nats-user",         std::string(callout_user),
+                                "--nats-password-file", f.password,
+                                "--issuer-seed-file",  f.issuer_seed,
+                                "--xkey-seed-file",    f.xkey_seed,
+                                "--oidc-issuer",       s.issuer_url,
+                                "--oidc-audience",     s.audience,
+                                "--account",           std::string(fleet_account),
+                                "--device-claim",      s.device_claim,
+                                "--device-prefix",     s.device_prefix,
+                                "--roles-claim",       s.roles_claim,
+                                "--ops-role",          s.ops_role,
+                                "--user-lifetime",     std::to_string(s.user_lifetime.value.count()) + "ms"};
+  if (!f.oidc_ca.empty()) args.insert(args.end(), {"--oidc-ca-file", f.oidc_ca});
+  // The agents' password files, read at each such login, while migrating.
+  if (s.admit_passwords) args.insert(args.end(), {"--agent-passwords-dir", f.agent_passwords_dir});
+  return args;
+}
+
 std::string render_nats_config(const NatsSettings& s, const std::string& store_dir, const std::string& accounts_include,
                                const CalloutServer* callout) {
   return render_config({s.listen + ":" + std::to_string(s.client_port.value), "127.0.0.1:" + std::to_string(s.monitor_port.value),

@@ -11,6 +11,7 @@
 #include <harmony/base/error.hpp>
 #include <harmony/context.hpp>
 #include <harmony/fleet/settings.hpp>
+#include <harmony/outcome.hpp>
 #include <harmony/topology.hpp>
 
 namespace harmony::agent {
@@ -51,6 +52,13 @@ base::expected<void> supports_callout(const std::string& program);
 // their passwords because `callout` (the callout's record) admits them; an
 // error when neither.
 base::expected<std::string> agent_token_dir(const AgentSettings& settings, const std::optional<ComponentRecord>& callout);
+
+// What the callout's realisations check first: nothing to run while NATS
+// uses passwords (part of `server` or `all`), and no callout without an
+// identity provider. nullopt: go on.
+std::optional<Outcome> callout_not_deployed(const CalloutSettings& settings, const NatsSettings& nats);
+// A deployed callout's summary and next step.
+void describe_callout(Outcome& outcome, const CalloutSettings& settings);
 
 // The same run, as another component of the fleet (the agents' deploy
 // keeps their passwords with NATS's credentials, as NATS reads them).

@@ -230,28 +230,13 @@ std::vector<kube::Object> callout_objects(const CalloutSettings& s, const NatsSe
                       .data = {{"nats.password", secrets.password},
                                {"issuer.seed", secrets.issuer_seed},
                                {"xkey.seed", secrets.xkey_seed}}};
-  std::vector<std::string> args{"--nats-urls", nats_url,
-                                "--nats-user", std::string(callout_user),
-                                "--nats-password-file", dir + "/nats.password",
-                                "--issuer-seed-file", dir + "/issuer.seed",
-                                "--xkey-seed-file", dir + "/xkey.seed",
-                                "--oidc-issuer", s.issuer_url,
-                                "--oidc-audience", s.audience,
-                                "--account", std::string(fleet_account),
-                                "--device-claim", s.device_claim,
-                                "--device-prefix", s.device_prefix,
-                                "--roles-claim", s.roles_claim,
-                                "--ops-role", s.ops_role,
-                                "--user-lifetime", std::to_string(s.user_lifetime.value.count()) + "ms"};
-  if (!secrets.oidc_ca.empty()) {
-    secret.data.emplace("oidc-ca.crt", secrets.oidc_ca);
-    args.insert(args.end(), {"--oidc-ca-file", dir + "/oidc-ca.crt"});
-  }
-  if (s.admit_passwords) {
-    // The callout reads agent-<id>.password files only, at each login.
+  if (!secrets.oidc_ca.empty()) secret.data.emplace("oidc-ca.crt", secrets.oidc_ca);
+  // The callout reads agent-<id>.password files only, at each login.
+  if (s.admit_passwords)
     for (const auto& [id, password] : secrets.agent_passwords) secret.data.emplace(agent_password_file(id), password);
-    args.insert(args.end(), {"--agent-passwords-dir", dir});
-  }
+  const std::vector<std::string> args = callout_arguments(
+      s, nats_url,
+      {dir + "/nats.password", dir + "/issuer.seed", dir + "/xkey.seed", secrets.oidc_ca.empty() ? "" : dir + "/oidc-ca.crt", dir});
   kube::Container callout{.name = "fleet-callout",
                           .image = s.image,
                           .args = args,
@@ -670,16 +655,7 @@ Outcome deploy_callout_on_kubernetes(const CalloutSettings& s, const std::option
                                      const std::optional<ComponentRecord>& agents, KubernetesCluster& cluster, RunContext& ctx) {
   auto nats = deployed_nats(nats_record);
   if (!nats) return Outcome::failure(nats.error());
-  if (nats->auth != NatsAuth::callout) {
-    Outcome out = Outcome::no_change("not needed: the fleet's NATS uses nats.auth=user_password");
-    out.detail("next", "harmony deploy fleet nats callout agent --set nats.auth=callout --set callout.issuer_url=... "
-                       "(docs/fleet-callout.md, \"Moving a fleet to the callout\")");
-    return out;
-  }
-  if (s.issuer_url.empty())
-    return Outcome::failure(failed(base::exit_status::invalid_settings, "callout.issuer_url is not set",
-                                   "the callout checks tokens against an identity provider, and zitadel is not in this version",
-                                   "name yours: --set callout.issuer_url=https://... --set callout.audience=PROJECT_ID"));
+  if (auto stop = detail::callout_not_deployed(s, *nats)) return *stop;
   if (ctx.dry_run()) {
     // What it would apply, with placeholders for the keys nats keeps.
     return cluster.apply(ctx, callout_objects(s, *nats, "", {}));
@@ -713,9 +689,7 @@ Outcome deploy_callout_on_kubernetes(const CalloutSettings& s, const std::option
                           ".svc:" + std::to_string(nats->client_port.value);
   Outcome applied = cluster.apply(ctx, callout_objects(s, *nats, url, secrets));
   if (applied.failed()) return applied;
-  applied.detail("summary", "fleet-callout answers NATS's logins with tokens of " + s.issuer_url +
-                                (s.admit_passwords ? "; agents' passwords admitted too (migrating)" : ""));
-  applied.detail("next", "harmony deploy fleet agent --set agent.token_dir=DIR");
+  detail::describe_callout(applied, s);
   return applied;
 }
 

@@ -415,35 +415,31 @@ base::expected<void> check_agents(const AgentSettings& s, const std::optional<Co
   return {};
 }
 
-namespace {
-
-// NATS was deployed with the callout: its settings; nullopt when it uses
-// passwords, so that nothing of the callout is needed.
-base::expected<std::optional<NatsSettings>> callout_nats(const std::optional<ComponentRecord>& nats_record) {
-  auto nats = deployed_nats(nats_record);
-  if (!nats) return base::fail(nats.error());
-  if (nats->auth != NatsAuth::callout) return std::optional<NatsSettings>();
-  return std::optional<NatsSettings>(std::move(*nats));
-}
-
-}  // namespace
-
-Outcome deploy_callout(const CalloutSettings& s, const std::optional<ComponentRecord>& nats_record,
-                       ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
-  auto found = callout_nats(nats_record);
-  if (!found) return Outcome::failure(found.error());
-  if (!*found) {
-    // Part of `server` or `all` while NATS uses passwords: nothing to run.
+std::optional<Outcome> detail::callout_not_deployed(const CalloutSettings& s, const NatsSettings& nats) {
+  if (nats.auth != NatsAuth::callout) {
     Outcome out = Outcome::no_change("not needed: the fleet's NATS uses nats.auth=user_password");
     out.detail("next", "harmony deploy fleet nats callout agent --set nats.auth=callout --set callout.issuer_url=... "
                        "(docs/fleet-callout.md, \"Moving a fleet to the callout\")");
     return out;
   }
-  const NatsSettings* nats = &**found;
   if (s.issuer_url.empty())
     return Outcome::failure(failed(base::exit_status::invalid_settings, "callout.issuer_url is not set",
-                                   "the callout checks tokens against an identity provider, and on local there is no Zitadel",
+                                   "the callout checks tokens against an identity provider, and this version deploys no Zitadel",
                                    "name yours: --set callout.issuer_url=https://... --set callout.audience=PROJECT_ID"));
+  return std::nullopt;
+}
+
+void detail::describe_callout(Outcome& out, const CalloutSettings& s) {
+  out.detail("summary", "fleet-callout answers NATS's logins with tokens of " + s.issuer_url +
+                            (s.admit_passwords ? "; agents' passwords admitted too (migrating)" : ""));
+  out.detail("next", "harmony deploy fleet agent --set agent.token_dir=DIR");
+}
+
+Outcome deploy_callout(const CalloutSettings& s, const std::optional<ComponentRecord>& nats_record,
+                       ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return Outcome::failure(nats.error());
+  if (auto stop = detail::callout_not_deployed(s, *nats)) return *stop;
   auto program = find_program(s.program, "callout.program", "build harmony (scripts/build) or install its fleet package");
   if (!program) return Outcome::failure(program.error());
   for (auto name : {callout_password_file, callout_issuer_seed_file, callout_xkey_seed_file})
@@ -453,40 +449,23 @@ Outcome deploy_callout(const CalloutSettings& s, const std::optional<ComponentRe
                                      "deploy it again: harmony deploy fleet nats callout"));
   ProcessDefinition callout;
   callout.name = "fleet-callout";
-  callout.argv = {*program,
-                  "--nats-urls", client_url(*nats),
-                  "--nats-user", std::string(callout_user),
-                  "--nats-password-file", nats_credential(files, callout_password_file),
-                  "--issuer-seed-file", nats_credential(files, callout_issuer_seed_file),
-                  "--xkey-seed-file", nats_credential(files, callout_xkey_seed_file),
-                  "--oidc-issuer", s.issuer_url,
-                  "--oidc-audience", s.audience,
-                  "--account", std::string(fleet_account),
-                  "--device-claim", s.device_claim,
-                  "--device-prefix", s.device_prefix,
-                  "--roles-claim", s.roles_claim,
-                  "--ops-role", s.ops_role,
-                  "--user-lifetime", std::to_string(s.user_lifetime.value.count()) + "ms"};
-  if (!s.ca_file.empty()) callout.argv.insert(callout.argv.end(), {"--oidc-ca-file", fs::absolute(s.ca_file).string()});
-  // The agents' password files, which it reads at each such login.
-  if (s.admit_passwords)
-    callout.argv.insert(callout.argv.end(),
-                        {"--agent-passwords-dir", base::parent_dir(nats_credential(files, operator_password_file))});
-  Outcome process = processes.ensure_process(ctx, callout);
-  if (process.failed()) return process;
-  Outcome out = process;
-  out.detail("summary", "fleet-callout answers NATS's logins with tokens of " + s.issuer_url +
-                            (s.admit_passwords ? "; agents' passwords admitted too (migrating)" : ""));
-  out.detail("next", "harmony deploy fleet agent --set agent.token_dir=DIR");
+  callout.argv = {*program};
+  for (auto& arg : callout_arguments(s, client_url(*nats),
+                                     {nats_credential(files, callout_password_file), nats_credential(files, callout_issuer_seed_file),
+                                      nats_credential(files, callout_xkey_seed_file),
+                                      s.ca_file.empty() ? std::string() : fs::absolute(s.ca_file).string(),
+                                      base::parent_dir(nats_credential(files, operator_password_file))}))
+    callout.argv.push_back(std::move(arg));
+  Outcome out = processes.ensure_process(ctx, callout);
+  if (!out.failed()) detail::describe_callout(out, s);
   return out;
 }
 
 base::expected<void> check_callout(const CalloutSettings& s, const std::optional<ComponentRecord>& nats_record,
                                    ProcessSupervisor& processes, FileStore& files, RunContext& ctx) {
-  auto found = callout_nats(nats_record);
-  if (!found) return base::fail(found.error());
-  if (!*found) return {};
-  const NatsSettings* nats = &**found;
+  auto nats = deployed_nats(nats_record);
+  if (!nats) return base::fail(nats.error());
+  if (nats->auth != NatsAuth::callout) return {};
   // Asked before it listens, NATS would wait out its callout timeout.
   auto listening = checks::wait_until(
       ctx, "fleet-callout listens",

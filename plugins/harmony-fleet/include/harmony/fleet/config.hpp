@@ -76,6 +76,18 @@ struct CalloutServer {
   std::string xkey;
 };
 
+// fleet-callout's command line (after the program) for these settings:
+// where NATS is, and where its files are (local paths, or a pod's mounts).
+struct CalloutFiles {
+  std::string password;
+  std::string issuer_seed;
+  std::string xkey_seed;
+  std::string oidc_ca;              // empty: the system's CAs
+  std::string agent_passwords_dir;  // used with callout.admit_passwords
+};
+std::vector<std::string> callout_arguments(const CalloutSettings& settings, const std::string& nats_url,
+                                           const CalloutFiles& files);
+
 // nats-server's configuration. `accounts_include` is the accounts file's
 // path relative to the configuration's directory (nats-server resolves
 // includes there). With `callout`, every login but harmony's own users

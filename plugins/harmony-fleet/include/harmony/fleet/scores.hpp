@@ -45,56 +45,36 @@ class FleetNatsScore {
   template <Topology T>
     requires ManagesKubernetes<T> && TracksDeployments<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    struct Deploy final : Interpret<T> {
-      explicit Deploy(Settings s) : settings(std::move(s)) {}
-      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        HelmReleaser* helm = nullptr;
-        if constexpr (HelmReleases<T>) helm = &topology.helm();
-        return deploy_nats_on_kubernetes(settings, deployed_agent_ids(topology.recorded(agent_component)),
-                                         topology.kubernetes(), ctx, helm);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Deploy>(settings_);
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      HelmReleaser* helm = nullptr;
+      if constexpr (HelmReleases<T>) helm = &topology.helm();
+      return deploy_nats_on_kubernetes(settings, deployed_agent_ids(topology.recorded(agent_component)),
+                                       topology.kubernetes(), ctx, helm);
+    });
   }
 
   template <Topology T>
     requires ManagesKubernetes<T> && TracksDeployments<T>
   std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
-    struct Check final : SmokeTest<T> {
-      explicit Check(Settings s) : settings(std::move(s)) {}
-      base::expected<void> run(T& topology, RunContext& ctx) override {
-        return check_nats_on_kubernetes(settings, topology.kubernetes(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Check>(settings_);
+    return smoke_test_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return check_nats_on_kubernetes(settings, topology.kubernetes(), ctx);
+    });
   }
 
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && ReachesEndpoints<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    struct Deploy final : Interpret<T> {
-      explicit Deploy(Settings s) : settings(std::move(s)) {}
-      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        return deploy_nats(settings, topology.processes(), topology.files(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Deploy>(settings_);
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return deploy_nats(settings, topology.processes(), topology.files(), ctx);
+    });
   }
 
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && ReachesEndpoints<T>
   std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
-    struct Check final : SmokeTest<T> {
-      explicit Check(Settings s) : settings(std::move(s)) {}
-      base::expected<void> run(T& topology, RunContext& ctx) override {
-        return check_nats(settings, topology.processes(), topology.files(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Check>(settings_);
+    return smoke_test_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return check_nats(settings, topology.processes(), topology.files(), ctx);
+    });
   }
 
  private:
@@ -118,59 +98,39 @@ class FleetAgentScore {
   template <Topology T>
     requires ManagesKubernetes<T> && TracksDeployments<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    struct Deploy final : Interpret<T> {
-      explicit Deploy(Settings s) : settings(std::move(s)) {}
-      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        if constexpr (ImportsImages<T>) {
-          if (!ctx.dry_run())
-            if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
-        }
-        return deploy_agents_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
-                                           topology.recorded(callout_component), topology.kubernetes(), ctx);
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      if constexpr (ImportsImages<T>) {
+        if (!ctx.dry_run())
+          if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
       }
-      Settings settings;
-    };
-    return std::make_unique<Deploy>(settings_);
+      return deploy_agents_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
+                                         topology.recorded(callout_component), topology.kubernetes(), ctx);
+    });
   }
 
   template <Topology T>
     requires ManagesKubernetes<T> && TracksDeployments<T>
   std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
-    struct Check final : SmokeTest<T> {
-      explicit Check(Settings s) : settings(std::move(s)) {}
-      base::expected<void> run(T& topology, RunContext& ctx) override {
-        return check_agents_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Check>(settings_);
+    return smoke_test_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return check_agents_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(), ctx);
+    });
   }
 
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && TracksDeployments<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    struct Deploy final : Interpret<T> {
-      explicit Deploy(Settings s) : settings(std::move(s)) {}
-      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        return deploy_agents(settings, topology.recorded(nats_component), topology.recorded(callout_component),
-                             topology.processes(), topology.files(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Deploy>(settings_);
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return deploy_agents(settings, topology.recorded(nats_component), topology.recorded(callout_component),
+                           topology.processes(), topology.files(), ctx);
+    });
   }
 
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && TracksDeployments<T>
   std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
-    struct Check final : SmokeTest<T> {
-      explicit Check(Settings s) : settings(std::move(s)) {}
-      base::expected<void> run(T& topology, RunContext& ctx) override {
-        return check_agents(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Check>(settings_);
+    return smoke_test_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return check_agents(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
+    });
   }
 
  private:
@@ -192,30 +152,22 @@ class FleetOperatorScore {
   template <Topology T>
     requires ManagesKubernetes<T> && HelmReleases<T> && TracksDeployments<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    struct Deploy final : Interpret<T> {
-      explicit Deploy(Settings s) : settings(std::move(s)) {}
-      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        if constexpr (ImportsImages<T>) {
-          if (!ctx.dry_run())
-            if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
-        }
-        return deploy_operator_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(),
-                                             topology.helm(), ctx);
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      if constexpr (ImportsImages<T>) {
+        if (!ctx.dry_run())
+          if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
       }
-      Settings settings;
-    };
-    return std::make_unique<Deploy>(settings_);
+      return deploy_operator_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(),
+                                           topology.helm(), ctx);
+    });
   }
 
   template <Topology T>
     requires ManagesKubernetes<T> && HelmReleases<T> && TracksDeployments<T>
   std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
-    struct Check final : SmokeTest<T> {
-      base::expected<void> run(T& topology, RunContext& ctx) override {
-        return check_operator_on_kubernetes(topology.kubernetes(), ctx);
-      }
-    };
-    return std::make_unique<Check>();
+    return smoke_test_with<T>([](T& topology, RunContext& ctx) {
+      return check_operator_on_kubernetes(topology.kubernetes(), ctx);
+    });
   }
 
  private:
@@ -254,27 +206,17 @@ class FleetCalloutScore {
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && TracksDeployments<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    struct Deploy final : Interpret<T> {
-      explicit Deploy(Settings s) : settings(std::move(s)) {}
-      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        return deploy_callout(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Deploy>(settings_);
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return deploy_callout(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
+    });
   }
 
   template <Topology T>
     requires SupervisesProcesses<T> && StoresFiles<T> && TracksDeployments<T>
   std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
-    struct Check final : SmokeTest<T> {
-      explicit Check(Settings s) : settings(std::move(s)) {}
-      base::expected<void> run(T& topology, RunContext& ctx) override {
-        return check_callout(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Check>(settings_);
+    return smoke_test_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return check_callout(settings, topology.recorded(nats_component), topology.processes(), topology.files(), ctx);
+    });
   }
 
   // A Deployment, where the topology loads images into its cluster (k3d)
@@ -282,32 +224,22 @@ class FleetCalloutScore {
   template <Topology T>
     requires ManagesKubernetes<T> && TracksDeployments<T>
   std::unique_ptr<Interpret<T>> create_interpret() const {
-    struct Deploy final : Interpret<T> {
-      explicit Deploy(Settings s) : settings(std::move(s)) {}
-      Outcome execute(T& topology, const Inventory&, RunContext& ctx) override {
-        if constexpr (ImportsImages<T>) {
-          if (!ctx.dry_run())
-            if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
-        }
-        return deploy_callout_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
-                                            topology.kubernetes(), ctx);
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      if constexpr (ImportsImages<T>) {
+        if (!ctx.dry_run())
+          if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
       }
-      Settings settings;
-    };
-    return std::make_unique<Deploy>(settings_);
+      return deploy_callout_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
+                                          topology.kubernetes(), ctx);
+    });
   }
 
   template <Topology T>
     requires ManagesKubernetes<T> && TracksDeployments<T>
   std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
-    struct Check final : SmokeTest<T> {
-      explicit Check(Settings s) : settings(std::move(s)) {}
-      base::expected<void> run(T& topology, RunContext& ctx) override {
-        return check_callout_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(), ctx);
-      }
-      Settings settings;
-    };
-    return std::make_unique<Check>(settings_);
+    return smoke_test_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return check_callout_on_kubernetes(settings, topology.recorded(nats_component), topology.kubernetes(), ctx);
+    });
   }
 
  private:
