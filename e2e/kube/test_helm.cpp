@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,6 +70,34 @@ std::string bare_chart(const testing::TempDir& dir, const std::string& name) {
   REQUIRE(base::write_file_atomically(path + "/Chart.yaml", "apiVersion: v2\nname: " + name + "\nversion: 0.1.0\n"));
   return path;
 }
+
+// A server of the test's on loopback, on the port it picked and printed
+// after `marker` in its log; stopped at the end.
+struct LoopbackServer {
+  LoopbackServer(std::vector<std::string> argv, const std::string& log, const std::string& marker) {
+    base::DetachedSpec spec;
+    spec.argv = std::move(argv);
+    spec.log_path = log;
+    auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
+    REQUIRE(started);
+    id = *started;
+    REQUIRE(testing::eventually([&] {
+      const std::string said = base::read_file(log).value_or("");
+      const auto at = said.find(marker);
+      if (at == std::string::npos) return false;
+      const auto from = at + marker.size();
+      port = said.substr(from, said.find_first_not_of("0123456789", from) - from);
+      return !port.empty();
+    }));
+  }
+  ~LoopbackServer() {
+    if (id) (void)base::terminate_process(*id, std::chrono::seconds(2));
+  }
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+  std::optional<base::ProcessIdentity> id;
+  std::string port;
+};
 
 std::vector<std::string> kinds_and_names(const std::vector<kube::Object>& objects) {
   std::vector<std::string> out;
@@ -203,25 +232,11 @@ TEST_CASE("helm: a chart from a repository URL at a pinned version installs that
   next.replace(next.find("version: 0.1.0"), 14, "version: 0.2.0");
   REQUIRE(base::write_file_atomically(chart.path + "/Chart.yaml", next));
   run({helm_program, "package", chart.path, "-d", repo.path()});
-  base::DetachedSpec web;
   auto python = base::find_program("python3", "/usr/bin:/bin");
   REQUIRE(python);
-  web.argv = {*python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", repo.path()};
-  web.log_path = repo / "web.log";
-  auto served = base::spawn_detached(web, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
-  REQUIRE(served);
-  struct Stop {
-    base::ProcessIdentity id;
-    ~Stop() { (void)base::terminate_process(id, std::chrono::seconds(2)); }
-  } stop{*served};
-  std::string port;
-  REQUIRE(testing::eventually([&] {
-    const std::string said = base::read_file(web.log_path).value_or("");
-    const auto at = said.find(" port ");
-    if (at == std::string::npos) return false;
-    port = said.substr(at + 6, said.find(' ', at + 6) - at - 6);
-    return true;
-  }));
+  LoopbackServer web({*python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", repo.path()},
+                     repo / "web.log", " port ");
+  const std::string& port = web.port;
   const std::string url = "http://127.0.0.1:" + port;
   run({helm_program, "repo", "index", repo.path(), "--url", url});
 
@@ -260,23 +275,8 @@ TEST_CASE("helm: a chart pushed to an OCI registry installs from its oci:// refe
   // go-containerregistry's registry, in memory, on a port it picks; helm
   // pushes the packaged chart to it as a publisher would.
   testing::TempDir dir;
-  base::DetachedSpec spec;
-  spec.argv = {HARMONY_E2E_REGISTRY, "-port", "0"};
-  spec.log_path = dir / "registry.log";
-  auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
-  REQUIRE(started);
-  struct Stop {
-    base::ProcessIdentity id;
-    ~Stop() { (void)base::terminate_process(id, std::chrono::seconds(2)); }
-  } stop{*started};
-  std::string port;
-  REQUIRE(testing::eventually([&] {
-    const std::string said = base::read_file(spec.log_path).value_or("");
-    const auto at = said.find("serving on port ");
-    if (at == std::string::npos) return false;
-    port = said.substr(at + 16, said.find_first_not_of("0123456789", at + 16) - at - 16);
-    return !port.empty();
-  }));
+  LoopbackServer registry_server({HARMONY_E2E_REGISTRY, "-port", "0"}, dir / "registry.log", "serving on port ");
+  const std::string& port = registry_server.port;
   BusyboxChart chart;
   auto packaged = helm_cli({"package", chart.path, "-d", dir.path()});
   INFO(packaged.out + packaged.err);
