@@ -13,26 +13,34 @@ base::Error bad_token(std::string why) { return base::make_error("not a valid NA
 
 }  // namespace
 
+// libsodium's codec: every login decodes three JWTs and encodes two, and a
+// character-by-character codec was a tenth of the callout's time.
 std::string base64url_encode(std::string_view bytes) {
-  std::string out = base::base64_encode(bytes);
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  std::replace(out.begin(), out.end(), '+', '-');
-  std::replace(out.begin(), out.end(), '/', '_');
+  constexpr int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), variant);
+  out.resize(out.size() - 1);  // the terminating NUL
   return out;
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  std::string standard(text);
-  if (standard.find_first_of("+/=") != std::string::npos) return std::nullopt;
-  std::replace(standard.begin(), standard.end(), '-', '+');
-  std::replace(standard.begin(), standard.end(), '_', '/');
-  if (standard.size() % 4 == 1) return std::nullopt;
-  while (standard.size() % 4 != 0) standard.push_back('=');
-  auto decoded = base::base64_decode(standard);
-  // One text per value: spare bits set in the last character would let two
-  // texts stand for the same bytes.
-  if (decoded && base64url_encode(*decoded) != text) return std::nullopt;
-  return decoded;
+  // libsodium refuses characters outside the alphabet, padding, and spare
+  // bits set in the last character (which would let two texts stand for the
+  // same bytes): one text per value. But Debian's libsodium 1.0.18 reads any
+  // byte above 0x7f as '_' (a signed char in its comparisons), which would
+  // let a forged signature text decode to a real one: such bytes are refused
+  // here first (the fuzzer found it).
+  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) > 0x7f; }))
+    return std::nullopt;
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  std::size_t length = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                        &length, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != text.data() + text.size())
+    return std::nullopt;
+  out.resize(length);
+  return out;
 }
 
 base::expected<Jwt> decode_jwt(std::string_view token, std::span<const KeyKind> issuers,

@@ -1,7 +1,9 @@
 #include <harmony/callout/nkeys.hpp>
 
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include <sodium.h>
@@ -215,6 +217,31 @@ std::string KeyPair::sign(std::string_view message) const {
 
 // ---- XKey -----------------------------------------------------------------------
 
+struct XKey::SharedKeys {
+  // A server's xkey lives as long as the server, so a few entries serve a
+  // cluster; the bound only keeps a stream of odd senders from growing it.
+  static constexpr std::size_t max_peers = 64;
+  std::mutex mutex;
+  std::map<std::string, std::array<unsigned char, crypto_box_BEFORENMBYTES>> keys;
+  ~SharedKeys() {
+    for (auto& [peer, key] : keys) sodium_memzero(key.data(), key.size());
+  }
+};
+
+XKey::XKey() : shared_(std::make_shared<SharedKeys>()) {}
+
+std::optional<std::array<unsigned char, 32>> XKey::shared_with(const std::string& peer) const {
+  std::lock_guard lock(shared_->mutex);
+  if (auto it = shared_->keys.find(peer); it != shared_->keys.end()) return it->second;
+  std::array<unsigned char, crypto_box_BEFORENMBYTES> key{};
+  // A low-order peer key shares no secret: no box to or from it.
+  if (crypto_box_beforenm(key.data(), reinterpret_cast<const unsigned char*>(peer.data()), seed_.data()) != 0)
+    return std::nullopt;
+  if (shared_->keys.size() >= SharedKeys::max_peers) shared_->keys.clear();
+  shared_->keys.emplace(peer, key);
+  return key;
+}
+
 XKey XKey::generate() {
   init_sodium();
   XKey k;
@@ -251,9 +278,13 @@ base::expected<std::string> XKey::seal(std::string_view plaintext, std::string_v
   out.append(bytes(nonce.data(), nonce.size()));
   const std::size_t at = out.size();
   out.resize(at + crypto_box_MACBYTES + plaintext.size());
-  if (crypto_box_easy(reinterpret_cast<unsigned char*>(out.data() + at),
-                      reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(), nonce.data(),
-                      reinterpret_cast<const unsigned char*>(to->data()), seed_.data()) != 0)
+  auto key = shared_with(*to);
+  const int sealed = key ? crypto_box_easy_afternm(reinterpret_cast<unsigned char*>(out.data() + at),
+                                                   reinterpret_cast<const unsigned char*>(plaintext.data()),
+                                                   plaintext.size(), nonce.data(), key->data())
+                         : -1;
+  if (key) sodium_memzero(key->data(), key->size());
+  if (sealed != 0)
     return base::fail(base::make_error("cannot encrypt for " + std::string(recipient.substr(0, 8)) + "..."));
   return out;
 }
@@ -267,8 +298,13 @@ base::expected<std::string> XKey::open(std::string_view sealed, std::string_view
   const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data() + xkey_version.size());
   const std::string_view box = sealed.substr(header);
   std::string out(box.size() - crypto_box_MACBYTES, '\0');
-  if (crypto_box_open_easy(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(box.data()),
-                           box.size(), nonce, reinterpret_cast<const unsigned char*>(from->data()), seed_.data()) != 0)
+  auto key = shared_with(*from);
+  const int opened = key ? crypto_box_open_easy_afternm(reinterpret_cast<unsigned char*>(out.data()),
+                                                        reinterpret_cast<const unsigned char*>(box.data()), box.size(),
+                                                        nonce, key->data())
+                         : -1;
+  if (key) sodium_memzero(key->data(), key->size());
+  if (opened != 0)
     return base::fail(base::make_error("cannot decrypt", "the box does not open with these keys"));
   return out;
 }

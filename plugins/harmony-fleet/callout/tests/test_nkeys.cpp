@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <vector>
 
 #include <harmony/callout/jwt.hpp>
 #include <harmony/callout/nkeys.hpp>
@@ -63,6 +64,28 @@ TEST_CASE("base32 round-trips any bytes and refuses what is not canonical") {
   CHECK(crc16("123456789") == 0x31c3);  // CRC-16/XMODEM's check value
 }
 
+TEST_CASE("base64url round-trips any bytes and refuses padding, other alphabets, spare bits and stray characters") {
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) {
+    const std::string text = base64url_encode(bytes);
+    CHECK(text.find_first_of("+/=") == std::string::npos);
+    CHECK(base64url_decode(text) == bytes);
+    bytes.push_back(static_cast<char>(0xfb ^ (i * 37)));
+  }
+  CHECK(base64url_encode("\xfb\xff") == "-_8");
+  CHECK(base64url_decode("-_8") == std::string("\xfb\xff"));
+  CHECK(base64url_decode("") == std::string());
+  CHECK_FALSE(base64url_decode("+/8"));   // standard alphabet
+  CHECK_FALSE(base64url_decode("QQ=="));  // padding
+  CHECK_FALSE(base64url_decode("QR"));    // spare bits: "QQ" is the one text for "A"
+  CHECK_FALSE(base64url_decode("QUJDR"));  // a lone last character
+  CHECK_FALSE(base64url_decode("QU JD"));
+  CHECK_FALSE(base64url_decode("QUJD\n"));
+  CHECK_FALSE(base64url_decode(std::string("QU\0D", 4)));
+  // Bytes above 0x7f: Debian's libsodium alone would read each as '_'.
+  for (const char* text : {"QU\xdf" "D", "\xbfQ", "\x80\x80\x80\x80", "__\xff_"}) CHECK_FALSE(base64url_decode(text));
+}
+
 TEST_CASE("signatures verify with the signer's public key only, over exactly what was signed") {
   const KeyPair server = KeyPair::generate(KeyKind::server);
   CHECK(server.public_key().front() == 'N');
@@ -93,6 +116,24 @@ TEST_CASE("xkeys seal for one recipient from one sender, as NATS's xkv1 boxes") 
   auto restored = XKey::from_seed(b.seed());
   REQUIRE(restored);
   CHECK(restored->open(*sealed, a.public_key()) == std::string("the request"));
+  // The key shared with a peer is kept: later boxes, either way, from more
+  // peers than are kept, still open with the right keys only.
+  std::vector<XKey> senders;
+  for (int i = 0; i < 70; ++i) senders.push_back(XKey::generate());
+  for (int round = 0; round < 2; ++round)
+    for (const auto& sender : senders) {
+      auto box = sender.seal("round " + std::to_string(round), b.public_key());
+      REQUIRE(box);
+      CHECK(b.open(*box, sender.public_key()) == "round " + std::to_string(round));
+      CHECK_FALSE(b.open(*box, a.public_key()));
+      auto answer = b.seal("answer", sender.public_key());
+      REQUIRE(answer);
+      CHECK(sender.open(*answer, b.public_key()) == std::string("answer"));
+    }
+  // A low-order public key shares no secret: nothing is sealed for it.
+  const std::string zero = encode_public(KeyKind::curve, std::string(32, '\0'));
+  CHECK_FALSE(a.seal("the request", zero));
+  CHECK_FALSE(a.open(*sealed, zero));
 }
 
 TEST_CASE("NATS JWTs: signed by their issuer, refused when tampered, expired, too long or from the wrong kind of key") {

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,9 +92,16 @@ class XKey {
   [[nodiscard]] base::expected<std::string> open(std::string_view sealed, std::string_view sender) const;
 
  private:
-  XKey() = default;
+  struct SharedKeys;
+  XKey();
+  // The box key shared with `peer` (raw public bytes), computed once per
+  // peer: the curve25519 multiplication is 50 us here, the box itself 1 us,
+  // and a callout meets the same few servers on every login. None for a
+  // low-order key, which shares no secret.
+  [[nodiscard]] std::optional<std::array<unsigned char, 32>> shared_with(const std::string& peer) const;
   std::array<unsigned char, 32> seed_{};
   std::array<unsigned char, 32> public_{};
+  std::shared_ptr<SharedKeys> shared_;
 };
 
 }  // namespace harmony::callout
