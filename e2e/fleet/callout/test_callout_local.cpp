@@ -3,7 +3,9 @@
 // component runs fleet-callout, and the agents log in with tokens of the
 // test identity provider (identity_provider.hpp; Zitadel is not exercised).
 // Then the migration of a running fleet from user_password to callout, as
-// docs/fleet-callout.md describes it, without an agent locked out.
+// docs/fleet-callout.md describes it, without an agent locked out; and
+// `harmony fleet token`, which turns a device's machine key into the token
+// file its agent reads, through the provider's JWT profile grant.
 
 #include <catch2/catch.hpp>
 
@@ -172,5 +174,76 @@ TEST_CASE("a running fleet moves from user_password to callout as documented, an
   auto back = f.deploy({"nats", "agent"});
   INFO(everything(back));
   CHECK(back.exit_code == 0);
+  CHECK(f.answers("edge-1"));
+}
+
+TEST_CASE("harmony fleet token makes a device's token file from its machine key and keeps it fresh; the agent logs in with it") {
+  const auto server = callout_capable_server();
+  if (!server) HARMONY_SKIP("no nats-server >= 2.10 here (e2e/cluster/build-components builds it); Debian's 2.9 has no auth callout");
+  CalloutFleet f(*server);
+  auto& box = f.stack.box;
+  const std::string key = f.idp.machine_key("edge-1");
+  const std::string user = nlohmann::json::parse(key).at("userId").get<std::string>();
+  box.make_dir("keys", 0700);
+  const std::string key_file = box.write("keys", "edge-1.json", key, std::filesystem::perms(0600));
+  const std::string token_file = box.path("tokens/edge-1.token");
+  ::unlink(token_file.c_str());
+  const std::vector<std::string> fetch{"fleet", "token", "--key", key_file, "--issuer", f.idp.url(), "--project", "fleet-nats",
+                                       "--out", token_file};
+
+  auto r = f.stack.harmony(fetch);
+  INFO(everything(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("wrote a token for " + user + " to " + token_file + ", valid 1h"));
+  const std::string issued = base::read_file(box.path("idp-private/tokens/" + user), 1 << 16).value_or("?");
+  CHECK(base::read_file(token_file, 1 << 16).value_or("") == issued + "\n");
+  CHECK(everything(r).find(issued) == std::string::npos);  // the token is never printed
+  struct stat st {};
+  REQUIRE(::stat(token_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  // The agent logs in through the callout with what harmony fleet token wrote.
+  auto deployed = f.deploy({"nats", "callout", "agent", "--set", "nats.auth=callout", "--set", "agent.token_dir=" + box.path("tokens")});
+  INFO(everything(deployed));
+  REQUIRE(deployed.exit_code == 0);
+  CHECK(f.answers("edge-1"));
+  CHECK_THAT(f.callout_log(), Catch::Contains("as device edge-1"));
+
+  // Refusals keep the file as it was: the agent may still be using that token.
+  ::chmod(key_file.c_str(), 0644);
+  auto readable = f.stack.harmony(fetch);
+  CHECK(readable.exit_code != 0);
+  CHECK_THAT(readable.err, Catch::Contains("refusing to use the machine key"));
+  ::chmod(key_file.c_str(), 0600);
+  auto down = f.stack.harmony({"fleet", "token", "--key", key_file, "--issuer", "http://127.0.0.1:1", "--out", token_file});
+  CHECK(down.exit_code == base::exit_status::unreachable);
+  CHECK_THAT(down.err, Catch::Contains("cannot reach the identity provider"));
+  const std::string other_key = f.idp.machine_key("edge-2");
+  f.idp.remove_key(other_key);
+  box.write("keys", "removed.json", other_key, std::filesystem::perms(0600));
+  auto removed = f.stack.harmony({"fleet", "token", "--key", box.path("keys/removed.json"), "--issuer", f.idp.url(), "--out", token_file});
+  CHECK(removed.exit_code == base::exit_status::unauthorized);
+  CHECK_THAT(removed.err, Catch::Contains("refused machine key") && Catch::Contains("key not found") && Catch::Contains("make a new key"));
+  CHECK(removed.err.find("PRIVATE KEY") == std::string::npos);
+  CHECK(base::read_file(token_file, 1 << 16).value_or("") == issued + "\n");
+  auto usage = f.stack.harmony({"fleet", "token", "--key", key_file});
+  CHECK(usage.exit_code == base::exit_status::usage);
+  CHECK_THAT(usage.err, Catch::Contains("needs --key, --issuer and --out"));
+
+  // --watch fetches again two thirds into each token's life (here 3 s) and
+  // stops on SIGTERM; the provider's next token reaches the file.
+  f.idp.set_expires_in(3);
+  std::vector<std::string> argv{box.path("hbin/harmony")};
+  argv.insert(argv.end(), fetch.begin(), fetch.end());
+  argv.push_back("--watch");
+  e2e::Process watch(box, argv, "token-watch.log", box.environment());
+  CHECK(testing::eventually([&] { return watch.log().find("next in 2s") != std::string::npos; }, std::chrono::seconds(10)));
+  const std::string fresh = f.idp.token({{"client_id", "device-edge-1"}, {"jti", "the next one"}});
+  REQUIRE(fresh != issued);
+  f.idp.set_device_token("edge-1", fresh);
+  CHECK(testing::eventually([&] { return base::read_file(token_file, 1 << 16).value_or("") == fresh + "\n"; }, std::chrono::seconds(10)));
+  INFO(watch.log());
+  CHECK(watch.running());
+  watch.stop();
   CHECK(f.answers("edge-1"));
 }

@@ -23,29 +23,12 @@ constexpr const char* aggregated_accept =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
-// Percent-encodes a query value.
-std::string escape(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-  return out;
-}
-
 std::string with_query(std::string path, const std::vector<std::pair<std::string, std::string>>& query) {
   char sep = path.find('?') == std::string::npos ? '?' : '&';
   for (const auto& [k, v] : query) {
     if (v.empty()) continue;
     path += sep;
-    path += k + "=" + escape(v);
+    path += k + "=" + base::percent_encode(v);
     sep = '&';
   }
   return path;
@@ -476,7 +459,7 @@ expected<void> Client::pod_log(const PodLogOptions& options, const std::function
   State& state = *state_;
   const std::string ns = options.namespace_.empty() ? state.config.namespace_ : options.namespace_;
   Request request;
-  request.path = with_query("/api/v1/namespaces/" + escape(ns) + "/pods/" + escape(options.pod) + "/log",
+  request.path = with_query("/api/v1/namespaces/" + base::percent_encode(ns) + "/pods/" + base::percent_encode(options.pod) + "/log",
                             {{"container", options.container},
                              {"tailLines", options.tail_lines ? std::to_string(*options.tail_lines) : ""},
                              {"follow", options.follow ? "true" : ""},

@@ -390,4 +390,23 @@ expected<Response> Transport::perform(const Request& request, const std::functio
   }
 }
 
+base::expected<Response> send_to_url(const std::string& url, Request request, const std::string& ca_pem) {
+  const auto scheme = url.find("://");
+  const std::string origin = scheme == std::string::npos ? url : url.substr(0, url.find('/', scheme + 3));
+  const std::string host = scheme == std::string::npos ? std::string() : origin.substr(scheme + 3);
+  const bool loopback = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+  if (!url.starts_with("https://") && !(url.starts_with("http://") && loopback))
+    return base::fail(base::make_error("cannot reach '" + base::printable(url) + "'",
+                                       url.starts_with("http://") ? "plain http is only for loopback; use https"
+                                                                  : "not an http(s) URL"));
+  ClientConfig config;
+  config.cluster.server = origin;
+  config.cluster.certificate_authority_data = ca_pem;
+  TransportOptions options;
+  options.max_attempts = 2;
+  Transport transport(config, options);
+  request.path = url.size() > origin.size() ? url.substr(origin.size()) : "/";
+  return transport.send(request);
+}
+
 }  // namespace harmony::kube

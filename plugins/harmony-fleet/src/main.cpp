@@ -22,11 +22,13 @@
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/scores.hpp>
 #include <harmony/fleet/stack.hpp>
+#include <harmony/fleet/token.hpp>
 
 #include "images.hpp"
 
 #include <harmony/agent/tunnel.hpp>
 #include <harmony/base/interrupt.hpp>
+#include <harmony/base/secrets.hpp>
 #include <harmony/base/time.hpp>
 #include <harmony/kube/client.hpp>
 #include <harmony/plugin.hpp>
@@ -174,6 +176,52 @@ int port_forward_on(const CommandContext& c, std::uint16_t local_port) {
   }
   while (!base::interrupt_requested()) base::sleep_unless_interrupted(std::chrono::seconds(1));
   return 0;
+}
+
+struct TokenArgs {
+  std::string key_file;
+  std::string out;
+  TokenSource source;
+  bool watch = false;
+};
+
+// harmony fleet token: a device's token file from its machine key, once or
+// kept fresh (--watch) for as long as it runs.
+int token(const CommandContext& c, const TokenArgs& a) {
+  if (a.key_file.empty() || a.out.empty() || a.source.issuer.empty())
+    throw base::usage_error("harmony fleet token needs --key, --issuer and --out",
+                            "the device's machine key, the identity provider, and the token file its agent reads",
+                            "harmony fleet token --key edge-1.json --issuer https://auth.example.com --project ID --out /var/lib/fleet-agent/token");
+  auto key_text = base::read_secret_file(a.key_file, "the machine key", 16384);
+  if (!key_text) throw base::Error(key_text.error());
+  auto key = parse_machine_key(*key_text);
+  if (!key) throw key.error().with_reason(key.error().reason + " (" + a.key_file + ")");
+  const HttpExchange http = https_exchange(a.source.ca_file);
+  base::InterruptScope interrupt;
+  auto backoff = std::chrono::seconds(5);
+  while (true) {
+    auto issued = fetch_token(*key, a.source, http, std::chrono::system_clock::now());
+    std::chrono::seconds next = backoff;
+    if (issued) {
+      // Written whole and 0600, so an agent reading it at that moment sees
+      // the old token or the new one, and nobody else sees either.
+      if (auto written = base::write_file_atomically(a.out, issued->access_token + "\n", 0600); !written)
+        throw written.error();
+      next = refresh_after(issued->expires_in);
+      backoff = std::chrono::seconds(5);
+      c.print("wrote a token for " + key->user_id + " to " + a.out + ", valid " + base::format_duration(issued->expires_in) +
+              (a.watch ? "; next in " + base::format_duration(next) : "") + "\n");
+    } else if (!a.watch) {
+      // The file keeps what it had: an agent may still be using that token.
+      throw issued.error();
+    } else {
+      std::fputs(base::render_error(issued.error(), "harmony fleet token", false).c_str(), stderr);
+      std::fprintf(stderr, "harmony fleet token: %s keeps its token; trying again in %s\n", a.out.c_str(),
+                   base::format_duration(backoff).c_str());
+      backoff = std::min(backoff * 2, std::chrono::seconds(300));
+    }
+    if (!a.watch || !base::sleep_unless_interrupted(next)) return 0;
+  }
 }
 
 struct ImagesArgs {
@@ -391,6 +439,15 @@ int main(int argc, char** argv) {
                 " -n NAMESPACE --set nats.urls={tls://nats.NAMESPACE.svc:4222} --set nats.password=...\n");
         return 0;
       });
+  static TokenArgs token_args;
+  plugin.command("token", "a device's NATS token from its identity provider machine key (JWT profile grant), once or kept fresh")
+      .option("--key", token_args.key_file, "the device's machine key: the JSON key Zitadel showed (0600)")
+      .option("--issuer", token_args.source.issuer, "the identity provider (https; its discovery document names the token endpoint)")
+      .option("--project", token_args.source.project, "the Zitadel project whose id is the callout's audience (callout.audience)")
+      .option("--ca-file", token_args.source.ca_file, "the CA of the provider's certificate (default: the system's)")
+      .option("--out", token_args.out, "the token file to write, 0600 (the agent's nats.token_file)")
+      .flag("--watch", token_args.watch, "keep running: fetch again two thirds into each token's life, until SIGTERM or Ctrl-C")
+      .action([](const harmony::CommandContext& c) { return token(c, token_args); });
   static ImagesArgs images_args;
   plugin.command("images", "build the fleet-agent and fleet-operator images from the installed programs, or build and push them")
       .positional("build|push", images_args.verb, "build: an image archive (and into docker or podman); push: to REGISTRY")

@@ -34,6 +34,9 @@ std::string fingerprint(std::string_view data);
 
 // A word as a POSIX shell reads it back: unchanged when it is safe bare,
 // else in single quotes. For commands printed as next steps.
+// RFC 3986 percent-encoding of everything but unreserved characters: a URL's
+// query value, or a form field's (application/x-www-form-urlencoded).
+std::string percent_encode(std::string_view text);
 std::string shell_quote(std::string_view word);
 
 }  // namespace harmony::base

@@ -114,4 +114,10 @@ class Transport {
 // "harmony/0.3.0 (linux/amd64)"
 std::string user_agent();
 
+// One request to a web server that is not a cluster (an identity provider):
+// `url` is absolute, `request.path` is ignored. https verifies the server
+// with `ca_pem`, else the system's CAs; plain http is refused except to
+// loopback, so that nothing secret crosses a network in clear. Two attempts.
+base::expected<Response> send_to_url(const std::string& url, Request request, const std::string& ca_pem = {});
+
 }  // namespace harmony::kube

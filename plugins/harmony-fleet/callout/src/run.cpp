@@ -73,33 +73,13 @@ base::expected<std::string> secret(const std::string& flag, const std::string& f
   return *text;
 }
 
-bool loopback_host(std::string_view origin) {
-  const auto host = origin.substr(origin.find("://") + 3);
-  return host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
-}
-
 // GET over HTTPS (plain HTTP to loopback only: a test issuer), with the
 // system's CAs or `ca_pem`.
 Fetch https_fetch(std::string ca_pem) {
   return [ca_pem = std::move(ca_pem)](const std::string& url) -> base::expected<std::string> {
-    const auto scheme = url.find("://");
-    if (scheme == std::string::npos || (!url.starts_with("https://") && !url.starts_with("http://")))
-      return base::fail(base::make_error("cannot fetch '" + base::printable(url) + "'", "not an http(s) URL"));
-    const auto path = url.find('/', scheme + 3);
-    const std::string origin = url.substr(0, path);
-    if (url.starts_with("http://") && !loopback_host(origin))
-      return base::fail(base::make_error("cannot fetch '" + base::printable(url) + "'",
-                                         "the identity provider must be reached over https (http only on loopback)"));
-    kube::ClientConfig config;
-    config.cluster.server = origin;
-    config.cluster.certificate_authority_data = ca_pem;
-    kube::TransportOptions options;
-    options.max_attempts = 2;
-    kube::Transport transport(config, options);
     kube::Request request;
-    request.path = path == std::string::npos ? "/" : url.substr(path);
     request.timeout = std::chrono::seconds(10);
-    auto response = transport.send(request);
+    auto response = kube::send_to_url(url, request, ca_pem);
     if (!response) return base::fail(base::make_error("cannot fetch " + base::printable(url), response.error().reason));
     if (response->status != 200)
       return base::fail(base::make_error("cannot fetch " + base::printable(url), "HTTP status " + std::to_string(response->status)));
