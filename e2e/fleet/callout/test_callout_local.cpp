@@ -229,6 +229,10 @@ TEST_CASE("harmony fleet token makes a device's token file from its machine key 
   auto usage = f.stack.harmony({"fleet", "token", "--key", key_file});
   CHECK(usage.exit_code == base::exit_status::usage);
   CHECK_THAT(usage.err, Catch::Contains("needs --key, --issuer and --out"));
+  // Refused before any request: the assertion would cross a network in clear.
+  auto clear = f.stack.harmony({"fleet", "token", "--key", key_file, "--issuer", "http://auth.example.test", "--out", token_file});
+  CHECK(clear.exit_code == base::exit_status::usage);
+  CHECK_THAT(clear.err, Catch::Contains("is not an https URL"));
 
   // --watch fetches again two thirds into each token's life (here 3 s) and
   // stops on SIGTERM; the provider's next token reaches the file.

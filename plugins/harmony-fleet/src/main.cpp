@@ -192,6 +192,12 @@ int token(const CommandContext& c, const TokenArgs& a) {
     throw base::usage_error("harmony fleet token needs --key, --issuer and --out",
                             "the device's machine key, the identity provider, and the token file its agent reads",
                             "harmony fleet token --key edge-1.json --issuer https://auth.example.com --project ID --out /var/lib/fleet-agent/token");
+  const std::string& issuer = a.source.issuer;
+  const bool loopback = issuer.starts_with("http://127.") || issuer.starts_with("http://localhost") || issuer.starts_with("http://[::1]");
+  if (!issuer.starts_with("https://") && !loopback)
+    throw base::usage_error("--issuer " + base::printable(issuer) + " is not an https URL",
+                            "the key's assertion and the token must not cross a network in clear (plain http only on loopback)",
+                            "harmony fleet token --issuer https://auth.example.com ...");
   auto key_text = base::read_secret_file(a.key_file, "the machine key", 16384);
   if (!key_text) throw base::Error(key_text.error());
   auto key = parse_machine_key(*key_text);

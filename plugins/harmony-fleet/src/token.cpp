@@ -21,7 +21,7 @@ using nlohmann::json;
 
 base::Error bad_key(const std::string& why) {
   return base::make_error("cannot use the machine key", why,
-                          "give the JSON key Zitadel showed when the key was made (harmony keeps them under the fleet's credentials)");
+                          "give the JSON key file Zitadel showed when the machine key was made (keyId, key, userId)");
 }
 
 std::string origin_of(const std::string& url) {
