@@ -390,12 +390,38 @@ expected<Response> Transport::perform(const Request& request, const std::functio
   }
 }
 
+bool is_loopback_http_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (!url.starts_with(scheme)) return false;
+  std::string_view authority = url.substr(scheme.size());
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) return false;
+  std::string_view host = authority, port;
+  if (authority.starts_with("[")) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    host = authority.substr(0, close + 1);
+    port = authority.substr(close + 1);
+  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon);
+  }
+  if (!port.empty() && (port.size() == 1 || port.front() != ':' ||
+                        !std::all_of(port.begin() + 1, port.end(), [](char c) { return c >= '0' && c <= '9'; })))
+    return false;
+  if (host == "localhost" || host == "[::1]") return true;
+  const auto parts = base::split_list(host, '.');
+  if (parts.size() != 4 || parts.front() != "127") return false;
+  return std::all_of(parts.begin(), parts.end(), [](const std::string& part) {
+    return !part.empty() && part.size() <= 3 && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+           std::stoi(part) <= 255;
+  });
+}
+
 base::expected<Response> send_to_url(const std::string& url, Request request, const std::string& ca_pem) {
   const auto scheme = url.find("://");
   const std::string origin = scheme == std::string::npos ? url : url.substr(0, url.find('/', scheme + 3));
-  const std::string host = scheme == std::string::npos ? std::string() : origin.substr(scheme + 3);
-  const bool loopback = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
-  if (!url.starts_with("https://") && !(url.starts_with("http://") && loopback))
+  if (!url.starts_with("https://") && !is_loopback_http_url(url))
     return base::fail(base::make_error("cannot reach '" + base::printable(url) + "'",
                                        url.starts_with("http://") ? "plain http is only for loopback; use https"
                                                                   : "not an http(s) URL"));

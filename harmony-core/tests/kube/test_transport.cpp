@@ -301,3 +301,17 @@ TEST_CASE("client: a watch whose version expired (410) relists, says so, and goe
   REQUIRE(r);
   CHECK(events == std::vector<std::string>{"added first", "synced", "relisted", "added first", "added second", "synced", "added after"});
 }
+
+TEST_CASE("plain http is allowed to this machine's loopback only, however the URL is dressed") {
+  for (const char* url : {"http://127.0.0.1:8080/.well-known/openid-configuration", "http://127.1.2.3", "http://localhost:9/x",
+                          "http://[::1]:443/", "http://localhost?x", "http://127.0.0.1#f"})
+    CHECK(kube::is_loopback_http_url(url));
+  for (const char* url : {"https://127.0.0.1/", "http://127.evil.example/", "http://localhost.corp.example/",
+                          "http://localhost:80@evil.example/", "http://127.0.0.1@evil.example", "http://evil.example/127.0.0.1",
+                          "http://127.0.0.256/", "http://127.0.0.1.evil.example/", "http://[::1].evil/", "http://localhost:x/",
+                          "http://localhost:/", "http://10.0.0.1/", "ftp://127.0.0.1/", "http://127.0.0/"})
+    CHECK_FALSE(kube::is_loopback_http_url(url));
+  auto refused = kube::send_to_url("http://localhost:80@evil.example/", {});
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().reason, Catch::Contains("only for loopback"));
+}

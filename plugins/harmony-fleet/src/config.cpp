@@ -11,6 +11,7 @@
 
 #include <harmony/agent/protocol.hpp>
 #include <harmony/base/exit_status.hpp>
+#include <harmony/kube/transport.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/fleet/contract.hpp>
@@ -100,8 +101,7 @@ std::vector<settings::Problem> AgentSettings::check() const {
 
 std::vector<settings::Problem> CalloutSettings::check() const {
   std::vector<settings::Problem> problems;
-  if (!issuer_url.empty() && !issuer_url.starts_with("https://") &&
-      !(issuer_url.starts_with("http://") && is_loopback(issuer_url.substr(7, issuer_url.find_first_of(":/", 7) - 7))))
+  if (!issuer_url.empty() && !issuer_url.starts_with("https://") && !kube::is_loopback_http_url(issuer_url))
     problems.push_back({"issuer_url", "'" + base::printable(issuer_url) + "' is not an https URL (http only on loopback)"});
   if (!issuer_url.empty() && audience.empty()) problems.push_back({"audience", "must be set with issuer_url"});
   if (user_lifetime.value < 1s) problems.push_back({"user_lifetime", "must be at least 1s"});

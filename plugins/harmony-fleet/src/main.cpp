@@ -193,8 +193,7 @@ int token(const CommandContext& c, const TokenArgs& a) {
                             "the device's machine key, the identity provider, and the token file its agent reads",
                             "harmony fleet token --key edge-1.json --issuer https://auth.example.com --project ID --out /var/lib/fleet-agent/token");
   const std::string& issuer = a.source.issuer;
-  const bool loopback = issuer.starts_with("http://127.") || issuer.starts_with("http://localhost") || issuer.starts_with("http://[::1]");
-  if (!issuer.starts_with("https://") && !loopback)
+  if (!issuer.starts_with("https://") && !kube::is_loopback_http_url(issuer))
     throw base::usage_error("--issuer " + base::printable(issuer) + " is not an https URL",
                             "the key's assertion and the token must not cross a network in clear (plain http only on loopback)",
                             "harmony fleet token --issuer https://auth.example.com ...");

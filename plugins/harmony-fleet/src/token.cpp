@@ -156,7 +156,10 @@ base::expected<IssuedToken> fetch_token(const MachineKey& key, const TokenSource
     return base::fail(std::move(e));
   }
   const auto expires = body.find("expires_in");
-  out.expires_in = std::chrono::seconds(expires != body.end() && expires->is_number_integer() ? expires->get<long long>() : 3600);
+  // Bounded, whatever the provider says: no refresh loop faster than every
+  // few seconds, no overflow in the arithmetic on it.
+  const long long seconds = expires != body.end() && expires->is_number_integer() ? expires->get<long long>() : 3600;
+  out.expires_in = std::chrono::seconds(std::clamp(seconds, 10LL, 366LL * 24 * 3600));
   return out;
 }
 

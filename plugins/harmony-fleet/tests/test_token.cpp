@@ -163,6 +163,10 @@ TEST_CASE("the provider's refusals and odd answers are typed errors that carry n
 
   provider.token_answer = {200, R"({"token_type":"Bearer"})"};
   CHECK_FALSE(fetch_token(key, {provider.issuer, "", ""}, provider.exchange(), now));
+  provider.token_answer = {200, R"({"access_token":"x","expires_in":0})"};
+  CHECK(fetch_token(key, {provider.issuer, "", ""}, provider.exchange(), now)->expires_in == std::chrono::seconds(10));
+  provider.token_answer = {200, R"({"access_token":"x","expires_in":9223372036854775807})"};
+  CHECK(fetch_token(key, {provider.issuer, "", ""}, provider.exchange(), now)->expires_in == std::chrono::hours(366 * 24));
   provider.token_answer = {200, R"({"access_token":"two\nlines"})"};
   CHECK_FALSE(fetch_token(key, {provider.issuer, "", ""}, provider.exchange(), now));
 

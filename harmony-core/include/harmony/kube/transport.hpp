@@ -114,6 +114,12 @@ class Transport {
 // "harmony/0.3.0 (linux/amd64)"
 std::string user_agent();
 
+// Whether `url` is plain http to this machine's loopback: http://, then
+// 127.x.y.z (four numbers), localhost or [::1], an optional :port, and
+// nothing before the host (no user info, which would make curl connect to
+// whatever follows the '@').
+bool is_loopback_http_url(std::string_view url);
+
 // One request to a web server that is not a cluster (an identity provider):
 // `url` is absolute, `request.path` is ignored. https verifies the server
 // with `ca_pem`, else the system's CAs; plain http is refused except to

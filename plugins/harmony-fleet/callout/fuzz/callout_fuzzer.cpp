@@ -20,6 +20,7 @@ namespace {
 
 struct Fixed {
   KeyPair server = KeyPair::generate(KeyKind::server);
+  KeyPair account = KeyPair::generate(KeyKind::account);
   XKey callout = XKey::generate();
   XKey server_xkey = XKey::generate();
   std::string request;
@@ -74,7 +75,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       break;
     }
     case 4: (void)decode_jwt(input, kinds); break;
-    case 5: (void)validate_token(input, *f.keys, TokenRules{.issuer = "https://id", .audience = "a"}); break;
+    case 5: {
+      // Whatever the refusal says about the token, the answer carrying it is
+      // made: its JSON must stay valid (a cut multi-byte character once
+      // threw here).
+      auto checked = validate_token(input, *f.keys, TokenRules{.issuer = "https://id", .audience = "a"});
+      if (!checked) {
+        static const AuthRequest request = *read_request(f.request, "", nullptr);
+        if (!refuse(request, checked.error().reason, f.account, nullptr)) __builtin_trap();
+        if (!refuse(request, input, f.account, nullptr)) __builtin_trap();
+      }
+      break;
+    }
     case 6: (void)KeySet::parse(input); break;
     default:
       (void)base32_decode(input);

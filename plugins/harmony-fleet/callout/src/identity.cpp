@@ -1,6 +1,7 @@
 #include <harmony/callout/identity.hpp>
 
 #include <harmony/agent/protocol.hpp>
+#include <harmony/callout/jwt.hpp>
 
 namespace harmony::callout {
 namespace {
@@ -24,7 +25,7 @@ tl::expected<Identity, std::string> identify(const nlohmann::json& claims, const
   if (!rules.device_prefix.empty() && name.starts_with(rules.device_prefix)) {
     const std::string id = name.substr(rules.device_prefix.size());
     if (!agent::valid_device_id(id))
-      return tl::unexpected("machine user '" + name.substr(0, 80) + "' names no valid device id");
+      return tl::unexpected("machine user '" + shown(name, 80) + "' names no valid device id");
     // A device never also operates the fleet: such a token is a mistake in
     // the identity provider, and refused rather than guessed at.
     if (ops) return tl::unexpected("device '" + id + "' also holds the " + rules.ops_role + " role");
@@ -33,7 +34,7 @@ tl::expected<Identity, std::string> identify(const nlohmann::json& claims, const
   if (ops) {
     const auto sub = claims.find("sub");
     const std::string who = sub != claims.end() && sub->is_string() ? sub->get<std::string>() : name;
-    return Identity{Role::fleet_ops, {}, rules.ops_role + " " + who.substr(0, 80)};
+    return Identity{Role::fleet_ops, {}, rules.ops_role + " " + shown(who, 80)};
   }
   return tl::unexpected("neither a device (" + rules.device_claim + " '" + rules.device_prefix + "<id>') nor the " +
                         rules.ops_role + " role");

@@ -13,6 +13,13 @@ base::Error bad_token(std::string why) { return base::make_error("not a valid NA
 
 }  // namespace
 
+std::string shown(std::string_view text, std::size_t max) {
+  std::string out(text.substr(0, max));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  return out;
+}
+
 // libsodium's codec: every login decodes three JWTs and encodes two, and a
 // character-by-character codec was a tenth of the callout's time.
 std::string base64url_encode(std::string_view bytes) {
@@ -55,8 +62,9 @@ base::expected<Jwt> decode_jwt(std::string_view token, std::span<const KeyKind> 
   auto signature = base64url_decode(token.substr(second + 1));
   if (!header_text || !claims_text || !signature) return base::fail(bad_token("a part is not base64url"));
   const auto header = nlohmann::json::parse(*header_text, nullptr, false);
-  if (!header.is_object() || header.value("typ", "") != "JWT" ||
-      (header.value("alg", "") != "ed25519-nkey" && header.value("alg", "") != "ed25519"))
+  // value() would throw on a non-string member: compare JSON values instead.
+  if (!header.is_object() || !header.contains("typ") || header["typ"] != "JWT" || !header.contains("alg") ||
+      (header["alg"] != "ed25519-nkey" && header["alg"] != "ed25519"))
     return base::fail(bad_token("its header is not a NATS JWT's (typ JWT, alg ed25519-nkey)"));
   Jwt out;
   out.claims = nlohmann::json::parse(*claims_text, nullptr, false);
@@ -82,11 +90,14 @@ std::string encode_jwt(nlohmann::json claims, const KeyPair& issuer, std::chrono
   // An identifier derived from the content, as NATS's own libraries make
   // it (the server does not check how).
   claims["jti"] = "";
-  const std::string content = claims.dump();
+  // Replacing invalid UTF-8 rather than throwing: whatever a client slipped
+  // into a claim, the answer is still made.
+  constexpr auto replace = nlohmann::json::error_handler_t::replace;
+  const std::string content = claims.dump(-1, ' ', false, replace);
   std::array<unsigned char, crypto_hash_sha256_BYTES> hash{};
   crypto_hash_sha256(hash.data(), reinterpret_cast<const unsigned char*>(content.data()), content.size());
   claims["jti"] = base32_encode(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
-  const std::string signing_input = base64url_encode(R"({"typ":"JWT","alg":"ed25519-nkey"})") + "." + base64url_encode(claims.dump());
+  const std::string signing_input = base64url_encode(R"({"typ":"JWT","alg":"ed25519-nkey"})") + "." + base64url_encode(claims.dump(-1, ' ', false, replace));
   return signing_input + "." + base64url_encode(issuer.sign(signing_input));
 }
 

@@ -193,14 +193,14 @@ tl::expected<json, TokenError> validate_token(std::string_view token, const KeyS
   if (!header.is_object()) return refused(TokenProblem::malformed, "its header is not a JSON object");
   const std::string alg = text(header, "alg");
   if (alg != "RS256" && alg != "ES256")
-    return refused(TokenProblem::unsupported_algorithm, "alg '" + alg.substr(0, 16) + "' (RS256 and ES256 are accepted)");
+    return refused(TokenProblem::unsupported_algorithm, "alg '" + shown(alg, 16) + "' (RS256 and ES256 are accepted)");
   const std::string kid = text(header, "kid");
   const KeySet::Key* key = keys.find(kid);
-  if (key == nullptr) return refused(TokenProblem::unknown_key, "no key '" + kid.substr(0, 64) + "' in the issuer's JWKS");
+  if (key == nullptr) return refused(TokenProblem::unknown_key, "no key '" + shown(kid, 64) + "' in the issuer's JWKS");
   if ((key->algorithm == Algorithm::rs256) != (alg == "RS256"))
-    return refused(TokenProblem::unsupported_algorithm, "alg " + alg + " does not match key '" + kid + "'");
+    return refused(TokenProblem::unsupported_algorithm, "alg " + alg + " does not match key '" + shown(kid, 64) + "'");
   if (!verified(*key, token.substr(0, second), *signature))
-    return refused(TokenProblem::bad_signature, "the signature does not verify with key '" + kid + "'");
+    return refused(TokenProblem::bad_signature, "the signature does not verify with key '" + shown(kid, 64) + "'");
 
   auto claims = json::parse(*claims_text, nullptr, false);
   if (!claims.is_object()) return refused(TokenProblem::malformed, "its claims are not a JSON object");

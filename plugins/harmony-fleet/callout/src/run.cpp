@@ -49,6 +49,7 @@ constexpr const char* usage =
     "  --roles-claim NAME         the claim holding roles (default urn:zitadel:iam:org:project:roles)\n"
     "  --ops-role NAME            the role of the fleet's operators (default fleet-ops)\n"
     "  --user-lifetime DURATION   an admitted user's JWT at most (default 1h; never past its token)\n"
+    "  --keys-max-age DURATION    fetch the provider's keys again when older (default 10m): a removed key stops verifying\n"
     "  --keys-refetch-interval DURATION\n"
     "                             the fewest time between two fetches of the provider's keys (default 30s)\n"
     "  --agent-passwords-dir DIR  migrating from user_password: agent-<id> may still log in with the password\n"
@@ -92,10 +93,16 @@ void on_request(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closu
   const char* header_xkey = nullptr;
   if (natsMsgHeader_Get(msg, std::string(server_xkey_header).c_str(), &header_xkey) != NATS_OK) header_xkey = nullptr;
   const std::string payload(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
-  auto answer = service->handle(payload, header_xkey != nullptr ? header_xkey : "");
-  base::log_line(answer.admitted ? "info" : "warn", answer.log);
-  if (answer.response && natsMsg_GetReply(msg) != nullptr)
-    natsConnection_Publish(nc, natsMsg_GetReply(msg), answer.response->data(), static_cast<int>(answer.response->size()));
+  try {
+    auto answer = service->handle(payload, header_xkey != nullptr ? header_xkey : "");
+    base::log_line(answer.admitted ? "info" : "warn", answer.log);
+    if (answer.response && natsMsg_GetReply(msg) != nullptr)
+      natsConnection_Publish(nc, natsMsg_GetReply(msg), answer.response->data(), static_cast<int>(answer.response->size()));
+  } catch (const std::exception& e) {
+    // A defect, not a verdict: that login goes unanswered (nats-server
+    // refuses it at its timeout) and the callout keeps serving the others.
+    base::log_line("error", std::string("cannot handle an authorization request: ") + e.what());
+  }
   natsMsg_Destroy(msg);
 }
 
@@ -109,7 +116,7 @@ int run(int argc, char** argv) {
       "--nats-urls",     "--nats-user",     "--nats-password-file", "--nats-ca-file", "--issuer-seed-file",
       "--xkey-seed-file", "--oidc-issuer",  "--oidc-audience",      "--oidc-ca-file", "--account",
       "--device-claim",  "--device-prefix", "--roles-claim",        "--ops-role",     "--user-lifetime",
-      "--keys-refetch-interval", "--agent-passwords-dir"};
+      "--keys-refetch-interval", "--keys-max-age", "--agent-passwords-dir"};
   auto given = base::parse_daemon_options(argc, argv, flags, "FLEET_CALLOUT_", "fleet-callout");
   if (!given) return report(given.error());
   if (given->version) {
@@ -162,6 +169,11 @@ int run(int argc, char** argv) {
     auto d = base::parse_duration(text);
     if (!d) return report(base::usage_error("--keys-refetch-interval: '" + base::printable(text) + "' is not a duration"));
     config.refetch_interval = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  if (auto text = get("--keys-max-age"); !text.empty()) {
+    auto d = base::parse_duration(text);
+    if (!d) return report(base::usage_error("--keys-max-age: '" + base::printable(text) + "' is not a duration"));
+    config.keys_max_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
   }
   std::string ca_pem;
   if (auto file = get("--oidc-ca-file"); !file.empty()) {

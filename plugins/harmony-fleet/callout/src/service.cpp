@@ -1,9 +1,12 @@
 #include <harmony/callout/service.hpp>
 
+#include <algorithm>
+
 #include <sodium.h>
 
 #include <harmony/agent/protocol.hpp>
 #include <harmony/base/secrets.hpp>
+#include <harmony/callout/jwt.hpp>
 #include <harmony/fleet/roles.hpp>
 
 namespace harmony::callout {
@@ -29,7 +32,7 @@ base::expected<void> Service::refresh_keys() {
   auto discovery = fetch_(discovery_url);
   if (!discovery) return base::fail(discovery.error());
   const auto doc = nlohmann::json::parse(*discovery, nullptr, false);
-  if (!doc.is_object() || doc.value("issuer", "") != config_.token.issuer || !doc.contains("jwks_uri") ||
+  if (!doc.is_object() || !doc.contains("issuer") || doc["issuer"] != config_.token.issuer || !doc.contains("jwks_uri") ||
       !doc["jwks_uri"].is_string())
     return base::fail(base::make_error("cannot use the identity provider's discovery document",
                                        discovery_url + " does not name this issuer and a jwks_uri"));
@@ -45,6 +48,7 @@ tl::expected<nlohmann::json, TokenError> Service::validate(const std::string& to
   std::lock_guard lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   const bool may_fetch = !keys_ || now - fetched_ >= config_.refetch_interval;
+  if (keys_ && now - fetched_ >= std::max(config_.keys_max_age, config_.refetch_interval)) (void)refresh_keys();
   if (!keys_ || (!keys_->find(key_id_of(token)) && may_fetch)) {
     if (!may_fetch) return tl::unexpected(TokenError{TokenProblem::unknown_key, "the issuer's keys are not known yet"});
     if (auto refreshed = refresh_keys(); !refreshed && !keys_)
@@ -56,7 +60,7 @@ tl::expected<nlohmann::json, TokenError> Service::validate(const std::string& to
 
 base::expected<std::string> Service::password_device(const AuthRequest& request) const {
   const std::string id = request.user.substr(agent_user_prefix.size());
-  if (!agent::valid_device_id(id)) return base::fail(base::make_error("'" + request.user.substr(0, 80) + "' is no agent's user"));
+  if (!agent::valid_device_id(id)) return base::fail(base::make_error("'" + shown(request.user, 80) + "' is no agent's user"));
   auto expected = base::read_secret_file(config_.agent_passwords_dir + "/" + request.user + ".password", "an agent's password file");
   if (!expected) return base::fail(base::make_error("agent " + id + " has no password login (it logs in with a token now)"));
   if (expected->size() != request.password.size() ||
@@ -73,8 +77,8 @@ Service::Answer Service::handle(std::string_view payload, std::string_view heade
     out.log = "unreadable request: " + request.error().reason;
     return out;
   }
-  const std::string client = (request->client_name.empty() ? "" : "'" + request->client_name.substr(0, 64) + "' ") + "from " +
-                             (request->client_host.empty() ? "?" : request->client_host);
+  const std::string client = (request->client_name.empty() ? "" : "'" + shown(request->client_name, 64) + "' ") + "from " +
+                             (request->client_host.empty() ? "?" : shown(request->client_host, 64));
   auto refuse_with = [&](const std::string& why) {
     out.log = "refused " + client + ": " + why;
     auto response = refuse(*request, why, config_.issuer, xkey);

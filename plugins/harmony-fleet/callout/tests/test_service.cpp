@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -28,8 +29,9 @@ long long at(std::chrono::system_clock::time_point t) {
 struct FakeServer {
   KeyPair key = KeyPair::generate(KeyKind::server);
   KeyPair user = KeyPair::generate(KeyKind::user);  // the connection's nkey
-  std::string request(const std::string& token, bool as_password = false, const std::string& login = {}) const {
-    json connect = {{"protocol", 1}, {"name", "agent"}};
+  std::string request(const std::string& token, bool as_password = false, const std::string& login = {},
+                      const std::string& name = "agent") const {
+    json connect = {{"protocol", 1}, {"name", name}};
     connect[as_password ? "pass" : "auth_token"] = token;
     if (!login.empty()) connect["user"] = login;
     json claims = {{"sub", user.public_key()},
@@ -167,6 +169,35 @@ TEST_CASE("a rotated key is fetched when a token names it, an unknown key is ref
   CHECK_THAT(f.error_of(f.service.handle(f.server.request(foreign), "")), Catch::StartsWith("unknown signing key"));
 }
 
+TEST_CASE("a key the provider removed stops verifying once the cached keys are older than their maximum age") {
+  Fixture f;
+  auto service_with = [&](std::chrono::seconds max_age) {
+    return Service(ServiceConfig{.issuer = f.account,
+                                 .xkey = std::nullopt,
+                                 .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
+                                 .identity = {},
+                                 .account = "FLEET",
+                                 .user_lifetime = 3600s,
+                                 .refetch_interval = 0s,
+                                 .keys_max_age = max_age,
+                                 .agent_passwords_dir = {}},
+                   [&](const std::string& url) -> base::expected<std::string> {
+                     return url.ends_with("openid-configuration") ? f.idp.discovery() : f.idp.jwks();
+                   });
+  };
+  Service fresh = service_with(0s), cached = service_with(600s);
+  const std::string token = f.token({{"client_id", "device-edge-1"}});
+  CHECK(fresh.handle(f.server.request(token), "").admitted);
+  CHECK(cached.handle(f.server.request(token), "").admitted);
+  f.idp.add_rsa_key();
+  f.idp.remove_key(f.kid);  // e.g. compromised
+  // Within the maximum age the cache still holds it; past it, it is gone.
+  CHECK(cached.handle(f.server.request(token), "").admitted);
+  auto refused = fresh.handle(f.server.request(token), "");
+  CHECK_FALSE(refused.admitted);
+  CHECK_THAT(f.error_of(refused), Catch::StartsWith("unknown signing key"));
+}
+
 TEST_CASE("with an xkey, sealed requests get sealed answers") {
   Fixture f;
   const XKey callout_xkey = XKey::generate(), server_xkey = XKey::generate();
@@ -225,4 +256,49 @@ TEST_CASE("while a fleet migrates, an agent may log in with its generated passwo
   CHECK(migrating.handle(f.server.request(f.token({{"client_id", "device-edge-2"}})), "").admitted);
   CHECK_FALSE(f.service.handle(f.server.request("s3cretpassword0123456789abcdefgh", true, "agent-edge-1"), "").admitted);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("hostile text in a token's header or a login's names is refused or logged as printable ASCII, never thrown") {
+  Fixture f;
+  auto plain_ascii = [](const std::string& text) {
+    return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+  };
+  auto refused_cleanly = [&](const Service::Answer& answer, const std::string& why) {
+    CHECK_FALSE(answer.admitted);
+    CHECK(plain_ascii(answer.log));
+    CHECK_THAT(f.error_of(answer), Catch::Contains(why));
+  };
+  // A multi-byte character cut by the reason's length limit: the answer's
+  // JSON must still be valid UTF-8.
+  const std::string e_acute = "\xc3\xa9";
+  auto header_token = [](const json& header) { return base64url_encode(header.dump()) + ".e30.AA"; };
+  Service::Answer answer;
+  REQUIRE_NOTHROW(answer = f.service.handle(f.server.request(header_token({{"alg", std::string(15, 'A') + e_acute}})), ""));
+  refused_cleanly(answer, "unsupported algorithm");
+  REQUIRE_NOTHROW(answer = f.service.handle(
+                      f.server.request(header_token({{"alg", "RS256"}, {"kid", std::string(63, 'a') + e_acute}})), ""));
+  refused_cleanly(answer, "unknown signing key");
+  // A key id or a client name cannot forge a line in the callout's log.
+  const std::string forged = "x\n2026-12-01T00:00:00Z info admitted 'x' from 10.0.0.9 as fleet-ops alice";
+  REQUIRE_NOTHROW(answer = f.service.handle(f.server.request(header_token({{"alg", "RS256"}, {"kid", forged}})), ""));
+  refused_cleanly(answer, "unknown signing key");
+  REQUIRE_NOTHROW(answer = f.service.handle(f.server.request("", false, {}, forged), ""));
+  refused_cleanly(answer, "no token");
+  CHECK_THAT(answer.log, Catch::StartsWith("refused 'x?2026"));
+  // A migrating agent's user name, cut inside a character.
+  ServiceConfig config{.issuer = f.account,
+                       .xkey = std::nullopt,
+                       .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
+                       .identity = {},
+                       .account = "FLEET",
+                       .user_lifetime = 3600s,
+                       .refetch_interval = 30s,
+                       .agent_passwords_dir = "/nonexistent"};
+  Service migrating(config, [](const std::string&) -> base::expected<std::string> { return base::fail(base::make_error("none")); });
+  REQUIRE_NOTHROW(answer = migrating.handle(f.server.request("pw", true, "agent-" + std::string(73, 'x') + e_acute), ""));
+  refused_cleanly(answer, "is no agent's user");
+  // A NATS JWT whose typ is not a string.
+  REQUIRE_NOTHROW(answer = f.service.handle("eyJ0eXAiOjF9.e30.AAAA", ""));
+  CHECK_FALSE(answer.admitted);
+  CHECK_FALSE(answer.response);
 }

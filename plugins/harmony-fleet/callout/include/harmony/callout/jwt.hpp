@@ -18,6 +18,11 @@
 namespace harmony::callout {
 
 std::string base64url_encode(std::string_view bytes);
+// Text a client sent (a key id, a user or client name), for a refusal's
+// reason or a log line: printable ASCII only, every other byte '?', at most
+// `max` bytes. Reasons go into JWTs, whose JSON must be valid UTF-8, and log
+// lines must not be forged with newlines.
+std::string shown(std::string_view text, std::size_t max);
 std::optional<std::string> base64url_decode(std::string_view text);
 
 struct Jwt {

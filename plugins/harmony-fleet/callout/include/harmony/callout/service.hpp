@@ -29,6 +29,10 @@ struct ServiceConfig {
   std::string account = "FLEET";              // where admitted users go
   std::chrono::seconds user_lifetime{3600};   // at most; never past the token's own expiry
   std::chrono::seconds refetch_interval{30};  // the fewest seconds between two fetches of the keys
+  // Keys older than this are fetched again at the next login, so that a key
+  // the provider removed (rotated out, or compromised) stops verifying
+  // without a restart. A failed fetch keeps the old keys.
+  std::chrono::seconds keys_max_age{600};
   // Moving a fleet from nats.auth=user_password: while set, agent-<id> may
   // still log in with the password harmony generated, read from
   // <dir>/agent-<id>.password at each login (docs/fleet-callout.md,
