@@ -69,6 +69,24 @@ struct Fixture {
                   }};
   FakeServer server;
 
+  // A configuration like the service's, for a test to vary, and the
+  // identity provider's documents without counting.
+  [[nodiscard]] ServiceConfig config() const {
+    return ServiceConfig{.issuer = account,
+                         .xkey = std::nullopt,
+                         .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
+                         .identity = {},
+                         .account = "FLEET",
+                         .user_lifetime = 3600s,
+                         .refetch_interval = 30s,
+                         .agent_passwords_dir = {}};
+  }
+  Fetch documents() {
+    return [this](const std::string& url) -> base::expected<std::string> {
+      return url.ends_with("openid-configuration") ? idp.discovery() : idp.jwks();
+    };
+  }
+
   std::string token(json extra, std::string signing_kid = {}) {
     json claims = {{"iss", "http://127.0.0.1:1"}, {"aud", "fleet-nats"}, {"sub", "2718"}, {"exp", at(std::chrono::system_clock::now() + 10min)}};
     for (auto& [k, v] : extra.items()) claims[k] = v;
@@ -172,18 +190,10 @@ TEST_CASE("a rotated key is fetched when a token names it, an unknown key is ref
 TEST_CASE("a key the provider removed stops verifying once the cached keys are older than their maximum age") {
   Fixture f;
   auto service_with = [&](std::chrono::seconds max_age) {
-    return Service(ServiceConfig{.issuer = f.account,
-                                 .xkey = std::nullopt,
-                                 .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
-                                 .identity = {},
-                                 .account = "FLEET",
-                                 .user_lifetime = 3600s,
-                                 .refetch_interval = 0s,
-                                 .keys_max_age = max_age,
-                                 .agent_passwords_dir = {}},
-                   [&](const std::string& url) -> base::expected<std::string> {
-                     return url.ends_with("openid-configuration") ? f.idp.discovery() : f.idp.jwks();
-                   });
+    ServiceConfig config = f.config();
+    config.refetch_interval = 0s;
+    config.keys_max_age = max_age;
+    return Service(config, f.documents());
   };
   Service fresh = service_with(0s), cached = service_with(600s);
   const std::string token = f.token({{"client_id", "device-edge-1"}});
@@ -201,17 +211,9 @@ TEST_CASE("a key the provider removed stops verifying once the cached keys are o
 TEST_CASE("with an xkey, sealed requests get sealed answers") {
   Fixture f;
   const XKey callout_xkey = XKey::generate(), server_xkey = XKey::generate();
-  Service sealed(ServiceConfig{.issuer = f.account,
-                               .xkey = callout_xkey,
-                               .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
-                               .identity = {},
-                               .account = "FLEET",
-                               .user_lifetime = 3600s,
-                               .refetch_interval = 30s,
-                               .agent_passwords_dir = {}},
-                 [&](const std::string& url) -> base::expected<std::string> {
-                   return url.ends_with("openid-configuration") ? f.idp.discovery() : f.idp.jwks();
-                 });
+  ServiceConfig config = f.config();
+  config.xkey = callout_xkey;
+  Service sealed(config, f.documents());
   auto box = server_xkey.seal(f.server.request(f.token({{"client_id", "device-edge-1"}})), callout_xkey.public_key());
   REQUIRE(box);
   auto answer = sealed.handle(*box, server_xkey.public_key());
@@ -229,17 +231,9 @@ TEST_CASE("while a fleet migrates, an agent may log in with its generated passwo
   const std::string file = (dir / "agent-edge-1.password").string();
   { std::ofstream(file) << "s3cretpassword0123456789abcdefgh\n"; }
   ::chmod(file.c_str(), 0600);
-  ServiceConfig config{.issuer = f.account,
-                       .xkey = std::nullopt,
-                       .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
-                       .identity = {},
-                       .account = "FLEET",
-                       .user_lifetime = 3600s,
-                       .refetch_interval = 30s,
-                       .agent_passwords_dir = dir.string()};
-  Service migrating(config, [&](const std::string& url) -> base::expected<std::string> {
-    return url.ends_with("openid-configuration") ? f.idp.discovery() : f.idp.jwks();
-  });
+  ServiceConfig config = f.config();
+  config.agent_passwords_dir = dir.string();
+  Service migrating(config, f.documents());
   auto answer = migrating.handle(f.server.request("s3cretpassword0123456789abcdefgh", true, "agent-edge-1"), "");
   CHECK(answer.admitted);
   CHECK(answer.log == "admitted 'agent' from 10.0.0.7 as device edge-1 (password)");
@@ -286,15 +280,9 @@ TEST_CASE("hostile text in a token's header or a login's names is refused or log
   refused_cleanly(answer, "no token");
   CHECK_THAT(answer.log, Catch::StartsWith("refused 'x?2026"));
   // A migrating agent's user name, cut inside a character.
-  ServiceConfig config{.issuer = f.account,
-                       .xkey = std::nullopt,
-                       .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
-                       .identity = {},
-                       .account = "FLEET",
-                       .user_lifetime = 3600s,
-                       .refetch_interval = 30s,
-                       .agent_passwords_dir = "/nonexistent"};
-  Service migrating(config, [](const std::string&) -> base::expected<std::string> { return base::fail(base::make_error("none")); });
+  ServiceConfig config = f.config();
+  config.agent_passwords_dir = "/nonexistent";
+  Service migrating(config, f.documents());
   REQUIRE_NOTHROW(answer = migrating.handle(f.server.request("pw", true, "agent-" + std::string(73, 'x') + e_acute), ""));
   refused_cleanly(answer, "is no agent's user");
   // A NATS JWT whose typ is not a string.
