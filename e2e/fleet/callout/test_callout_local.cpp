@@ -177,7 +177,7 @@ TEST_CASE("a running fleet moves from user_password to callout as documented, an
   CHECK(f.answers("edge-1"));
 }
 
-TEST_CASE("harmony fleet token makes a device's token file from its machine key and keeps it fresh; the agent logs in with it") {
+TEST_CASE("harmony fleet token makes a device's token file from its machine key and keeps it fresh, and the agent logs in with it") {
   const auto server = callout_capable_server();
   if (!server) HARMONY_SKIP("no nats-server >= 2.10 here (e2e/cluster/build-components builds it); Debian's 2.9 has no auth callout");
   CalloutFleet f(*server);
