@@ -44,8 +44,13 @@ std::string import_once(const std::string& ref, const std::string& build) {
                              " images ls -q | grep -qx '" + ref + "'; then exit 0; fi; archive='" +
                              dir / "image.tar" + "'; work='" + dir.path() + "'; " + build + "; " + containerd(c) +
                              " images import \"$archive\" >/dev/null";
+  // Once more if it fails: a CI run once saw the import end without a word
+  // (3.9 s in, while another suite ran), and the second attempt costs
+  // nothing when the first succeeded.
   auto r = bash(script);
-  INFO(r.out + r.err);
+  if (!r.ok()) r = bash(script);
+  INFO(r.out + r.err + "\n(" +
+       (r.end == base::ProcessResult::End::exited ? "exit " + std::to_string(r.exit_code) : "signal " + std::to_string(r.signal)) + ")");
   REQUIRE(r.ok());
   return ref;
 }
