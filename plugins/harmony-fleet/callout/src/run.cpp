@@ -79,7 +79,9 @@ base::expected<std::string> secret(const std::string& flag, const std::string& f
 Fetch https_fetch(std::string ca_pem) {
   return [ca_pem = std::move(ca_pem)](const std::string& url) -> base::expected<std::string> {
     kube::Request request;
-    request.timeout = std::chrono::seconds(10);
+    // A login waiting for new keys waits this long at most per document;
+    // nats-server gives up on an unanswered login sooner anyway.
+    request.timeout = std::chrono::seconds(5);
     auto response = kube::send_to_url(url, request, ca_pem);
     if (!response) return base::fail(base::make_error("cannot fetch " + base::printable(url), response.error().reason));
     if (response->status != 200)

@@ -26,8 +26,11 @@ constexpr std::string_view agent_user_prefix = "agent-";
 
 Service::Service(ServiceConfig config, Fetch fetch) : config_(std::move(config)), fetch_(std::move(fetch)) {}
 
-base::expected<void> Service::refresh_keys() {
-  fetched_ = std::chrono::steady_clock::now();
+Service::~Service() {
+  if (refresher_.joinable()) refresher_.join();
+}
+
+base::expected<KeySet> Service::fetch_keys() const {
   const std::string discovery_url = config_.token.issuer + "/.well-known/openid-configuration";
   auto discovery = fetch_(discovery_url);
   if (!discovery) return base::fail(discovery.error());
@@ -38,22 +41,47 @@ base::expected<void> Service::refresh_keys() {
                                        discovery_url + " does not name this issuer and a jwks_uri"));
   auto jwks = fetch_(doc["jwks_uri"].get<std::string>());
   if (!jwks) return base::fail(jwks.error());
-  auto keys = KeySet::parse(*jwks);
+  return KeySet::parse(*jwks);
+}
+
+base::expected<void> Service::refresh_keys() {
+  auto keys = fetch_keys();
+  std::lock_guard lock(mutex_);
+  fetched_ = std::chrono::steady_clock::now();
   if (!keys) return base::fail(keys.error());
   keys_ = std::move(*keys);
   return {};
 }
 
 tl::expected<nlohmann::json, TokenError> Service::validate(const std::string& token) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   const bool may_fetch = !keys_ || now - fetched_ >= config_.refetch_interval;
-  if (keys_ && now - fetched_ >= std::max(config_.keys_max_age, config_.refetch_interval)) (void)refresh_keys();
   if (!keys_ || (!keys_->find(key_id_of(token)) && may_fetch)) {
     if (!may_fetch) return tl::unexpected(TokenError{TokenProblem::unknown_key, "the issuer's keys are not known yet"});
-    if (auto refreshed = refresh_keys(); !refreshed && !keys_)
-      return tl::unexpected(TokenError{TokenProblem::unknown_key, "cannot read the issuer's keys: " + refreshed.error().message +
-                                                                      (refreshed.error().reason.empty() ? "" : ": " + refreshed.error().reason)});
+    // This login needs the new keys, so it waits for them; the fetch runs
+    // without the lock, and fetched_ keeps others from fetching meanwhile.
+    fetched_ = now;
+    lock.unlock();
+    auto fresh = fetch_keys();
+    lock.lock();
+    if (fresh) {
+      keys_ = std::move(*fresh);
+    } else if (!keys_) {
+      return tl::unexpected(TokenError{TokenProblem::unknown_key, "cannot read the issuer's keys: " + fresh.error().message +
+                                                                      (fresh.error().reason.empty() ? "" : ": " + fresh.error().reason)});
+    }
+  } else if (now - fetched_ >= std::max(config_.keys_max_age, config_.refetch_interval) && !refreshing_.exchange(true)) {
+    // Old keys are fetched again in the background: logins go on with the
+    // keys in hand rather than wait for a provider that may be slow.
+    fetched_ = now;
+    if (refresher_.joinable()) refresher_.join();  // finished: it cleared refreshing_
+    refresher_ = std::thread([this] {
+      auto fresh = fetch_keys();
+      std::lock_guard guard(mutex_);
+      if (fresh) keys_ = std::move(*fresh);
+      refreshing_ = false;
+    });
   }
   return validate_token(token, *keys_, config_.token);
 }

@@ -7,11 +7,13 @@
 // function in tests), cached, and fetched again when a token names a key id
 // the cache lacks (a rotation), at most once per `refetch_interval`.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <harmony/base/expected.hpp>
 #include <harmony/callout/authorization.hpp>
@@ -29,9 +31,10 @@ struct ServiceConfig {
   std::string account = "FLEET";              // where admitted users go
   std::chrono::seconds user_lifetime{3600};   // at most; never past the token's own expiry
   std::chrono::seconds refetch_interval{30};  // the fewest seconds between two fetches of the keys
-  // Keys older than this are fetched again at the next login, so that a key
-  // the provider removed (rotated out, or compromised) stops verifying
-  // without a restart. A failed fetch keeps the old keys.
+  // Keys older than this are fetched again, in the background, from the
+  // next login on, so that a key the provider removed (rotated out, or
+  // compromised) stops verifying without a restart. A failed fetch keeps
+  // the old keys.
   std::chrono::seconds keys_max_age{600};
   // Moving a fleet from nats.auth=user_password: while set, agent-<id> may
   // still log in with the password harmony generated, read from
@@ -46,6 +49,9 @@ using Fetch = std::function<base::expected<std::string>(const std::string& url)>
 class Service {
  public:
   Service(ServiceConfig config, Fetch fetch);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
 
   struct Answer {
     std::optional<std::string> response;  // what to reply; none: the request was unreadable
@@ -58,6 +64,7 @@ class Service {
   base::expected<void> refresh_keys();
 
  private:
+  base::expected<KeySet> fetch_keys() const;
   tl::expected<nlohmann::json, TokenError> validate(const std::string& token);
   // The device an agent-<id> user's password admits, or why not.
   base::expected<std::string> password_device(const AuthRequest& request) const;
@@ -67,6 +74,9 @@ class Service {
   std::mutex mutex_;
   std::optional<KeySet> keys_;
   std::chrono::steady_clock::time_point fetched_{};
+  // The background fetch of keys past their maximum age.
+  std::atomic<bool> refreshing_{false};
+  std::thread refresher_;
 };
 
 }  // namespace harmony::callout
