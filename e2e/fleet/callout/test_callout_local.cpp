@@ -201,6 +201,15 @@ TEST_CASE("harmony fleet token makes a device's token file from its machine key 
   struct stat st {};
   REQUIRE(::stat(token_file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+  std::vector<std::string> as_json = fetch;
+  as_json.insert(as_json.end(), {"-o", "json"});
+  auto json_run = f.stack.harmony(as_json);
+  REQUIRE(json_run.exit_code == 0);
+  const auto doc = nlohmann::json::parse(json_run.out);
+  CHECK(doc["user"] == user);
+  CHECK(doc["out"] == token_file);
+  CHECK(doc["expires_in_seconds"] == 3600);
+  CHECK(json_run.out.find(issued) == std::string::npos);
 
   // The agent logs in through the callout with what harmony fleet token wrote.
   auto deployed = f.deploy({"nats", "callout", "agent", "--set", "nats.auth=callout", "--set", "agent.token_dir=" + box.path("tokens")});

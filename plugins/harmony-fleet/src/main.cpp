@@ -214,8 +214,16 @@ int token(const CommandContext& c, const TokenArgs& a) {
         throw written.error();
       next = refresh_after(issued->expires_in);
       backoff = std::chrono::seconds(5);
-      c.print("wrote a token for " + key->user_id + " to " + a.out + ", valid " + base::format_duration(issued->expires_in) +
-              (a.watch ? "; next in " + base::format_duration(next) : "") + "\n");
+      if (c.json) {
+        // One object per token written (a line each under --watch); never the token.
+        nlohmann::json doc{{"user", key->user_id}, {"key_id", key->key_id}, {"out", a.out},
+                           {"expires_in_seconds", issued->expires_in.count()}};
+        if (a.watch) doc["next_in_seconds"] = next.count();
+        c.print(doc.dump() + "\n");
+      } else {
+        c.print("wrote a token for " + key->user_id + " to " + a.out + ", valid " + base::format_duration(issued->expires_in) +
+                (a.watch ? "; next in " + base::format_duration(next) : "") + "\n");
+      }
     } else if (!a.watch) {
       // The file keeps what it had: an agent may still be using that token.
       throw issued.error();
