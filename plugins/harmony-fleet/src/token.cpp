@@ -12,6 +12,7 @@
 #include <harmony/base/files.hpp>
 #include <harmony/base/text.hpp>
 #include <harmony/callout/jwt.hpp>
+#include <harmony/errors.hpp>
 #include <harmony/kube/transport.hpp>
 
 namespace harmony::fleet {
@@ -85,13 +86,11 @@ HttpExchange https_exchange(const std::string& ca_file) {
     if (!form.empty()) request.content_type = "application/x-www-form-urlencoded";
     request.timeout = std::chrono::seconds(15);
     auto response = kube::send_to_url(url, request, ca_pem);
-    if (!response && response.error().status != base::exit_status::unreachable) return base::fail(response.error());
-    if (!response) {
-      base::Error e = base::make_error("cannot reach the identity provider at " + origin_of(url), response.error().reason,
-                                       "check the issuer URL, that it is up, and --ca-file for its certificate");
-      e.status = base::exit_status::unreachable;
-      return base::fail(std::move(e));
-    }
+    if (!response && response.error().status != exit_status::unreachable) return base::fail(response.error());
+    if (!response)
+      return base::fail(error_with(exit_status::unreachable, "cannot reach the identity provider at " + origin_of(url),
+                                   response.error().reason,
+                                   "check the issuer URL, that it is up, and --ca-file for its certificate"));
     return HttpAnswer{response->status, std::move(response->body)};
   };
 }
@@ -103,21 +102,16 @@ base::expected<IssuedToken> fetch_token(const MachineKey& key, const TokenSource
   auto discovery = http("GET", issuer + "/.well-known/openid-configuration", "");
   if (!discovery) return base::fail(discovery.error());
   const json doc = json::parse(discovery->body, nullptr, false);
-  if (discovery->status != 200 || !doc.is_object() || !doc.contains("token_endpoint") || !doc["token_endpoint"].is_string()) {
-    base::Error e = base::make_error("cannot use the identity provider at " + issuer,
-                                     discovery->status != 200 ? "its discovery document answered HTTP " + std::to_string(discovery->status)
-                                                              : "its discovery document names no token_endpoint",
-                                     "check the issuer URL (Zitadel's is its external domain, e.g. https://auth.example.com)");
-    e.status = base::exit_status::remote_error;
-    return base::fail(std::move(e));
-  }
+  if (discovery->status != 200 || !doc.is_object() || !doc.contains("token_endpoint") || !doc["token_endpoint"].is_string())
+    return base::fail(error_with(exit_status::remote_error, "cannot use the identity provider at " + issuer,
+                                 discovery->status != 200 ? "its discovery document answered HTTP " + std::to_string(discovery->status)
+                                                          : "its discovery document names no token_endpoint",
+                                 "check the issuer URL (Zitadel's is its external domain, e.g. https://auth.example.com)"));
   const std::string endpoint = doc["token_endpoint"].get<std::string>();
-  if (origin_of(endpoint) != origin_of(issuer)) {
-    base::Error e = base::make_error("refusing the identity provider's token endpoint", base::printable(endpoint) +
-                                     " is not at the issuer's address, and the key's assertion would be sent there");
-    e.status = base::exit_status::remote_error;
-    return base::fail(std::move(e));
-  }
+  if (origin_of(endpoint) != origin_of(issuer))
+    return base::fail(error_with(exit_status::remote_error, "refusing the identity provider's token endpoint",
+                                 base::printable(endpoint) +
+                                     " is not at the issuer's address, and the key's assertion would be sent there"));
   auto assertion = jwt_profile_assertion(key, issuer, now);
   if (!assertion) return base::fail(assertion.error());
   std::string scope = "openid";
@@ -136,25 +130,19 @@ base::expected<IssuedToken> fetch_token(const MachineKey& key, const TokenSource
         why += " (" + base::printable(body["error_description"].get<std::string>()).substr(0, 200) + ")";
     }
     const bool refused = answer->status == 400 || answer->status == 401 || answer->status == 403;
-    base::Error e = base::make_error("the identity provider refused machine key " + key.key_id + " of user " + key.user_id, why,
-                                     refused ? "the key may be removed or expired, or its user deactivated: make a new key for the device"
-                                             : "try again later; the provider's logs say more");
-    e.status = refused ? base::exit_status::unauthorized : base::exit_status::remote_error;
-    return base::fail(std::move(e));
+    return base::fail(error_with(refused ? exit_status::unauthorized : exit_status::remote_error,
+                                 "the identity provider refused machine key " + key.key_id + " of user " + key.user_id, why,
+                                 refused ? "the key may be removed or expired, or its user deactivated: make a new key for the device"
+                                         : "try again later; the provider's logs say more"));
   }
   if (!body.is_object() || !body.contains("access_token") || !body["access_token"].is_string() ||
-      body["access_token"].get_ref<const std::string&>().empty()) {
-    base::Error e = base::make_error("the identity provider's answer has no access_token", "", "check the issuer URL");
-    e.status = base::exit_status::remote_error;
-    return base::fail(std::move(e));
-  }
+      body["access_token"].get_ref<const std::string&>().empty())
+    return base::fail(
+        error_with(exit_status::remote_error, "the identity provider's answer has no access_token", "", "check the issuer URL"));
   IssuedToken out;
   out.access_token = body["access_token"].get<std::string>();
-  if (out.access_token.find_first_of("\r\n \t") != std::string::npos) {
-    base::Error e = base::make_error("the identity provider's access_token is not one word");
-    e.status = base::exit_status::remote_error;
-    return base::fail(std::move(e));
-  }
+  if (out.access_token.find_first_of("\r\n \t") != std::string::npos)
+    return base::fail(error_with(exit_status::remote_error, "the identity provider's access_token is not one word"));
   const auto expires = body.find("expires_in");
   // Bounded, whatever the provider says: no refresh loop faster than every
   // few seconds, no overflow in the arithmetic on it.
