@@ -231,6 +231,7 @@ expected<Response> Transport::perform(const Request& request, const std::functio
       headers = curl.slist_append(headers, authorization.c_str());
     }
     headers = curl.slist_append(headers, "Expect:");
+    for (const auto& header : request.headers) headers = curl.slist_append(headers, header.c_str());
 
     Transfer transfer;
     transfer.on_line = on_line;
@@ -418,10 +419,29 @@ bool is_loopback_http_url(std::string_view url) {
   });
 }
 
-base::expected<Response> send_to_url(const std::string& url, Request request, const std::string& ca_pem) {
+bool is_cluster_service_http_url(std::string_view url) {
+  if (!url.starts_with("http://")) return false;
+  url.remove_prefix(7);
+  std::string_view host = url.substr(0, url.find('/'));
+  if (host.find('@') != std::string_view::npos) return false;
+  if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    const auto port = host.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    host = host.substr(0, colon);
+  }
+  if (host.ends_with(".cluster.local")) host.remove_suffix(14);
+  if (!host.ends_with(".svc")) return false;
+  host.remove_suffix(4);
+  const auto dot = host.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 >= host.size() || host.find('.', dot + 1) != std::string_view::npos)
+    return false;
+  return host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") == std::string_view::npos;
+}
+
+base::expected<Response> send_to_url(const std::string& url, Request request, const std::string& ca_pem, bool plain_http_allowed) {
   const auto scheme = url.find("://");
   const std::string origin = scheme == std::string::npos ? url : url.substr(0, url.find('/', scheme + 3));
-  if (!url.starts_with("https://") && !is_loopback_http_url(url))
+  if (!url.starts_with("https://") && !is_loopback_http_url(url) && !(plain_http_allowed && url.starts_with("http://")))
     return base::fail(base::make_error("cannot reach '" + base::printable(url) + "'",
                                        url.starts_with("http://") ? "plain http is only for loopback; use https"
                                                                   : "not an http(s) URL"));

@@ -315,3 +315,14 @@ TEST_CASE("plain http is allowed to this machine's loopback only, however the UR
   REQUIRE_FALSE(refused);
   CHECK_THAT(refused.error().reason, Catch::Contains("only for loopback"));
 }
+
+TEST_CASE("a cluster Service over plain http is named NAME.NAMESPACE.svc, optionally .cluster.local and a port, nothing else") {
+  for (const char* url : {"http://fleet-zitadel.fleet-system.svc:8080/oauth/v2/keys", "http://zitadel.ns.svc",
+                          "http://zitadel.ns.svc.cluster.local:80/", "http://a.b.svc/.well-known/openid-configuration"})
+    CHECK(kube::is_cluster_service_http_url(url));
+  for (const char* url : {"https://zitadel.ns.svc/", "http://zitadel.svc/", "http://a.b.c.svc/", "http://.ns.svc/",
+                          "http://zitadel.ns.svc.evil.example/", "http://zitadel.ns.svc@evil.example/",
+                          "http://evil.example/zitadel.ns.svc", "http://zitadel.ns.svc:/", "http://zitadel.ns.svc:123456/",
+                          "http://Zitadel.ns.svc/", "http://zitadel.ns.svc?x", "http://zitadel.ns.svc.cluster.local.evil/"})
+    CHECK_FALSE(kube::is_cluster_service_http_url(url));
+}

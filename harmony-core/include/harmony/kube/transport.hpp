@@ -47,6 +47,9 @@ struct Request {
   std::string accept = "application/json";
   std::chrono::milliseconds timeout{30000};  // the whole request, retries included
   bool retry = true;                      // false: one attempt only
+  // More headers, "Name: value" (a Host for a server reached through a
+  // port-forward, its own Authorization); never logged or traced.
+  std::vector<std::string> headers{};
 };
 
 struct Response {
@@ -120,10 +123,17 @@ std::string user_agent();
 // whatever follows the '@').
 bool is_loopback_http_url(std::string_view url);
 
+// Whether `url` is plain http to a Service of a cluster, by its cluster
+// name: http://NAME.NAMESPACE.svc[.cluster.local][:PORT][/...].
+bool is_cluster_service_http_url(std::string_view url);
+
 // One request to a web server that is not a cluster (an identity provider):
 // `url` is absolute, `request.path` is ignored. https verifies the server
 // with `ca_pem`, else the system's CAs; plain http is refused except to
-// loopback, so that nothing secret crosses a network in clear. Two attempts.
-base::expected<Response> send_to_url(const std::string& url, Request request, const std::string& ca_pem = {});
+// loopback, so that nothing secret crosses a network in clear, unless the
+// caller has decided otherwise (`plain_http_allowed`: fleet-callout fetching
+// public keys from a Service of its own cluster). Two attempts.
+base::expected<Response> send_to_url(const std::string& url, Request request, const std::string& ca_pem = {},
+                                     bool plain_http_allowed = false);
 
 }  // namespace harmony::kube
