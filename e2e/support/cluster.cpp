@@ -1,5 +1,7 @@
 #include "cluster.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
@@ -7,6 +9,8 @@
 #include <harmony/base/files.hpp>
 #include <harmony/base/process.hpp>
 #include <harmony/base/text.hpp>
+
+#include "eventually.hpp"
 
 namespace harmony::e2e {
 
@@ -92,6 +96,47 @@ nlohmann::json busybox_chart_values(int replicas) {
           {"command", {"sleep", "3600"}},
           {"livenessProbe", nullptr},
           {"readinessProbe", nullptr}};
+}
+
+LoopbackServer::LoopbackServer(std::vector<std::string> argv, const std::string& log, const std::string& marker) {
+  base::DetachedSpec spec;
+  spec.argv = std::move(argv);
+  spec.log_path = log;
+  auto started = base::spawn_detached(spec, [](const base::ProcessIdentity&) { return base::expected<void>{}; });
+  REQUIRE(started);
+  id = *started;
+  REQUIRE(testing::eventually([&] {
+    const std::string said = base::read_file(log).value_or("");
+    const auto at = said.find(marker);
+    if (at == std::string::npos) return false;
+    const auto from = at + marker.size();
+    port = said.substr(from, said.find_first_not_of("0123456789", from) - from);
+    return !port.empty();
+  }));
+}
+
+LoopbackServer::~LoopbackServer() {
+  if (id) (void)base::terminate_process(*id, std::chrono::seconds(2));
+}
+
+LoopbackChartRepository::LoopbackChartRepository(const std::vector<std::string>& chart_dirs, const std::string& repo_dir) {
+  auto run = [](std::vector<std::string> argv) {
+    base::ProcessSpec spec;
+    spec.argv = std::move(argv);
+    spec.timeout = std::chrono::seconds(60);
+    auto r = base::run_process(spec);
+    REQUIRE(r);
+    INFO(r->out + r->err);
+    REQUIRE(r->exit_code == 0);
+  };
+  for (const auto& chart : chart_dirs) run({test_cluster().helm, "package", chart, "-d", repo_dir});
+  auto python = base::find_program("python3", "/usr/bin:/bin");
+  REQUIRE(python);
+  server = std::make_unique<LoopbackServer>(
+      std::vector<std::string>{*python, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", repo_dir},
+      repo_dir + "/web.log", " port ");
+  url = "http://127.0.0.1:" + server->port;
+  run({test_cluster().helm, "repo", "index", repo_dir, "--url", url});
 }
 
 }  // namespace harmony::e2e

@@ -3,6 +3,8 @@
 // it: its kubeconfig and tools. Without one, the calling test exits 77
 // (skipped) saying why.
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,5 +37,26 @@ base::ProcessResult helm_cli(const std::vector<std::string>& args);
 // Returns `path`.
 std::string busybox_chart(const std::string& path);
 nlohmann::json busybox_chart_values(int replicas);
+
+// A server of the test's on loopback (a chart repository, a port-forward),
+// on the port it picked and printed after `marker` in its log; stopped at
+// the end.
+struct LoopbackServer {
+  LoopbackServer(std::vector<std::string> argv, const std::string& log, const std::string& marker);
+  ~LoopbackServer();
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+  std::optional<base::ProcessIdentity> id;
+  std::string port;
+};
+
+// `chart_dir` packaged and indexed as a publisher does (helm package, helm
+// repo index) in `repo_dir`, served there by Python's http.server on
+// loopback; its URL is `url`.
+struct LoopbackChartRepository {
+  LoopbackChartRepository(const std::vector<std::string>& chart_dirs, const std::string& repo_dir);
+  std::unique_ptr<LoopbackServer> server;
+  std::string url;
+};
 
 }  // namespace harmony::e2e

@@ -17,6 +17,7 @@
 
 #include <nats/nats.h>
 
+#include <harmony/base/exit_status.hpp>
 #include <harmony/base/files.hpp>
 #include <harmony/base/process.hpp>
 #include <harmony/callout/nkeys.hpp>
@@ -203,6 +204,22 @@ TEST_CASE("fleet-callout refuses expired, misdirected, foreign and unknown-key t
   auto after = login(s.nats->url(), s.device("edge-1"));
   INFO(after->error);
   CHECK(after->connection != nullptr);
+}
+
+TEST_CASE("fleet-callout fetches keys over plain http only from loopback or a Service of its cluster, and says so before it starts") {
+  testing::Sandbox box("callout-fetch-url");
+  box.path_dirs = {"/usr/bin", "/bin"};
+  box.make_dir("keys", 0700);
+  box.write("keys", "issuer.seed", callout::KeyPair::generate(callout::KeyKind::account).seed() + "\n", 0600);
+  for (const char* url : {"http://zitadel.example.org:8080", "http://10.0.0.7:8080", "http://zitadel.fleet.svc@evil.example/",
+                          "ftp://zitadel.fleet.svc/"}) {
+    auto r = box.run({HARMONY_E2E_FLEET_CALLOUT, "--issuer-seed-file", box.path("keys/issuer.seed"), "--oidc-issuer",
+                      "https://id.example.org", "--oidc-audience", "fleet", "--oidc-fetch-url", url, "--nats-urls",
+                      "nats://127.0.0.1:1"});
+    INFO(url << ": " << r.err);
+    CHECK(r.exit_code == base::exit_status::invalid_settings);
+    CHECK_THAT(r.err, Catch::Contains("--oidc-fetch-url") && Catch::Contains("is refused"));
+  }
 }
 
 TEST_CASE("fleet-callout is a lean runtime: libnats, libsodium, OpenSSL and the base, never the SDK or CLI11") {

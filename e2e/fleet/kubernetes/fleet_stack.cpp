@@ -140,6 +140,31 @@ std::string callout_test_image() {
   return ref;
 }
 
+namespace {
+
+// e2e/fleet/zitadel/standin as an image whose entrypoint is `entrypoint`.
+std::string standin_image(const std::string& name, const std::string& entrypoint) {
+  const std::string dir = HARMONY_E2E_SOURCE "/e2e/fleet/zitadel/standin";
+  const std::string ref = "harmony.local/" + name + ":" + file_fingerprint(dir + "/main.go");
+  // The standard library only: nothing is fetched (GOPROXY=off), and the
+  // installed Go builds it (GOTOOLCHAIN=local).
+  return import_once(ref, "mkdir -p \"$work/root\" && cd '" + dir + "' && CGO_ENABLED=0 GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod go build -trimpath -o "
+                          "\"$work/root/zitadel-standin\" . && . " HARMONY_E2E_SOURCE "/packaging/container/oci-archive.sh && "
+                          "oci_archive \"$work/root\" " + ref + " '{\"Entrypoint\":" + entrypoint + "}' \"$archive\"");
+}
+
+}  // namespace
+
+std::string zitadel_standin_image() {
+  static const std::string ref = standin_image("zitadel-standin", "[\"/zitadel-standin\"]");
+  return ref;
+}
+
+std::string postgres_standin_image() {
+  static const std::string ref = standin_image("postgres-standin", "[\"/zitadel-standin\",\"postgres\"]");
+  return ref;
+}
+
 FleetStack::FleetStack(const std::string& hint) : ns(unique_namespace(hint)) {
   (void)test_cluster();
   prune_dead_namespaces();

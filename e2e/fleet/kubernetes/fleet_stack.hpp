@@ -21,6 +21,10 @@ std::string nats_test_image();
 std::string agent_test_image();
 std::string operator_test_image();
 std::string callout_test_image();
+// e2e/fleet/zitadel/standin: where Zitadel and Postgres would run (their
+// images cannot be had here).
+std::string zitadel_standin_image();
+std::string postgres_standin_image();
 
 struct FleetStack {
   Sandbox box;

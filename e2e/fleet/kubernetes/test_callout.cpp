@@ -115,11 +115,4 @@ TEST_CASE("deploy fleet server with callout.issuer_url: NATS, the operator and t
   CHECK(s.plain({"agent", "ping", "edge-1"}).exit_code == 0);
   CHECK(testing::eventually([&] { return admitted_by_token(callout_log(s), "edge-1"); }, std::chrono::seconds(20)));
 
-  // Without an issuer of its own, `server` wants Zitadel, which this version refuses (exit 7) before it changes anything.
-  std::vector<std::string> without;
-  for (const auto& set : sets)
-    if (!set.starts_with("callout.issuer_url=")) without.push_back(set);
-  auto zitadel = s.deploy(without, {"server"});
-  CHECK(zitadel.exit_code == base::exit_status::unsupported);
-  CHECK_THAT(zitadel.err, Catch::Contains("Zitadel is not in this version"));
 }

@@ -18,6 +18,8 @@
 #include <harmony/base/paths.hpp>
 #include <harmony/base/process.hpp>
 
+#include "internal.hpp"
+
 namespace harmony::fleet {
 namespace {
 
@@ -54,15 +56,20 @@ std::vector<settings::Problem> NatsSettings::check() const {
   return problems;
 }
 
-std::vector<settings::Problem> AgentSettings::check() const {
+std::vector<settings::Problem> detail::device_id_problems(const char* key, const std::vector<std::string>& ids) {
   std::vector<settings::Problem> problems;
   std::set<std::string> seen;
   for (const auto& id : ids) {
     if (auto valid = agent::validate_device_id(id); !valid)
-      problems.push_back({"ids", valid.error().message + ": " + valid.error().reason});
+      problems.push_back({key, valid.error().message + ": " + valid.error().reason});
     else if (!seen.insert(id).second)
-      problems.push_back({"ids", "'" + id + "' is listed twice"});
+      problems.push_back({key, "'" + id + "' is listed twice"});
   }
+  return problems;
+}
+
+std::vector<settings::Problem> AgentSettings::check() const {
+  std::vector<settings::Problem> problems = detail::device_id_problems("ids", ids);
   if (!ids.empty() && count != 1 && count != static_cast<int>(ids.size()))
     problems.push_back({"count", "is " + std::to_string(count) + " but ids lists " + std::to_string(ids.size()) +
                                      " devices; set one of them"});
@@ -101,8 +108,15 @@ std::vector<settings::Problem> AgentSettings::check() const {
 
 std::vector<settings::Problem> CalloutSettings::check() const {
   std::vector<settings::Problem> problems;
-  if (!issuer_url.empty() && !issuer_url.starts_with("https://") && !kube::is_loopback_http_url(issuer_url))
+  // With issuer_fetch_url, issuer_url is only compared with tokens' iss:
+  // nothing is fetched from it.
+  if (!issuer_url.empty() && issuer_fetch_url.empty() && !issuer_url.starts_with("https://") &&
+      !kube::is_loopback_http_url(issuer_url))
     problems.push_back({"issuer_url", "'" + base::printable(issuer_url) + "' is not an https URL (http only on loopback)"});
+  if (!issuer_fetch_url.empty() && !issuer_fetch_url.starts_with("https://") && !kube::is_loopback_http_url(issuer_fetch_url) &&
+      !kube::is_cluster_service_http_url(issuer_fetch_url))
+    problems.push_back({"issuer_fetch_url", "'" + base::printable(issuer_fetch_url) +
+                                                "' is not https, nor plain http to loopback or a Service (NAME.NAMESPACE.svc)"});
   if (!issuer_url.empty() && audience.empty()) problems.push_back({"audience", "must be set with issuer_url"});
   if (user_lifetime.value < 1s) problems.push_back({"user_lifetime", "must be at least 1s"});
   if (device_prefix.empty()) problems.push_back({"device_prefix", "must not be empty (any machine user would be a device)"});
@@ -233,6 +247,7 @@ std::vector<std::string> callout_arguments(const CalloutSettings& s, const std::
                                 "--ops-role",          s.ops_role,
                                 "--user-lifetime",     std::to_string(s.user_lifetime.value.count()) + "ms"};
   if (!f.oidc_ca.empty()) args.insert(args.end(), {"--oidc-ca-file", f.oidc_ca});
+  if (!s.issuer_fetch_url.empty()) args.insert(args.end(), {"--oidc-fetch-url", s.issuer_fetch_url});
   // The agents' password files, read at each such login, while migrating.
   if (s.admit_passwords) args.insert(args.end(), {"--agent-passwords-dir", f.agent_passwords_dir});
   return args;

@@ -30,6 +30,9 @@ inline base::Error failed(int status, std::string message, std::string reason = 
   return e;
 }
 
+// Each id a device id (RFC 1123 label), none twice: problems under `key`.
+std::vector<settings::Problem> device_id_problems(const char* key, const std::vector<std::string>& ids);
+
 // A credential made once and kept: FileStore's or KubernetesCluster's
 // ensure_secret, for the nats component.
 using EnsureSecret = std::function<base::expected<std::string>(std::string_view name, const std::function<std::string()>& make)>;

@@ -18,6 +18,7 @@
 #include "internal.hpp"
 #include "tls.hpp"
 #include <harmony/fleet/stack.hpp>
+#include <harmony/fleet/zitadel.hpp>
 #include <harmony/kube/client.hpp>
 #include <harmony/kube/kinds.hpp>
 
@@ -651,10 +652,21 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
   return out;
 }
 
-Outcome deploy_callout_on_kubernetes(const CalloutSettings& s, const std::optional<ComponentRecord>& nats_record,
+Outcome deploy_callout_on_kubernetes(const CalloutSettings& given, const std::optional<ComponentRecord>& nats_record,
                                      const std::optional<ComponentRecord>& agents, KubernetesCluster& cluster, RunContext& ctx) {
   auto nats = deployed_nats(nats_record);
   if (!nats) return Outcome::failure(nats.error());
+  // No issuer named: Zitadel's, if harmony deployed it here.
+  CalloutSettings s = given;
+  if (s.issuer_url.empty() && nats->auth == NatsAuth::callout) {
+    auto zitadel = deployed_zitadel(cluster, ctx);
+    if (!zitadel) return Outcome::failure(zitadel.error());
+    if (*zitadel) {
+      s.issuer_url = (*zitadel)->issuer_url;
+      if (s.audience.empty()) s.audience = (*zitadel)->project_id;
+      if (s.issuer_fetch_url.empty()) s.issuer_fetch_url = (*zitadel)->fetch_url;
+    }
+  }
   if (auto stop = detail::callout_not_deployed(s, *nats)) return *stop;
   if (ctx.dry_run()) {
     // What it would apply, with placeholders for the keys nats keeps.

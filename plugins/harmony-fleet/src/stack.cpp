@@ -424,8 +424,9 @@ std::optional<Outcome> detail::callout_not_deployed(const CalloutSettings& s, co
   }
   if (s.issuer_url.empty())
     return Outcome::failure(failed(base::exit_status::invalid_settings, "callout.issuer_url is not set",
-                                   "the callout checks tokens against an identity provider, and this version deploys no Zitadel",
-                                   "name yours: --set callout.issuer_url=https://... --set callout.audience=PROJECT_ID"));
+                                   "the callout checks tokens against an identity provider, and none is named or deployed here",
+                                   "name yours: --set callout.issuer_url=https://... --set callout.audience=PROJECT_ID, or on "
+                                   "Kubernetes deploy Zitadel first: harmony deploy fleet zitadel callout"));
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/text.hpp>
 
@@ -25,7 +26,13 @@ json secret_env(const char* name, std::string_view secret, const char* key) {
 }  // namespace
 
 std::vector<settings::Problem> ZitadelSettings::check() const {
-  std::vector<settings::Problem> problems;
+  std::vector<settings::Problem> problems = detail::device_id_problems("devices", devices);
+  if (chart.empty()) problems.push_back({"chart", "must name Zitadel's chart"});
+  if (!chart.empty() && !chart.starts_with("oci://") && chart.find('/') == std::string::npos && chart_repository.empty())
+    problems.push_back({"chart_repository", "is needed for a chart named '" + base::printable(chart) + "' (or give oci://... or a path)"});
+  if (!image.empty() && image.find(':', image.rfind('/') == std::string::npos ? 0 : image.rfind('/')) == std::string::npos)
+    problems.push_back({"image", "'" + base::printable(image) + "' has no tag: give REPOSITORY:TAG"});
+  if (external_domain.empty()) problems.push_back({"external_domain", "must name the domain Zitadel answers on"});
   if (database == ZitadelDatabase::external && database_host.empty())
     problems.push_back({"database_host", "must name the Postgres server when database is external"});
   if (!master_key.value.empty() && master_key.value.size() != 32)
@@ -68,6 +75,10 @@ std::string zitadel_chart_values(const ZitadelSettings& s) {
       // The login v2 is another image and deployment; the fleet's machine
       // users never log in through it.
       {"login", {{"enabled", false}}}};
+  if (!s.image.empty()) {
+    const auto colon = s.image.rfind(':');  // check() made sure it is the tag's
+    values["image"] = {{"repository", s.image.substr(0, colon)}, {"tag", s.image.substr(colon + 1)}};
+  }
   return values.dump(2);
 }
 

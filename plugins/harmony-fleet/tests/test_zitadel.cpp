@@ -237,3 +237,63 @@ TEST_CASE("Zitadel's setup: project, fleet-ops role, NATS's application, a machi
   CHECK(refused.error().status == base::exit_status::unauthorized);
   CHECK_THAT(refused.error().hint, Catch::Contains("harmony-fleet-admin-pat"));
 }
+
+TEST_CASE("Zitadel's settings: device ids, a tagged image and a chart source are checked, and the image goes into the values") {
+  ZitadelSettings s;
+  s.devices = {"edge-1", "Edge_2", "edge-1"};
+  s.image = "registry.local:5000/zitadel";
+  s.chart_repository.clear();
+  s.external_domain.clear();
+  std::vector<std::string> keys;
+  for (const auto& p : s.check()) keys.push_back(p.key);
+  CHECK(keys == std::vector<std::string>{"devices", "devices", "chart_repository", "image", "external_domain"});
+
+  ZitadelSettings mirrored;
+  mirrored.image = "registry.local:5000/zitadel/zitadel:v4.6.2";
+  CHECK(mirrored.check().empty());
+  const json values = json::parse(zitadel_chart_values(mirrored));
+  CHECK(values["image"]["repository"] == "registry.local:5000/zitadel/zitadel");
+  CHECK(values["image"]["tag"] == "v4.6.2");
+  CHECK_FALSE(json::parse(zitadel_chart_values(ZitadelSettings{}))["image"].is_object());
+}
+
+TEST_CASE("Zitadel's issuer and the objects beside its chart: Secrets, and Postgres when bundled, on a claim unless told otherwise") {
+  ZitadelSettings s;
+  CHECK(zitadel_issuer_url(s) == "http://localhost:8080");
+  s.external_domain = "auth.example.org";
+  s.external_secure = true;
+  s.external_port.value = 443;
+  CHECK(zitadel_issuer_url(s) == "https://auth.example.org");
+  s.external_port.value = 8443;
+  CHECK(zitadel_issuer_url(s) == "https://auth.example.org:8443");
+
+  const ZitadelSecrets secrets{std::string(32, 'm'), "user-pass", "admin-pass"};
+  auto objects = zitadel_objects(s, secrets);
+  REQUIRE(objects.size() == 4);
+  CHECK(objects[0].kind() == "Secret");
+  CHECK(objects[0].name() == "fleet-zitadel-masterkey");
+  CHECK(base::base64_decode(*objects[0].string_at("/data/masterkey")) == std::string(32, 'm'));
+  CHECK(objects[1].name() == "fleet-zitadel-db");
+  CHECK(base::base64_decode(*objects[1].string_at("/data/admin")) == "admin-pass");
+  CHECK(objects[2].kind() == "Service");
+  CHECK(objects[2].name() == "fleet-zitadel-db");
+  const auto& set = objects[3];
+  CHECK(set.kind() == "StatefulSet");
+  const json spec = json::parse(set.to_json())["spec"];
+  const json& container = spec["template"]["spec"]["containers"][0];
+  CHECK(container["image"] == "postgres:17");
+  CHECK(container["env"][0]["valueFrom"]["secretKeyRef"]["key"] == "admin");
+  CHECK(container["readinessProbe"].contains("tcpSocket"));
+  CHECK(container["securityContext"]["readOnlyRootFilesystem"] == true);
+  CHECK(spec["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "1Gi");
+  // The password is a Secret's, never the StatefulSet's.
+  CHECK(set.to_json().find("admin-pass") == std::string::npos);
+
+  s.database_storage = NatsStorage::empty_dir;
+  const json ephemeral = json::parse(zitadel_objects(s, secrets)[3].to_json())["spec"];
+  CHECK_FALSE(ephemeral.contains("volumeClaimTemplates"));
+
+  s.database = ZitadelDatabase::external;
+  s.database_host = "pg.example.internal";
+  CHECK(zitadel_objects(s, secrets).size() == 2);
+}

@@ -43,6 +43,9 @@ constexpr const char* usage =
     "  --oidc-issuer URL          the identity provider (https; http only on loopback)\n"
     "  --oidc-audience ID         what tokens must be for (Zitadel: the project id)\n"
     "  --oidc-ca-file FILE        the CA of the identity provider's certificate (default: the system's)\n"
+    "  --oidc-fetch-url URL       fetch the provider's documents here instead of at the issuer's address, with\n"
+    "                             the issuer's host as Host (a provider in the same cluster: https, or http to\n"
+    "                             loopback or to a Service, NAME.NAMESPACE.svc[.cluster.local][:PORT])\n"
     "  --account NAME             where admitted users go (default FLEET)\n"
     "  --device-claim NAME        the claim naming a machine user (default client_id)\n"
     "  --device-prefix TEXT       a device's machine user's prefix (default device-)\n"
@@ -74,15 +77,37 @@ base::expected<std::string> secret(const std::string& flag, const std::string& f
   return *text;
 }
 
+// "https://id.example.org:8443/x" -> "https://id.example.org:8443"
+std::string origin_of(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return {};
+  return url.substr(0, url.find('/', scheme + 3));
+}
+
+// Where documents at the issuer's origin are really fetched from.
+struct FetchVia {
+  std::string issuer_origin;  // https://id.example.org
+  std::string origin;         // http://zitadel.fleet.svc:8080
+  std::string host;           // id.example.org: the Host those requests carry
+  bool plain_http = false;    // a Service of the cluster, over http
+};
+
 // GET over HTTPS (plain HTTP to loopback only: a test issuer), with the
 // system's CAs or `ca_pem`.
-Fetch https_fetch(std::string ca_pem) {
-  return [ca_pem = std::move(ca_pem)](const std::string& url) -> base::expected<std::string> {
+Fetch https_fetch(std::string ca_pem, std::optional<FetchVia> via) {
+  return [ca_pem = std::move(ca_pem), via = std::move(via)](const std::string& url) -> base::expected<std::string> {
     kube::Request request;
     // A login waiting for new keys waits this long at most per document;
     // nats-server gives up on an unanswered login sooner anyway.
     request.timeout = std::chrono::seconds(5);
-    auto response = kube::send_to_url(url, request, ca_pem);
+    std::string target = url;
+    bool plain_http = false;
+    if (via && origin_of(url) == via->issuer_origin) {
+      target = via->origin + url.substr(via->issuer_origin.size());
+      request.headers.push_back("Host: " + via->host);
+      plain_http = via->plain_http;
+    }
+    auto response = kube::send_to_url(target, request, ca_pem, plain_http);
     if (!response) return base::fail(base::make_error("cannot fetch " + base::printable(url), response.error().reason));
     if (response->status != 200)
       return base::fail(base::make_error("cannot fetch " + base::printable(url), "HTTP status " + std::to_string(response->status)));
@@ -118,7 +143,7 @@ int run(int argc, char** argv) {
       "--nats-urls",     "--nats-user",     "--nats-password-file", "--nats-ca-file", "--issuer-seed-file",
       "--xkey-seed-file", "--oidc-issuer",  "--oidc-audience",      "--oidc-ca-file", "--account",
       "--device-claim",  "--device-prefix", "--roles-claim",        "--ops-role",     "--user-lifetime",
-      "--keys-refetch-interval", "--keys-max-age", "--agent-passwords-dir"};
+      "--keys-refetch-interval", "--keys-max-age", "--agent-passwords-dir", "--oidc-fetch-url"};
   auto given = base::parse_daemon_options(argc, argv, flags, "FLEET_CALLOUT_", "fleet-callout");
   if (!given) return report(given.error());
   if (given->version) {
@@ -190,7 +215,18 @@ int run(int argc, char** argv) {
     password = *read;
   }
 
-  Service service(std::move(config), https_fetch(ca_pem));
+  std::optional<FetchVia> via;
+  if (auto url = get("--oidc-fetch-url"); !url.empty()) {
+    const bool plain = url.starts_with("http://");
+    if (!url.starts_with("https://") && !kube::is_loopback_http_url(url) && !kube::is_cluster_service_http_url(url))
+      return report(settings_error("--oidc-fetch-url '" + base::printable(url) + "' is refused",
+                                   plain ? "plain http is only for loopback or a Service of this cluster (NAME.NAMESPACE.svc)"
+                                         : "not an http(s) URL",
+                                   "give https://..., or the provider's Service: http://NAME.NAMESPACE.svc:PORT"));
+    const std::string issuer_origin = origin_of(config.token.issuer);
+    via = FetchVia{issuer_origin, origin_of(url), issuer_origin.substr(issuer_origin.find("://") + 3), plain};
+  }
+  Service service(std::move(config), https_fetch(ca_pem, std::move(via)));
   // Keys now, so the first login does not wait for them; a provider that is
   // down is not fatal: they are fetched again on the first token.
   if (auto keys = service.refresh_keys(); !keys)

@@ -11,8 +11,7 @@
 // Each Score states what it needs from a topology. NATS and the agents run
 // as processes where a topology supervises processes (`local`), and as
 // Kubernetes objects where it manages a cluster (`kubeconfig`, `k3d`;
-// kubernetes.hpp). The control plane runs only on Kubernetes, and is not in
-// this version yet: its Scores say so when named, before anything deploys.
+// kubernetes.hpp). The operator and Zitadel run only on Kubernetes.
 
 #include <memory>
 #include <string>
@@ -23,6 +22,7 @@
 #include <harmony/fleet/kubernetes.hpp>
 #include <harmony/fleet/settings.hpp>
 #include <harmony/fleet/stack.hpp>
+#include <harmony/fleet/zitadel.hpp>
 #include <harmony/score.hpp>
 
 namespace harmony::fleet {
@@ -265,8 +265,38 @@ class FleetCalloutScore {
     Settings settings_;                                                     \
   }
 
-// Zitadel, the identity provider agents and operators log in with.
-HARMONY_FLEET_KUBERNETES_SCORE(ZitadelScore, ZitadelSettings, "Zitadel");
+// Zitadel, the identity provider agents and operators log in with: its
+// chart at a pinned version, Postgres beside it (or an external one), then
+// the fleet's project, role, application and a machine user with a key per
+// device, made through Zitadel's API (zitadel.hpp).
+class ZitadelScore {
+ public:
+  using Settings = ZitadelSettings;
+  using capabilities = needs<capability::Kubernetes>;
+
+  explicit ZitadelScore(Settings settings) : settings_(std::move(settings)) {}
+  [[nodiscard]] std::string name() const { return "Zitadel"; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && HelmReleases<T>
+  std::unique_ptr<Interpret<T>> create_interpret() const {
+    return interpret_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return deploy_zitadel_on_kubernetes(settings, topology.kubernetes(), topology.helm(), ctx);
+    });
+  }
+
+  template <Topology T>
+    requires ManagesKubernetes<T> && HelmReleases<T>
+  std::unique_ptr<SmokeTest<T>> create_smoke_test() const {
+    return smoke_test_with<T>([settings = settings_](T& topology, RunContext& ctx) {
+      return check_zitadel_on_kubernetes(settings, topology.kubernetes(), ctx);
+    });
+  }
+
+ private:
+  Settings settings_;
+};
 // The control plane as one Score: NATS, the operator, Zitadel and the
 // callout, in that order.
 HARMONY_FLEET_KUBERNETES_SCORE(FleetServerScore, ServerSettings, "fleet server");

@@ -160,6 +160,7 @@ struct CalloutSettings {
   std::string issuer_url;
   std::string audience;
   std::string ca_file;
+  std::string issuer_fetch_url;
   std::string device_claim = "client_id";
   std::string device_prefix = "device-";
   std::string roles_claim = "urn:zitadel:iam:org:project:roles";
@@ -177,6 +178,9 @@ struct CalloutSettings {
       "empty and zitadel is deployed");
     v("audience", audience, "the audience tokens must carry (Zitadel: the project's id)");
     v("ca_file", ca_file, "the CA of the issuer's certificate (empty: the system's)");
+    v("issuer_fetch_url", issuer_fetch_url,
+      "where the callout fetches the issuer's keys when not at issuer_url (a provider in the cluster: "
+      "http://NAME.NAMESPACE.svc:PORT); the requests carry the issuer's host; Zitadel's Service when empty and zitadel is deployed");
     v("device_claim", device_claim, "the token claim naming a machine user");
     v("device_prefix", device_prefix, "a device's machine user is this prefix, then its device id");
     v("roles_claim", roles_claim, "the token claim holding the user's roles");
@@ -192,7 +196,12 @@ struct CalloutSettings {
 enum class ZitadelDatabase { bundled, external };
 
 struct ZitadelSettings {
+  std::string chart = "zitadel";
+  std::string chart_repository = "https://charts.zitadel.com";
   std::string chart_version;  // empty: the version harmony-fleet was checked against (zitadel.hpp)
+  std::string image;
+  std::vector<std::string> devices;
+  std::string keys_dir;
   std::string external_domain = "localhost";
   Port external_port{8080};
   bool external_secure = false;
@@ -205,10 +214,21 @@ struct ZitadelSettings {
   Secret database_password;
   std::string database_ssl_mode = "disable";
   std::string postgres_image = "postgres:17";
+  NatsStorage database_storage = NatsStorage::pvc;
+  std::string database_storage_class;
+  std::string database_storage_size = "1Gi";
 
   template <class V>
   void describe(V& v) {
+    v("chart", chart, "the Zitadel chart: its name in chart_repository, oci://..., or a directory");
+    v("chart_repository", chart_repository, "the repository holding the chart (a mirror, where the public one is out of reach)");
     v("chart_version", chart_version, "the Zitadel chart's version (empty: the one this harmony-fleet was checked against)");
+    v("image", image, "Zitadel's image, REPOSITORY:TAG (empty: the chart's own; a mirror where the public one is out of reach)");
+    v("devices", devices,
+      "the device ids that get a machine user and a key ({edge-1,edge-2}: usually agent.ids, or the ids agent.count makes)");
+    v("keys_dir", keys_dir,
+      "where each device's key is written as <id>.json (0600) for harmony fleet token (empty: kept in the cluster only, "
+      "Secret fleet-zitadel-device-keys)");
     v("external_domain", external_domain, "the domain Zitadel answers on (the issuer URL's host)");
     v("external_port", external_port, "the port Zitadel answers on (k3d maps it to the host)");
     v("external_secure", external_secure, "the issuer URL is https (TLS at an ingress in front of Zitadel)");
@@ -223,6 +243,11 @@ struct ZitadelSettings {
     v("database_password", database_password, "that user's password; empty: generated and kept");
     v("database_ssl_mode", database_ssl_mode, "Postgres sslmode: disable, require, verify-full");
     v("postgres_image", postgres_image, "bundled: the Postgres image");
+    v("database_storage", database_storage,
+      "bundled: Postgres's storage: pvc (a claim, kept with the identities) or empty_dir (lost with the pod: tests only)",
+      choice<NatsStorage>({{"empty_dir", NatsStorage::empty_dir}, {"pvc", NatsStorage::pvc}}));
+    v("database_storage_class", database_storage_class, "bundled: the claim's storage class (empty: the cluster's default)");
+    v("database_storage_size", database_storage_size, "bundled: the claim's size");
   }
   [[nodiscard]] std::vector<settings::Problem> check() const;
 };

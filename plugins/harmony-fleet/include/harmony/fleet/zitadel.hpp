@@ -6,14 +6,20 @@
 // role, an API application for NATS, and a machine user per device with a
 // JSON key, which becomes that device's credentials file.
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <harmony/base/expected.hpp>
+#include <harmony/capabilities.hpp>
+#include <harmony/context.hpp>
 #include <harmony/fleet/settings.hpp>
+#include <harmony/kube/object.hpp>
+#include <harmony/outcome.hpp>
 
 namespace harmony::fleet {
 
@@ -56,6 +62,45 @@ struct ZitadelFleet {
   std::map<std::string, std::string> new_keys;
   std::vector<std::string> created;  // what this run made, for the deploy's message
 };
+
+// ---- on a Kubernetes topology --------------------------------------------------
+
+inline constexpr std::string_view zitadel_release = "fleet-zitadel";  // also the chart's Service and Deployment
+inline constexpr std::uint16_t zitadel_http_port = 8080;              // the chart's container and Service port
+inline constexpr std::string_view zitadel_config_map = "fleet-zitadel";  // keys issuer, project_id, fetch_url
+inline constexpr std::string_view zitadel_keys_secret = "fleet-zitadel-device-keys";  // key <id>.json
+inline constexpr std::string_view zitadel_database_name = "fleet-zitadel-db";  // bundled: StatefulSet and Service
+
+// The issuer URL tokens carry: http(s)://external_domain[:external_port].
+std::string zitadel_issuer_url(const ZitadelSettings& settings);
+
+// What harmony applies beside the chart: the master key's and the
+// database's Secrets, and with `database=bundled` Postgres (a StatefulSet of
+// one, its Service).
+struct ZitadelSecrets {
+  std::string master_key;
+  std::string database_user_password;
+  std::string database_admin_password;
+};
+std::vector<kube::Object> zitadel_objects(const ZitadelSettings& settings, const ZitadelSecrets& secrets);
+
+// ZitadelScore: the objects above, the chart (HelmRelease fleet-zitadel),
+// a wait for the admin's token, then the fleet's setup through a
+// port-forward to a Zitadel pod; the devices' keys into the Secret
+// fleet-zitadel-device-keys (and keys_dir), the issuer and project into the
+// ConfigMap fleet-zitadel, which the callout reads.
+Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& settings, KubernetesCluster& cluster, HelmReleaser& helm,
+                                     RunContext& ctx);
+// Zitadel answers its discovery document, naming the issuer tokens carry.
+base::expected<void> check_zitadel_on_kubernetes(const ZitadelSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
+
+// What the callout learns from a deployed ZitadelScore (nothing: none is).
+struct ZitadelIssuer {
+  std::string issuer_url;
+  std::string project_id;
+  std::string fetch_url;  // Zitadel's Service, inside the cluster
+};
+base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(KubernetesCluster& cluster, RunContext& ctx);
 
 // Finds or makes each part, so that a second run changes nothing.
 // `has_key(device)`: harmony holds that device's key file already.

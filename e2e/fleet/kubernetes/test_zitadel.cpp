@@ -1,0 +1,206 @@
+// ZitadelScore on the test cluster, and the fleet logging in through it.
+//
+// Zitadel itself is NOT exercised: its images and chart repository cannot be
+// reached from these machines. In their place run e2e/fleet/zitadel:
+// - a stand-in chart named zitadel at the pinned version 9.34.0, packaged
+//   and served from a loopback chart repository, whose Deployment takes the
+//   values harmony sets (the master key's Secret, the database's host and
+//   passwords, the external domain) as Zitadel's chart does;
+// - a stand-in server (Go, standard library only) in that Deployment's pod,
+//   answering the management API calls, the discovery document, the JWKS
+//   and the JWT profile grant with the shapes Zitadel documents, and
+//   refusing as Zitadel does (a foreign Host, a missing token, unknown
+//   fields);
+// - the same program as the bundled Postgres (it listens on 5432; Zitadel's
+//   stand-in waits until it can connect).
+// Everything else is real: harmony, helm, the cluster, the port-forward,
+// NATS, fleet-callout in its pod fetching the keys through Zitadel's
+// Service, fleet-agents in pods logging in with the tokens
+// `harmony fleet token` got with the keys ZitadelScore made.
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <harmony/base/exit_status.hpp>
+#include <harmony/base/files.hpp>
+#include <harmony/base/text.hpp>
+
+#include "cluster.hpp"
+#include "eventually.hpp"
+#include "fleet_stack.hpp"
+#include "temp_dir.hpp"
+
+using namespace harmony;
+using namespace harmony::e2e;
+using nlohmann::json;
+
+namespace {
+
+std::string out_and_err(const base::ProcessResult& r) { return r.out + r.err; }
+
+// A loopback port nothing listens on now.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t size = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+std::string decoded(const json& secret, const std::string& key) {
+  REQUIRE(secret["data"].contains(key));
+  auto text = base::base64_decode(secret["data"][key].get<std::string>());
+  REQUIRE(text);
+  return *text;
+}
+
+}  // namespace
+
+TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart (a stand-in), the fleet's identities made "
+          "through a port-forward, and agents logging in with tokens from the keys it made") {
+  std::puts("Zitadel itself is not exercised here: a stand-in chart and server (e2e/fleet/zitadel) take its place.");
+  FleetStack s("zitadel");
+  testing::TempDir repo_dir;
+  LoopbackChartRepository repo({HARMONY_E2E_SOURCE "/e2e/fleet/zitadel/chart"}, repo_dir.path());
+  const std::uint16_t port = free_port();
+  const std::string issuer = "http://localhost:" + std::to_string(port);
+  s.box.make_dir("keys");
+  const std::string keys = s.box.path("keys/device-keys");
+  const std::vector<std::string> server_sets{"nats.auth=callout",
+                                             "operator.image=" + operator_test_image(),
+                                             "callout.image=" + callout_test_image(),
+                                             "zitadel.chart_repository=" + repo.url,
+                                             "zitadel.image=" + zitadel_standin_image(),
+                                             "zitadel.postgres_image=" + postgres_standin_image(),
+                                             "zitadel.database_storage=empty_dir",
+                                             "zitadel.external_port=" + std::to_string(port),
+                                             "zitadel.devices={edge-1,edge-2}",
+                                             "zitadel.keys_dir=" + keys};
+
+  // 1. The control plane: NATS, the operator, Zitadel, then the callout trusting it.
+  auto server = s.deploy(server_sets, {"server"});
+  INFO(out_and_err(server));
+  REQUIRE(server.exit_code == 0);
+  CHECK_THAT(server.out, Catch::Contains("zitadel: ready") && Catch::Contains("callout: ready"));
+  CHECK_THAT(server.out, Catch::Contains("made project harmony-fleet") && Catch::Contains("machine user device-edge-1"));
+
+  // The pinned chart, from the repository, as helm sees it.
+  auto listed = helm_cli({"list", "-n", s.ns, "-o", "json"});
+  CHECK_THAT(listed.out, Catch::Contains("\"chart\":\"zitadel-9.34.0\""));
+  // Generated secrets: a 32-character master key, database passwords, in Secrets only.
+  CHECK(decoded(s.get("secret/fleet-zitadel-masterkey"), "masterkey").size() == 32);
+  const json db = s.get("secret/fleet-zitadel-db");
+  CHECK(decoded(db, "user").size() == 32);
+  CHECK(decoded(db, "admin") != decoded(db, "user"));
+  auto values = helm_cli({"get", "values", "fleet-zitadel", "-n", s.ns, "-o", "json"});
+  CHECK_THAT(values.out, !Catch::Contains(decoded(db, "admin")) && !Catch::Contains(decoded(s.get("secret/fleet-zitadel-masterkey"), "masterkey")));
+  CHECK(s.get("statefulset/fleet-zitadel-db")["status"].value("readyReplicas", 0) == 1);
+
+  // The issuer and project for the callout; the keys, kept and written 0600.
+  const json issuer_map = s.get("configmap/fleet-zitadel");
+  CHECK(issuer_map["data"]["issuer"] == issuer);
+  CHECK(issuer_map["data"]["fetch_url"] == "http://fleet-zitadel." + s.ns + ".svc:8080");
+  const std::string project = issuer_map["data"]["project_id"];
+  REQUIRE_FALSE(project.empty());
+  CHECK(mode_of(keys) == 0700);
+  std::map<std::string, std::string> first_keys;
+  for (const std::string id : {"edge-1", "edge-2"}) {
+    const std::string file = keys + "/" + id + ".json";
+    REQUIRE(std::filesystem::exists(file));
+    CHECK(mode_of(file) == 0600);
+    first_keys[id] = *base::read_file(file);
+    const json key = json::parse(first_keys[id]);
+    CHECK_FALSE(key.value("keyId", "").empty());
+    CHECK_THAT(key.value("key", ""), Catch::Contains("PRIVATE KEY"));
+    CHECK(decoded(s.get("secret/fleet-zitadel-device-keys"), id + ".json") == first_keys[id]);
+  }
+  // The callout was told where Zitadel is.
+  const json callout = s.get("deployment/fleet-callout");
+  const std::string args = callout["spec"]["template"]["spec"]["containers"][0]["args"].dump();
+  CHECK_THAT(args, Catch::Contains(issuer) && Catch::Contains(project) && Catch::Contains("--oidc-fetch-url"));
+
+  // 2. Each device's token, with `harmony fleet token` through a port-forward
+  //    on the port the issuer names (a device would reach it through an ingress).
+  LoopbackServer forward({test_cluster().kubectl, "--kubeconfig", test_cluster().kubeconfig, "port-forward", "-n", s.ns,
+                          "deployment/fleet-zitadel", std::to_string(port) + ":8080", "--address", "127.0.0.1"},
+                         repo_dir / "port-forward.log", "Forwarding from 127.0.0.1:");
+  s.box.make_dir("tokens", 0700);
+  for (const std::string id : {"edge-1", "edge-2"}) {
+    auto token = s.plain({"fleet", "token", "--key", keys + "/" + id + ".json", "--issuer", issuer, "--project", project, "--out",
+                          s.box.path("tokens/" + id + ".token")});
+    INFO(out_and_err(token));
+    REQUIRE(token.exit_code == 0);
+  }
+
+  // 3. The agents log in with them, admitted by the callout with Zitadel's keys.
+  auto agents = s.deploy({"nats.auth=callout", "agent.count=2", "agent.token_dir=" + s.box.path("tokens")}, {"agent"});
+  INFO(out_and_err(agents));
+  REQUIRE(agents.exit_code == 0);
+  CHECK(testing::eventually([&] { return s.plain({"agent", "ping", "edge-1"}).exit_code == 0; }, std::chrono::seconds(60)));
+  CHECK(s.plain({"agent", "ping", "edge-2"}).exit_code == 0);
+  auto log = kubectl({"logs", "-n", s.ns, "deployment/fleet-callout", "--tail", "200"});
+  CHECK_THAT(log.out + log.err, Catch::Contains("as device edge-1") && Catch::Contains("as device edge-2"));
+
+  // 4. Again with a third device: only it gets a user and a key; the others' keys stay.
+  auto more = server_sets;
+  more.back() = "zitadel.keys_dir=" + keys;
+  more[more.size() - 2] = "zitadel.devices={edge-1,edge-2,edge-3}";
+  auto again = s.deploy(more, {"zitadel"});
+  INFO(out_and_err(again));
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("machine user device-edge-3") && !Catch::Contains("project harmony-fleet,"));
+  for (const std::string id : {"edge-1", "edge-2"}) CHECK(*base::read_file(keys + "/" + id + ".json") == first_keys[id]);
+  CHECK(std::filesystem::exists(keys + "/edge-3.json"));
+  CHECK(s.get("configmap/fleet-zitadel")["data"]["project_id"] == project);
+
+  // 5. Once more, unchanged: nothing is made.
+  auto same = s.deploy(more, {"zitadel"});
+  INFO(out_and_err(same));
+  CHECK(same.exit_code == 0);
+  CHECK_THAT(same.out, Catch::Contains("no change"));
+
+  // 6. plan, with a fourth device, shows the setup it would run for it alone, and changes nothing.
+  std::vector<std::string> plan{"plan", "fleet", "zitadel"};
+  for (const auto& set : more) plan.insert(plan.end(), {"--set", set});
+  plan[plan.size() - 3] = "zitadel.devices={edge-1,edge-2,edge-3,edge-4}";
+  auto planned = s.harmony(plan);
+  INFO(out_and_err(planned));
+  CHECK(planned.exit_code == 0);
+  CHECK_THAT(planned.out, Catch::Contains("Zitadel at " + issuer + ": a machine user and key for edge-4") &&
+                              !Catch::Contains("no longer deployed") && !Catch::Contains("project harmony-fleet"));
+  CHECK_FALSE(std::filesystem::exists(keys + "/edge-4.json"));
+
+  // 7. destroy takes Zitadel and its release away; the key files stay with the user.
+  auto gone = s.harmony({"destroy", "fleet", "zitadel", "--yes"});
+  INFO(out_and_err(gone));
+  CHECK(gone.exit_code == 0);
+  CHECK_THAT(helm_cli({"list", "-n", s.ns, "-o", "json"}).out, !Catch::Contains("fleet-zitadel"));
+  CHECK(kubectl({"get", "-n", s.ns, "configmap/fleet-zitadel"}).exit_code != 0);
+  CHECK(kubectl({"get", "-n", s.ns, "statefulset/fleet-zitadel-db"}).exit_code != 0);
+  CHECK(std::filesystem::exists(keys + "/edge-1.json"));
+}
+
+TEST_CASE("ZitadelScore refuses bad settings before anything changes") {
+  FleetStack s("zitadel-bad");
+  auto bad = s.deploy({"zitadel.devices={edge-1,Edge_2}", "zitadel.image=zitadel-without-tag"}, {"zitadel"});
+  CHECK(bad.exit_code == base::exit_status::invalid_settings);
+  CHECK_THAT(bad.err, Catch::Contains("zitadel.devices") && Catch::Contains("Edge_2") && Catch::Contains("zitadel.image"));
+  auto helm_releases = helm_cli({"list", "-n", s.ns, "-o", "json"});
+  CHECK_THAT(helm_releases.out, !Catch::Contains("fleet-zitadel"));
+}

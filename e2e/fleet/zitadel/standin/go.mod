@@ -1,0 +1,3 @@
+module harmony.test/zitadel-standin
+
+go 1.22
