@@ -4,9 +4,12 @@
 //   FleetNatsScore      NATS with JetStream and the fleet's accounts
 //   FleetAgentScore     the device agents (fleet-agent)
 //   FleetOperatorScore  the fleet operator: CRDs and its chart      (Kubernetes)
-//   FleetCalloutScore   the NATS auth callout service                (Kubernetes)
+//   FleetCalloutScore   the NATS auth callout service
 //   ZitadelScore        the identity provider                        (Kubernetes)
-//   FleetServerScore    the control plane: NATS, operator, Zitadel and callout
+//
+// FleetServerScore, the control plane, is their composition: the `server`
+// group of harmony-fleet (main.cpp): NATS, the operator, Zitadel (left out
+// when callout.issuer_url names another provider) and the callout.
 //
 // Each Score states what it needs from a topology. NATS and the agents run
 // as processes where a topology supervises processes (`local`), and as
@@ -174,22 +177,6 @@ class FleetOperatorScore {
   Settings settings_;
 };
 
-// What the control-plane Scores do until their realisations exist: refuse,
-// saying so, before anything of the deploy has changed (they are deployed
-// only when named, after nats and the agents).
-template <Topology T>
-struct NotInThisVersion final : Interpret<T> {
-  explicit NotInThisVersion(std::string component) : what(std::move(component)) {}
-  Outcome execute(T&, const Inventory&, RunContext&) override {
-    base::Error e = base::make_error("the " + what + " is not in this version of harmony-fleet",
-                                     "its Kubernetes realisation is still being built",
-                                     "deploy NATS and the agents: harmony deploy fleet nats agent");
-    e.status = base::exit_status::unsupported;
-    return Outcome::failure(std::move(e));
-  }
-  std::string what;
-};
-
 // The NATS auth callout service (nats.auth=callout, nats-server 2.10+):
 // NATS asks it about every login but harmony's own; it admits devices and
 // operators by their identity provider's tokens. A process on `local`, with
@@ -246,25 +233,6 @@ class FleetCalloutScore {
   Settings settings_;
 };
 
-// The control-plane Scores below run only on Kubernetes.
-#define HARMONY_FLEET_KUBERNETES_SCORE(Class, SettingsType, Name)            \
-  class Class {                                                             \
-   public:                                                                  \
-    using Settings = SettingsType;                                          \
-    using capabilities = needs<capability::Kubernetes>;                     \
-    explicit Class(Settings settings) : settings_(std::move(settings)) {}   \
-    [[nodiscard]] std::string name() const { return Name; }                 \
-    [[nodiscard]] const Settings& settings() const { return settings_; }    \
-    template <Topology T>                                                   \
-      requires ManagesKubernetes<T>                                         \
-    std::unique_ptr<Interpret<T>> create_interpret() const {                \
-      return std::make_unique<NotInThisVersion<T>>(Name);                   \
-    }                                                                       \
-                                                                            \
-   private:                                                                 \
-    Settings settings_;                                                     \
-  }
-
 // Zitadel, the identity provider agents and operators log in with: its
 // chart at a pinned version, Postgres beside it (or an external one), then
 // the fleet's project, role, application and a machine user with a key per
@@ -297,10 +265,5 @@ class ZitadelScore {
  private:
   Settings settings_;
 };
-// The control plane as one Score: NATS, the operator, Zitadel and the
-// callout, in that order.
-HARMONY_FLEET_KUBERNETES_SCORE(FleetServerScore, ServerSettings, "fleet server");
-
-#undef HARMONY_FLEET_KUBERNETES_SCORE
 
 }  // namespace harmony::fleet

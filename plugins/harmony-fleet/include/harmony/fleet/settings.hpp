@@ -1,7 +1,7 @@
 #pragma once
 // The settings of the fleet's Scores: what `--set <component>.<key>=...` and
 // `-f values.yaml` fill, with their defaults, checks and help. One struct
-// per Score; FleetServerScore nests the four it is made of.
+// per Score.
 
 #include <chrono>
 #include <map>
@@ -250,21 +250,6 @@ struct ZitadelSettings {
     v("database_storage_size", database_storage_size, "bundled: the claim's size");
   }
   [[nodiscard]] std::vector<settings::Problem> check() const;
-};
-
-struct ServerSettings {
-  NatsSettings nats;
-  OperatorSettings operator_settings;
-  ZitadelSettings zitadel;
-  CalloutSettings callout;
-
-  template <class V>
-  void describe(V& v) {
-    v("nats", nats, "the fleet's NATS");
-    v("operator", operator_settings, "the fleet operator");
-    v("zitadel", zitadel, "the identity provider");
-    v("callout", callout, "the NATS auth callout service");
-  }
 };
 
 }  // namespace harmony::fleet
