@@ -211,8 +211,9 @@ TEST_CASE("fleet-callout fetches keys over plain http only from loopback or a Se
   box.path_dirs = {"/usr/bin", "/bin"};
   box.make_dir("keys", 0700);
   box.write("keys", "issuer.seed", callout::KeyPair::generate(callout::KeyKind::account).seed() + "\n", 0600);
+  // A Service's name outside a pod (no KUBERNETES_SERVICE_HOST here) is refused too: DNS search domains would send it anywhere.
   for (const char* url : {"http://zitadel.example.org:8080", "http://10.0.0.7:8080", "http://zitadel.fleet.svc@evil.example/",
-                          "ftp://zitadel.fleet.svc/"}) {
+                          "ftp://zitadel.fleet.svc/", "http://zitadel.fleet.svc:8080"}) {
     auto r = box.run({HARMONY_E2E_FLEET_CALLOUT, "--issuer-seed-file", box.path("keys/issuer.seed"), "--oidc-issuer",
                       "https://id.example.org", "--oidc-audience", "fleet", "--oidc-fetch-url", url, "--nats-urls",
                       "nats://127.0.0.1:1"});
@@ -220,6 +221,11 @@ TEST_CASE("fleet-callout fetches keys over plain http only from loopback or a Se
     CHECK(r.exit_code == base::exit_status::invalid_settings);
     CHECK_THAT(r.err, Catch::Contains("--oidc-fetch-url") && Catch::Contains("is refused"));
   }
+  // An issuer that is not a URL has no host to send.
+  auto r = box.run({HARMONY_E2E_FLEET_CALLOUT, "--issuer-seed-file", box.path("keys/issuer.seed"), "--oidc-issuer", "id.example.org",
+                    "--oidc-audience", "fleet", "--oidc-fetch-url", "https://keys.example.org", "--nats-urls", "nats://127.0.0.1:1"});
+  CHECK(r.exit_code == base::exit_status::invalid_settings);
+  CHECK_THAT(r.err, Catch::Contains("--oidc-issuer 'id.example.org' is not a URL"));
 }
 
 TEST_CASE("fleet-callout is a lean runtime: libnats, libsodium, OpenSSL and the base, never the SDK or CLI11") {

@@ -159,7 +159,6 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
 
   // 4. Again with a third device: only it gets a user and a key; the others' keys stay.
   auto more = server_sets;
-  more.back() = "zitadel.keys_dir=" + keys;
   more[more.size() - 2] = "zitadel.devices={edge-1,edge-2,edge-3}";
   auto again = s.deploy(more, {"zitadel"});
   INFO(out_and_err(again));
@@ -194,13 +193,37 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   CHECK(kubectl({"get", "-n", s.ns, "configmap/fleet-zitadel"}).exit_code != 0);
   CHECK(kubectl({"get", "-n", s.ns, "statefulset/fleet-zitadel-db"}).exit_code != 0);
   CHECK(std::filesystem::exists(keys + "/edge-1.json"));
+
+  // 8. Deployed again onto a new database (empty_dir: the old one went with
+  //    its pod), the users are new: the keys kept are theirs no longer, and
+  //    each device gets a key of its new user.
+  auto anew = s.deploy(more, {"zitadel"});
+  INFO(out_and_err(anew));
+  REQUIRE(anew.exit_code == 0);
+  CHECK_THAT(anew.out, Catch::Contains("a key for device-edge-1") && Catch::Contains("a key for device-edge-3"));
+  const json renewed = json::parse(*base::read_file(keys + "/edge-1.json"));
+  CHECK(renewed["key"] != json::parse(first_keys["edge-1"])["key"]);
 }
 
-TEST_CASE("ZitadelScore refuses bad settings before anything changes") {
+TEST_CASE("ZitadelScore refuses bad settings before anything changes, and a plan of its first deploy says what it would make") {
   FleetStack s("zitadel-bad");
   auto bad = s.deploy({"zitadel.devices={edge-1,Edge_2}", "zitadel.image=zitadel-without-tag"}, {"zitadel"});
   CHECK(bad.exit_code == base::exit_status::invalid_settings);
   CHECK_THAT(bad.err, Catch::Contains("zitadel.devices") && Catch::Contains("Edge_2") && Catch::Contains("zitadel.image"));
   auto helm_releases = helm_cli({"list", "-n", s.ns, "-o", "json"});
   CHECK_THAT(helm_releases.out, !Catch::Contains("fleet-zitadel"));
+
+  testing::TempDir repo_dir;
+  LoopbackChartRepository repo({HARMONY_E2E_SOURCE "/e2e/fleet/zitadel/chart"}, repo_dir.path());
+  auto planned = s.harmony({"plan", "fleet", "zitadel", "--set", "zitadel.chart_repository=" + repo.url, "--set",
+                            "zitadel.devices={edge-1}", "--set", "zitadel.image=" + zitadel_standin_image()});
+  INFO(out_and_err(planned));
+  CHECK(planned.exit_code == 0);
+  CHECK_THAT(planned.out, Catch::Contains("StatefulSet " + s.ns + "/fleet-zitadel-db") &&
+                              Catch::Contains("Deployment " + s.ns + "/fleet-zitadel") &&
+                              Catch::Contains("ConfigMap " + s.ns + "/fleet-zitadel"));
+  CHECK_THAT(planned.out, Catch::Contains("Zitadel at http://localhost:8080: project harmony-fleet, role fleet-ops, application nats, "
+                                          "a machine user and key for edge-1"));
+  CHECK(kubectl({"get", "-n", s.ns, "statefulset/fleet-zitadel-db"}).exit_code != 0);
+  CHECK(helm_cli({"list", "-n", s.ns, "-q"}).out.empty());
 }

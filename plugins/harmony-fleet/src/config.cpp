@@ -108,11 +108,14 @@ std::vector<settings::Problem> AgentSettings::check() const {
 
 std::vector<settings::Problem> CalloutSettings::check() const {
   std::vector<settings::Problem> problems;
-  // With issuer_fetch_url, issuer_url is only compared with tokens' iss:
-  // nothing is fetched from it.
-  if (!issuer_url.empty() && issuer_fetch_url.empty() && !issuer_url.starts_with("https://") &&
-      !kube::is_loopback_http_url(issuer_url))
+  // With issuer_fetch_url, issuer_url is only compared with tokens' iss
+  // (nothing is fetched from it), so plain http is no risk there.
+  const bool web = issuer_url.starts_with("https://") || issuer_url.starts_with("http://");
+  if (!issuer_url.empty() && (!web || (issuer_fetch_url.empty() && !issuer_url.starts_with("https://") &&
+                                       !kube::is_loopback_http_url(issuer_url))))
     problems.push_back({"issuer_url", "'" + base::printable(issuer_url) + "' is not an https URL (http only on loopback)"});
+  if (issuer_url.find_first_of(" \t\r\n") != std::string::npos)
+    problems.push_back({"issuer_url", "must not hold spaces or line breaks"});
   if (!issuer_fetch_url.empty() && !issuer_fetch_url.starts_with("https://") && !kube::is_loopback_http_url(issuer_fetch_url) &&
       !kube::is_cluster_service_http_url(issuer_fetch_url))
     problems.push_back({"issuer_fetch_url", "'" + base::printable(issuer_fetch_url) +

@@ -653,19 +653,30 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
 }
 
 Outcome deploy_callout_on_kubernetes(const CalloutSettings& given, const std::optional<ComponentRecord>& nats_record,
-                                     const std::optional<ComponentRecord>& agents, KubernetesCluster& cluster, RunContext& ctx) {
+                                     const std::optional<ComponentRecord>& agents,
+                                     const std::optional<ComponentRecord>& zitadel_record, KubernetesCluster& cluster,
+                                     RunContext& ctx) {
   auto nats = deployed_nats(nats_record);
   if (!nats) return Outcome::failure(nats.error());
   // No issuer named: Zitadel's, if harmony deployed it here.
   CalloutSettings s = given;
   if (s.issuer_url.empty() && nats->auth == NatsAuth::callout) {
-    auto zitadel = deployed_zitadel(cluster, ctx);
+    auto zitadel = deployed_zitadel(zitadel_record, cluster, ctx);
     if (!zitadel) return Outcome::failure(zitadel.error());
     if (*zitadel) {
       s.issuer_url = (*zitadel)->issuer_url;
       if (s.audience.empty()) s.audience = (*zitadel)->project_id;
       if (s.issuer_fetch_url.empty()) s.issuer_fetch_url = (*zitadel)->fetch_url;
+    } else if (ctx.dry_run()) {
+      // A plan of `server`: Zitadel, planned before, is not there yet.
+      s.issuer_url = "(the issuer of the Zitadel deployed before it)";
+      if (s.audience.empty()) s.audience = "(its project)";
     }
+    if (*zitadel)
+      if (auto problems = s.check(); !problems.empty())
+        return Outcome::failure(failed(base::exit_status::invalid_settings, "the callout cannot trust the Zitadel deployed here",
+                                       "callout." + problems.front().key + ": " + problems.front().message,
+                                       "deploy Zitadel again (harmony deploy fleet zitadel), or name an issuer: callout.issuer_url"));
   }
   if (auto stop = detail::callout_not_deployed(s, *nats)) return *stop;
   if (ctx.dry_run()) {

@@ -32,7 +32,11 @@ std::vector<settings::Problem> ZitadelSettings::check() const {
     problems.push_back({"chart_repository", "is needed for a chart named '" + base::printable(chart) + "' (or give oci://... or a path)"});
   if (!image.empty() && image.find(':', image.rfind('/') == std::string::npos ? 0 : image.rfind('/')) == std::string::npos)
     problems.push_back({"image", "'" + base::printable(image) + "' has no tag: give REPOSITORY:TAG"});
-  if (external_domain.empty()) problems.push_back({"external_domain", "must name the domain Zitadel answers on"});
+  // It becomes the Host of requests that carry the admin's token.
+  if (external_domain.empty() || external_domain.front() == '.' || external_domain.front() == '-' ||
+      external_domain.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)
+    problems.push_back({"external_domain", "'" + base::printable(external_domain) +
+                                               "' is not a domain name (lowercase letters, digits, '-' and '.')"});
   if (database == ZitadelDatabase::external && database_host.empty())
     problems.push_back({"database_host", "must name the Postgres server when database is external"});
   if (!master_key.value.empty() && master_key.value.size() != 32)
@@ -75,6 +79,12 @@ std::string zitadel_chart_values(const ZitadelSettings& s) {
       // The login v2 is another image and deployment; the fleet's machine
       // users never log in through it.
       {"login", {{"enabled", false}}}};
+  // null removes a default of the chart's: no JSON key for the admin (a
+  // second owner credential nobody uses), no client and token for the v2
+  // login (which is not deployed).
+  json& org = values["zitadel"]["configmapConfig"]["FirstInstance"]["Org"];
+  org["Machine"]["MachineKey"] = nullptr;
+  org["LoginClient"] = nullptr;
   if (!s.image.empty()) {
     const auto colon = s.image.rfind(':');  // check() made sure it is the tag's
     values["image"] = {{"repository", s.image.substr(0, colon)}, {"tag", s.image.substr(colon + 1)}};
@@ -132,7 +142,7 @@ base::expected<std::string> string_field(const json& doc, const char* field, con
 }  // namespace
 
 base::expected<ZitadelFleet> setup_zitadel_fleet(const ZitadelSend& send, const std::vector<std::string>& device_ids,
-                                                 const std::function<bool(const std::string&)>& has_key,
+                                                 const std::function<std::string(const std::string&)>& held_key_user,
                                                  const ZitadelFleetNames& names) {
   Api api(send);
   ZitadelFleet out;
@@ -175,12 +185,16 @@ base::expected<ZitadelFleet> setup_zitadel_fleet(const ZitadelSend& send, const 
     out.api_client_id = (*app)["apiConfig"].value("clientId", "");
   }
 
-  for (const auto& id : device_ids) {
+  // One device: its machine user, and a key unless harmony holds one of
+  // that user's. An error here keeps what the devices before it got (their
+  // keys' private halves exist nowhere else).
+  auto device = [&](const std::string& id) -> base::expected<void> {
     const std::string user_name = names.device_prefix + id;
     auto user = api.find("/management/v1/users/_search", equals("userNameQuery", "userName", user_name));
     if (!user) return base::fail(user.error());
     std::string user_id;
-    if (user->is_null()) {
+    const bool made_now = user->is_null();
+    if (made_now) {
       // JWT access tokens: the callout validates them itself, offline.
       auto made = api.call("POST", "/management/v1/users/machine",
                            {{"userName", user_name},
@@ -197,7 +211,8 @@ base::expected<ZitadelFleet> setup_zitadel_fleet(const ZitadelSend& send, const 
       if (!found_id) return base::fail(found_id.error());
       user_id = *found_id;
     }
-    if (has_key(id)) continue;
+    // A key held for another user (Zitadel's database was replaced) is no key.
+    if (!made_now && held_key_user(id) == user_id) return {};
     // Zitadel shows a key's private half once: harmony keeps it.
     auto key = api.call("POST", "/management/v1/users/" + user_id + "/keys",
                         {{"type", "KEY_TYPE_JSON"}, {"expirationDate", names.key_expiration}});
@@ -210,7 +225,13 @@ base::expected<ZitadelFleet> setup_zitadel_fleet(const ZitadelSend& send, const 
                                "keyDetails is not base64-encoded JSON"));
     out.new_keys[id] = *decoded;
     out.created.push_back("a key for " + user_name);
-  }
+    return {};
+  };
+  for (const auto& id : device_ids)
+    if (auto done = device(id); !done) {
+      out.stopped = done.error();
+      break;
+    }
   return out;
 }
 

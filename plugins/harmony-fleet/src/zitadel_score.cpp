@@ -26,6 +26,7 @@
 #include <harmony/kube/client.hpp>
 #include <harmony/kube/kinds.hpp>
 #include <harmony/kube/transport.hpp>
+#include <harmony/settings.hpp>
 
 #include "internal.hpp"
 
@@ -51,20 +52,25 @@ std::string fetch_url(KubernetesCluster& cluster) {
 
 base::expected<ZitadelSecrets> zitadel_secrets(const ZitadelSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
   ZitadelSecrets out;
-  auto kept = [&](const Secret& given, std::string_view name, std::string& into) -> base::expected<void> {
-    if (!given.value.empty()) {
-      into = given.value;
-      return {};
-    }
-    auto value = cluster.ensure_secret(ctx, name, generate_password);  // 32 letters and digits: a master key's length
+  // Generated once, or given once, then kept: Zitadel encrypts its data
+  // with the master key, and the database's users keep their first
+  // passwords, so another value later would lock Zitadel out.
+  auto kept = [&](const Secret& given, const char* key, std::string_view name, std::string& into) -> base::expected<void> {
+    auto value = cluster.ensure_secret(ctx, name, [&] { return given.value.empty() ? generate_password() : given.value; });
     if (!value) return base::fail(value.error());
+    if (!given.value.empty() && *value != given.value)
+      return base::fail(failed(base::exit_status::invalid_settings, std::string("zitadel.") + key + " is not the one Zitadel was first deployed with",
+                               "Zitadel's data and database were made with the first; harmony keeps it",
+                               std::string("leave zitadel.") + key + " out, or start over: harmony destroy fleet zitadel --purge, "
+                               "and delete Postgres's claim"));
     into = *value;
     return {};
   };
-  if (auto k = kept(s.master_key, "zitadel-masterkey", out.master_key); !k) return base::fail(k.error());
-  if (auto k = kept(s.database_password, "zitadel-db-user", out.database_user_password); !k) return base::fail(k.error());
+  if (auto k = kept(s.master_key, "master_key", "zitadel-masterkey", out.master_key); !k) return base::fail(k.error());
+  if (auto k = kept(s.database_password, "database_password", "zitadel-db-user", out.database_user_password); !k)
+    return base::fail(k.error());
   if (s.database == ZitadelDatabase::bundled) {
-    if (auto k = kept(Secret{}, "zitadel-db-admin", out.database_admin_password); !k) return base::fail(k.error());
+    if (auto k = kept(Secret{}, "", "zitadel-db-admin", out.database_admin_password); !k) return base::fail(k.error());
   } else {
     // An external server: Zitadel's init connects as its user.
     out.database_admin_password = out.database_user_password;
@@ -72,25 +78,58 @@ base::expected<ZitadelSecrets> zitadel_secrets(const ZitadelSettings& s, Kuberne
   return out;
 }
 
-// The Secret `<admin>-pat` the chart's setup job writes, once it has.
+// The token in the Secret `<admin>-pat`, which the chart's setup job writes
+// once it has made the first instance: none yet (an empty optional).
+base::expected<std::optional<std::string>> live_admin_token(kube::Client& api, KubernetesCluster& cluster) {
+  auto secret = api.find({"v1", "Secret", cluster.namespace_name(), std::string(zitadel_admin_user) + "-pat"});
+  if (!secret) return base::fail(secret.error());
+  const auto encoded = *secret ? (*secret)->string_at("/data/pat") : std::nullopt;
+  auto decoded = encoded ? base::base64_decode(*encoded) : std::nullopt;
+  if (decoded) decoded->erase(decoded->find_last_not_of(" \r\n\t") + 1);
+  if (!decoded || decoded->empty()) return std::optional<std::string>();
+  return decoded;
+}
+
+struct NoToken {};
+
+// The admin's token: the setup job's Secret's, kept among the component's
+// credentials, since that Secret goes with the release (the chart's cleanup
+// job deletes it) while the instance, in its database, stays, and the setup
+// job writes a token only when it makes the instance.
 base::expected<std::string> admin_token(kube::Client& api, KubernetesCluster& cluster, RunContext& ctx) {
+  constexpr std::string_view kept_name = "zitadel-admin-pat";
+  auto live = live_admin_token(api, cluster);
+  if (!live) return base::fail(live.error());
+  if (*live) {
+    if (auto kept = cluster.ensure_secret(ctx, kept_name, [&] { return **live; }); !kept) return base::fail(kept.error());
+    return **live;
+  }
+  // None now: the one kept, else the one the setup job is about to write.
   const std::string name = std::string(zitadel_admin_user) + "-pat";
-  std::string token;
-  auto waited = checks::wait_until(ctx, "Zitadel's setup wrote the admin's token (Secret " + name + ")", [&]() -> base::expected<void> {
-    auto secret = api.find({"v1", "Secret", cluster.namespace_name(), name});
-    if (!secret) return base::fail(secret.error());
-    const auto encoded = *secret ? (*secret)->string_at("/data/pat") : std::nullopt;
-    auto decoded = encoded ? base::base64_decode(*encoded) : std::nullopt;
-    if (decoded) decoded->erase(decoded->find_last_not_of(" \r\n\t") + 1);
-    if (!decoded || decoded->empty())
-      return base::fail(failed(base::exit_status::not_ready, "no Secret " + name + " with a token yet",
-                               "the chart's setup job writes it once Zitadel's first instance exists",
-                               "kubectl logs -n " + cluster.namespace_name() + " job/" + std::string(zitadel_release) + "-setup"));
-    token = *decoded;
-    return {};
-  }, {500ms, {}});
-  if (!waited) return base::fail(waited.error());
-  return token;
+  std::optional<base::Error> not_written;
+  try {
+    return cluster.ensure_secret(ctx, kept_name, [&]() -> std::string {
+      std::string token;
+      auto waited = checks::wait_until(ctx, "Zitadel's setup wrote the admin's token (Secret " + name + ")", [&]() -> base::expected<void> {
+        auto now = live_admin_token(api, cluster);
+        if (!now) return base::fail(now.error());
+        if (!*now)
+          return base::fail(failed(base::exit_status::not_ready, "no Secret " + name + " with a token yet",
+                                   "the chart's setup job writes it once Zitadel's first instance exists",
+                                   "kubectl logs -n " + cluster.namespace_name() + " job/" + std::string(zitadel_release) + "-setup"));
+        token = **now;
+        return {};
+      }, {500ms, {}});
+      // Nothing must be kept then: ensure_secret keeps what this returns.
+      if (!waited) {
+        not_written = waited.error();
+        throw NoToken{};
+      }
+      return token;
+    });
+  } catch (const NoToken&) {
+    return base::fail(*not_written);
+  }
 }
 
 // A Zitadel pod that is Ready (not the chart's jobs, which never are).
@@ -98,7 +137,9 @@ base::expected<std::string> ready_pod(kube::Client& api, KubernetesCluster& clus
   std::string pod;
   auto waited = checks::wait_until(ctx, "a Zitadel pod is Ready", [&]() -> base::expected<void> {
     kube::ListOptions by;
-    by.label_selector = "app.kubernetes.io/name=zitadel,app.kubernetes.io/instance=" + std::string(zitadel_release);
+    // component=start: Zitadel's server; the chart's jobs share the rest.
+    by.label_selector = "app.kubernetes.io/name=zitadel,app.kubernetes.io/instance=" + std::string(zitadel_release) +
+                        ",app.kubernetes.io/component=start";
     auto pods = api.list("v1", "Pod", cluster.namespace_name(), by);
     if (!pods) return base::fail(pods.error());
     for (const auto& p : pods->items) {
@@ -191,6 +232,13 @@ base::expected<void> write_key_files(const std::string& dir, const std::map<std:
   return {};
 }
 
+// The project id the last setup wrote into the ConfigMap ("" when none).
+base::expected<std::string> recorded_project(kube::Client& api, KubernetesCluster& cluster) {
+  auto map = api.find({"v1", "ConfigMap", cluster.namespace_name(), std::string(zitadel_config_map)});
+  if (!map) return base::fail(map.error());
+  return *map ? (*map)->string_at("/data/project_id").value_or("") : std::string();
+}
+
 // The setup's results: the keys (the private halves Zitadel showed once),
 // and the issuer and project for the callout.
 std::vector<kube::Object> recorded_objects(const std::map<std::string, std::string>& keys, const std::string& issuer,
@@ -277,17 +325,18 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& s, KubernetesCluster
     // from what the cluster holds.
     auto keys = known_keys(s, **client, cluster);
     if (!keys) return Outcome::failure(keys.error());
-    auto before = deployed_zitadel(cluster, ctx);
-    if (!before) return Outcome::failure(before.error());
+    auto project = recorded_project(**client, cluster);
+    if (!project) return Outcome::failure(project.error());
     std::vector<std::string> without_keys;
     for (const auto& id : s.devices)
       if (!keys->count(id)) without_keys.push_back(id);
-    if (!*before || !without_keys.empty())
-      ctx.plan->push_back({"setup", "Zitadel at " + issuer + ": " +
-                                        (*before ? std::string() : "project harmony-fleet, role fleet-ops, application nats, ") +
-                                        (without_keys.empty() ? "no device" : "a machine user and key for " + base::join(without_keys, ", ")),
+    if (project->empty() || !without_keys.empty())
+      ctx.plan->push_back({"setup",
+                           "Zitadel at " + issuer + ": " +
+                               (project->empty() ? std::string("project harmony-fleet, role fleet-ops, application nats, ") : std::string()) +
+                               (without_keys.empty() ? std::string("no device") : "a machine user and key for " + base::join(without_keys, ", ")),
                            {}});
-    Outcome recorded = cluster.apply(ctx, recorded_objects(*keys, issuer, *before ? (*before)->project_id : "", cluster));
+    Outcome recorded = cluster.apply(ctx, recorded_objects(*keys, issuer, *project, cluster));
     return recorded.failed() ? recorded : installed;
   }
   auto pat = admin_token(**client, cluster, ctx);
@@ -301,22 +350,34 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& s, KubernetesCluster
                                const std::string& body) -> base::expected<ZitadelResponse> {
     auto r = link->send(method, path, body, *pat);
     if (!r) return base::fail(r.error());
-    // Zitadel answers a request for a host it does not serve with 404 and
-    // no JSON: the domain in the settings is not the instance's.
-    if (r->status == 404 && json::parse(r->body, nullptr, false).is_discarded())
-      return base::fail(failed(base::exit_status::deploy_failed, "Zitadel serves no instance at " + link->host,
-                               "HTTP 404 to " + method + " " + path,
-                               "zitadel.external_domain and external_port must be the ones Zitadel was first deployed with"));
+    // A host Zitadel serves no instance for: 404, as text on its HTTP
+    // routes, or JSON from its API saying so.
+    if (r->status == 404) {
+      const auto doc = json::parse(r->body, nullptr, false);
+      if (doc.is_discarded() || (doc.is_object() && doc.value("message", "").find("instance") != std::string::npos))
+        return base::fail(failed(base::exit_status::deploy_failed, "Zitadel serves no instance at " + link->host,
+                                 "HTTP 404 to " + method + " " + path,
+                                 "zitadel.external_domain must be the domain Zitadel was first deployed with"));
+    }
     return ZitadelResponse{r->status, r->body};
   };
-  auto fleet = setup_zitadel_fleet(send, s.devices, [&](const std::string& id) { return keys->count(id) > 0; });
+  auto held_key_user = [&](const std::string& id) -> std::string {
+    const auto it = keys->find(id);
+    if (it == keys->end()) return {};
+    const auto key = json::parse(it->second, nullptr, false);
+    return key.is_object() ? key.value("userId", "") : "";
+  };
+  auto fleet = setup_zitadel_fleet(send, s.devices, held_key_user);
   if (!fleet) return Outcome::failure(fleet.error());
   for (auto& [id, key] : fleet->new_keys) (*keys)[id] = key;
+  // Kept first, even when the setup stopped: a key's private half exists
+  // only here.
 
   Outcome recorded = cluster.apply(ctx, recorded_objects(*keys, issuer, fleet->project_id, cluster));
   if (recorded.failed()) return recorded;
   if (!s.keys_dir.empty())
     if (auto written = write_key_files(s.keys_dir, *keys); !written) return Outcome::failure(written.error());
+  if (fleet->stopped) return Outcome::failure(*fleet->stopped);
 
   const bool changed = applied.changed() || installed.changed() || recorded.changed() || !fleet->created.empty();
   Outcome out = changed ? Outcome::success(fleet->created.empty() ? "Zitadel deployed" : "made " + base::join(fleet->created, ", "))
@@ -334,10 +395,11 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& s, KubernetesCluster
 }
 
 base::expected<void> check_zitadel_on_kubernetes(const ZitadelSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
-  auto link = link_to_zitadel(s, cluster, ctx);
-  if (!link) return base::fail(link.error());
   const std::string issuer = zitadel_issuer_url(s);
   return checks::wait_until(ctx, "Zitadel answers its discovery document for " + issuer, [&]() -> base::expected<void> {
+    // A port-forward per attempt: the pod may have been replaced since.
+    auto link = link_to_zitadel(s, cluster, ctx);
+    if (!link) return base::fail(link.error());
     auto r = link->send("GET", "/.well-known/openid-configuration", "", "");
     if (!r) return base::fail(r.error());
     const auto doc = json::parse(r->body, nullptr, false);
@@ -352,16 +414,27 @@ base::expected<void> check_zitadel_on_kubernetes(const ZitadelSettings& s, Kuber
   }, {500ms, {}});
 }
 
-base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(KubernetesCluster& cluster, RunContext& ctx) {
+base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optional<ComponentRecord>& record,
+                                                              KubernetesCluster& cluster, RunContext& ctx) {
+  if (!record) return std::optional<ZitadelIssuer>();
+  auto node = settings::Node::from_json(record->settings_json);
+  ZitadelSettings s;
+  if (!node || !settings::load(*node, zitadel_component, s).empty())
+    return base::fail(failed(base::exit_status::deploy_failed, "Zitadel's deployment record cannot be read",
+                             "it was written by another version of harmony-fleet", "deploy it again: harmony deploy fleet zitadel"));
   auto client = cluster.client(ctx);
   if (!client) return base::fail(client.error());
-  auto map = (*client)->find({"v1", "ConfigMap", cluster.namespace_name(), std::string(zitadel_config_map)});
-  if (!map) return base::fail(map.error());
-  if (!*map) return std::optional<ZitadelIssuer>();
-  ZitadelIssuer out{(*map)->string_at("/data/issuer").value_or(""), (*map)->string_at("/data/project_id").value_or(""),
-                    (*map)->string_at("/data/fetch_url").value_or("")};
-  if (out.issuer_url.empty() || out.project_id.empty()) return std::optional<ZitadelIssuer>();
-  return std::optional<ZitadelIssuer>(out);
+  auto recorded = recorded_project(**client, cluster);
+  if (!recorded) return base::fail(recorded.error());
+  const std::string& project = *recorded;
+  if (project.empty() && ctx.dry_run()) return std::optional<ZitadelIssuer>();
+  if (project.empty() || project.size() > 32 || project.find_first_not_of("0123456789") != std::string::npos)
+    return base::fail(failed(base::exit_status::deploy_failed,
+                             "the ConfigMap " + std::string(zitadel_config_map) + " names no Zitadel project",
+                             project.empty() ? "it is missing, or its project_id is empty"
+                                             : "its project_id '" + base::printable(project.substr(0, 40)) + "' is not a Zitadel id",
+                             "deploy Zitadel again, which writes it: harmony deploy fleet zitadel"));
+  return std::optional<ZitadelIssuer>(ZitadelIssuer{zitadel_issuer_url(s), project, fetch_url(cluster)});
 }
 
 }  // namespace harmony::fleet

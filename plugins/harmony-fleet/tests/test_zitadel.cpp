@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,7 @@ class FakeZitadel {
  public:
   std::string token_seen;
   bool expired = false;
+  std::string failing_user;  // its keys cannot be made
   std::vector<std::string> calls;
 
   ZitadelSend send() {
@@ -141,6 +143,7 @@ class FakeZitadel {
     if (parts[2] == "users" && parts.size() == 5 && users.count(parts[3]) && parts[4] == "keys") {
       if (auto refused = only(doc, {"type", "expirationDate", "publicKey"}, {})) return *refused;
       if (doc.value("type", "") != "KEY_TYPE_JSON") return bad("type must be KEY_TYPE_JSON for a key to be returned");
+      if (users[parts[3]]["userName"] == failing_user) return {503, R"({"code":14,"message":"unavailable"})"};
       const std::string kid = id();
       keys[parts[3]].push_back(kid);
       const json details = {{"type", "serviceaccount"}, {"keyId", kid}, {"key", "-----BEGIN RSA PRIVATE KEY-----\nMII...\n-----END RSA PRIVATE KEY-----\n"}, {"userId", parts[3]}};
@@ -192,9 +195,9 @@ TEST_CASE("Zitadel's chart values: pinned chart, machine admin with a PAT, Postg
 
 TEST_CASE("Zitadel's setup: project, fleet-ops role, NATS's application, a machine user and key per device, and a second run makes nothing") {
   FakeZitadel z;
-  std::set<std::string> kept;
-  auto has_key = [&](const std::string& id) { return kept.count(id) > 0; };
-  auto first = setup_zitadel_fleet(z.send(), {"edge-1", "edge-2"}, has_key);
+  std::map<std::string, std::string> kept;  // device -> the user of the key harmony holds
+  auto held = [&](const std::string& id) { return kept.count(id) ? kept.at(id) : std::string(); };
+  auto first = setup_zitadel_fleet(z.send(), {"edge-1", "edge-2"}, held);
   INFO((first ? std::string() : first.error().message + ": " + first.error().reason));
   REQUIRE(first);
   CHECK(z.projects.size() == 1);
@@ -212,10 +215,12 @@ TEST_CASE("Zitadel's setup: project, fleet-ops role, NATS's application, a machi
   CHECK(z.users.at(key["userId"].get<std::string>())["userName"] == "device-edge-1");
   CHECK(first->created.size() == 7);
 
+  CHECK_FALSE(first->stopped);
+
   // Keys kept: a second run finds everything and makes nothing.
-  kept = {"edge-1", "edge-2"};
+  for (const auto& [id, text] : first->new_keys) kept[id] = json::parse(text)["userId"];
   const auto before = z.calls.size();
-  auto second = setup_zitadel_fleet(z.send(), {"edge-1", "edge-2"}, has_key);
+  auto second = setup_zitadel_fleet(z.send(), {"edge-1", "edge-2"}, held);
   REQUIRE(second);
   CHECK(second->created.empty());
   CHECK(second->new_keys.empty());
@@ -223,16 +228,32 @@ TEST_CASE("Zitadel's setup: project, fleet-ops role, NATS's application, a machi
   CHECK(second->api_client_id == first->api_client_id);
   for (std::size_t i = before; i < z.calls.size(); ++i) CHECK_THAT(z.calls[i], Catch::EndsWith("/_search"));
 
-  // A new device: its user and key only; a device whose key file was lost gets a new key.
-  kept = {"edge-1"};
-  auto third = setup_zitadel_fleet(z.send(), {"edge-1", "edge-2", "edge-3"}, has_key);
+  // A new device: its user and key only; a device whose key file was lost
+  // gets a new key, and so does one whose key is another user's (a key
+  // from before Zitadel's database was replaced).
+  kept.erase("edge-2");
+  kept["edge-1"] = "9999";
+  auto third = setup_zitadel_fleet(z.send(), {"edge-1", "edge-2", "edge-3"}, held);
   REQUIRE(third);
-  CHECK(third->created == std::vector<std::string>{"a key for device-edge-2", "machine user device-edge-3", "a key for device-edge-3"});
+  CHECK(third->created == std::vector<std::string>{"a key for device-edge-1", "a key for device-edge-2", "machine user device-edge-3",
+                                                   "a key for device-edge-3"});
   CHECK(z.keys.size() == 3);
+
+  // A device whose key cannot be made stops the setup there; the keys made
+  // before it are in the result, to be kept.
+  kept.clear();
+  z.failing_user = "device-edge-2";
+  auto partial = setup_zitadel_fleet(z.send(), {"edge-1", "edge-2", "edge-3"}, held);
+  REQUIRE(partial);
+  REQUIRE(partial->stopped);
+  CHECK_THAT(partial->stopped->message, Catch::Contains("Zitadel refused POST"));
+  CHECK(partial->new_keys.size() == 1);
+  CHECK(partial->new_keys.count("edge-1") == 1);
+  z.failing_user.clear();
 
   // An expired admin token is said as such.
   z.expired = true;
-  auto refused = setup_zitadel_fleet(z.send(), {"edge-1"}, has_key);
+  auto refused = setup_zitadel_fleet(z.send(), {"edge-1"}, held);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().status == base::exit_status::unauthorized);
   CHECK_THAT(refused.error().hint, Catch::Contains("harmony-fleet-admin-pat"));

@@ -8,8 +8,9 @@
 //	zitadel-standin postgres   Postgres's side: listens on 5432
 //
 // It answers as Zitadel documents and refuses as Zitadel does: a request for
-// a host that is not the instance's gets 404 without JSON; a management call
-// without the admin's token 401; a field the API does not know 400.
+// a host that is not the instance's gets 404 (JSON from the API, text
+// elsewhere; the port is not part of the match); a management call without
+// the admin's token 401; a field the API does not know 400.
 //
 // Configuration comes from the environment the stand-in chart (../chart)
 // gives it, from the values and Secrets harmony applies: the master key (32
@@ -393,7 +394,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		host = h
 	}
 	if host != s.domain {
-		http.Error(w, "instance not found", 404)
+		// As Zitadel: its API says so in JSON, its HTTP routes in text.
+		if strings.HasPrefix(r.URL.Path, "/management/") {
+			answer(w, 404, map[string]any{"code": 5, "message": "unable to set instance using origin " + r.Host})
+		} else {
+			http.Error(w, "instance not found", 404)
+		}
 		return
 	}
 	switch {

@@ -6,6 +6,7 @@
 #include "run.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <pthread.h>
 
@@ -218,12 +219,18 @@ int run(int argc, char** argv) {
   std::optional<FetchVia> via;
   if (auto url = get("--oidc-fetch-url"); !url.empty()) {
     const bool plain = url.starts_with("http://");
-    if (!url.starts_with("https://") && !kube::is_loopback_http_url(url) && !kube::is_cluster_service_http_url(url))
+    // A Service's name means that Service only inside a cluster; elsewhere
+    // the resolver's search domains would send it anywhere.
+    const bool in_pod = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+    if (!url.starts_with("https://") && !kube::is_loopback_http_url(url) && !(in_pod && kube::is_cluster_service_http_url(url)))
       return report(settings_error("--oidc-fetch-url '" + base::printable(url) + "' is refused",
-                                   plain ? "plain http is only for loopback or a Service of this cluster (NAME.NAMESPACE.svc)"
+                                   plain ? "plain http is only for loopback, or from a pod for a Service of its cluster (NAME.NAMESPACE.svc)"
                                          : "not an http(s) URL",
                                    "give https://..., or the provider's Service: http://NAME.NAMESPACE.svc:PORT"));
     const std::string issuer_origin = origin_of(config.token.issuer);
+    if (issuer_origin.empty() || issuer_origin.find_first_of(" \t\r\n") != std::string::npos)
+      return report(settings_error("--oidc-issuer '" + base::printable(config.token.issuer) + "' is not a URL",
+                                   "--oidc-fetch-url fetches in the issuer's stead, and sends its host", "give https://HOST[:PORT]"));
     via = FetchVia{issuer_origin, origin_of(url), issuer_origin.substr(issuer_origin.find("://") + 3), plain};
   }
   Service service(std::move(config), https_fetch(ca_pem, std::move(via)));

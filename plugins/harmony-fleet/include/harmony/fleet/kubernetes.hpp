@@ -117,9 +117,12 @@ base::expected<void> check_agents_on_kubernetes(const AgentSettings& settings, c
 
 // FleetCalloutScore on a Kubernetes topology: the objects above with the
 // keys the deploy of nats made. `agents`: the agents' record, whose
-// passwords it admits while callout.admit_passwords is set.
+// passwords it admits while callout.admit_passwords is set. `zitadel`:
+// ZitadelScore's record, whose issuer it trusts when callout.issuer_url is
+// empty (zitadel.hpp, deployed_zitadel).
 Outcome deploy_callout_on_kubernetes(const CalloutSettings& settings, const std::optional<ComponentRecord>& nats,
-                                     const std::optional<ComponentRecord>& agents, KubernetesCluster& cluster,
+                                     const std::optional<ComponentRecord>& agents,
+                                     const std::optional<ComponentRecord>& zitadel, KubernetesCluster& cluster,
                                      RunContext& ctx);
 // NATS asks it about a login and it answers: a made-up token's refusal in
 // its pod's log.

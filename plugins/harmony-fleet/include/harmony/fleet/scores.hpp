@@ -217,7 +217,7 @@ class FleetCalloutScore {
           if (Outcome imported = topology.images().import_images(ctx, {settings.image}); imported.failed()) return imported;
       }
       return deploy_callout_on_kubernetes(settings, topology.recorded(nats_component), topology.recorded(agent_component),
-                                          topology.kubernetes(), ctx);
+                                          topology.recorded(zitadel_component), topology.kubernetes(), ctx);
     });
   }
 

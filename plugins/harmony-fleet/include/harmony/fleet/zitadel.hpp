@@ -20,6 +20,7 @@
 #include <harmony/fleet/settings.hpp>
 #include <harmony/kube/object.hpp>
 #include <harmony/outcome.hpp>
+#include <harmony/topology.hpp>
 
 namespace harmony::fleet {
 
@@ -61,10 +62,14 @@ struct ZitadelFleet {
   // already gets no new key.
   std::map<std::string, std::string> new_keys;
   std::vector<std::string> created;  // what this run made, for the deploy's message
+  // A device's setup failed: the devices before it are done (new_keys holds
+  // their keys, to be kept before the failure is reported), the rest not.
+  std::optional<base::Error> stopped;
 };
 
 // ---- on a Kubernetes topology --------------------------------------------------
 
+inline constexpr std::string_view zitadel_component = "zitadel";
 inline constexpr std::string_view zitadel_release = "fleet-zitadel";  // also the chart's Service and Deployment
 inline constexpr std::uint16_t zitadel_http_port = 8080;              // the chart's container and Service port
 inline constexpr std::string_view zitadel_config_map = "fleet-zitadel";  // keys issuer, project_id, fetch_url
@@ -94,18 +99,23 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& settings, Kubernetes
 // Zitadel answers its discovery document, naming the issuer tokens carry.
 base::expected<void> check_zitadel_on_kubernetes(const ZitadelSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
 
-// What the callout learns from a deployed ZitadelScore (nothing: none is).
+// What the callout learns from a deployed ZitadelScore (nothing: none is):
+// the issuer and Zitadel's Service from the deployment's record (its
+// settings), the project id from the ConfigMap, which must be Zitadel's kind
+// of id (digits), since the callout trusts what it says.
 struct ZitadelIssuer {
   std::string issuer_url;
   std::string project_id;
   std::string fetch_url;  // Zitadel's Service, inside the cluster
 };
-base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(KubernetesCluster& cluster, RunContext& ctx);
+base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optional<ComponentRecord>& record,
+                                                              KubernetesCluster& cluster, RunContext& ctx);
 
 // Finds or makes each part, so that a second run changes nothing.
-// `has_key(device)`: harmony holds that device's key file already.
+// `held_key_user(device)`: the userId of the key harmony holds for that
+// device, "" when none; a device gets a new key unless it is its user's.
 base::expected<ZitadelFleet> setup_zitadel_fleet(const ZitadelSend& send, const std::vector<std::string>& device_ids,
-                                                 const std::function<bool(const std::string&)>& has_key,
+                                                 const std::function<std::string(const std::string&)>& held_key_user,
                                                  const ZitadelFleetNames& names = {});
 
 }  // namespace harmony::fleet
