@@ -174,6 +174,14 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   CHECK(same.exit_code == 0);
   CHECK_THAT(same.out, Catch::Contains("no change"));
 
+  // A master key other than the one Zitadel was made with is refused before anything changes.
+  auto other_key = more;
+  other_key.push_back("zitadel.master_key=" + std::string(32, 'x'));
+  auto refused = s.deploy(other_key, {"zitadel"});
+  CHECK(refused.exit_code == base::exit_status::invalid_settings);
+  CHECK_THAT(refused.err, Catch::Contains("zitadel.master_key is not the one Zitadel was first deployed with") &&
+                              !Catch::Contains(std::string(32, 'x')));
+
   // 6. plan, with a fourth device, shows the setup it would run for it alone, and changes nothing.
   std::vector<std::string> plan{"plan", "fleet", "zitadel"};
   for (const auto& set : more) plan.insert(plan.end(), {"--set", set});
@@ -202,7 +210,12 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   REQUIRE(anew.exit_code == 0);
   CHECK_THAT(anew.out, Catch::Contains("a key for device-edge-1") && Catch::Contains("a key for device-edge-3"));
   const json renewed = json::parse(*base::read_file(keys + "/edge-1.json"));
-  CHECK(renewed["key"] != json::parse(first_keys["edge-1"])["key"]);
+  const json old_key = json::parse(first_keys["edge-1"]);
+  CHECK(renewed["key"] != old_key["key"]);
+  CHECK(renewed["userId"] != old_key["userId"]);
+  CHECK(s.get("configmap/fleet-zitadel")["data"]["project_id"] != project);
+  // The admin's token, kept among the credentials, is never printed.
+  CHECK_THAT(anew.out + anew.err, !Catch::Contains(decoded(s.get("secret/harmony-fleet-admin-pat"), "pat")));
 }
 
 TEST_CASE("ZitadelScore refuses bad settings before anything changes, and a plan of its first deploy says what it would make") {

@@ -85,6 +85,11 @@ Readiness pod(const Object& o) {
   for (const char* list : {"/status/initContainerStatuses", "/status/containerStatuses"}) {
     for (const Object& c : o.items_at(list)) {
       const auto reason = c.string_at("/state/waiting/reason").value_or("");
+      const auto said = c.string_at("/state/waiting/message").value_or("");
+      // The kubelet's own caches lagging behind a Secret or ConfigMap made
+      // a moment ago: it tries again by itself.
+      if (reason == "CreateContainerConfigError" && said.find("failed to sync") != std::string::npos)
+        return waiting("container " + c.string_at("/name").value_or("?") + ": " + reason + ": " + said);
       for (const auto fatal : fatal_waits) {
         if (reason == fatal) {
           std::string message = "container " + c.string_at("/name").value_or("?") + ": " + reason;

@@ -75,6 +75,15 @@ TEST_CASE("readiness: a Pod whose image cannot be had fails at once, with the ku
   const auto crash = parse(R"({"kind":"Pod","status":{"phase":"Running","containerStatuses":[{"name":"x",
     "state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}})");
   CHECK(evaluate(crash).health == Health::failed);
+  // A Secret that does not exist is a configuration error; the kubelet's
+  // cache not having caught up with one made a moment ago is not.
+  const auto no_secret = parse(R"({"kind":"Pod","status":{"phase":"Pending","containerStatuses":[{"name":"x",
+    "state":{"waiting":{"reason":"CreateContainerConfigError","message":"secret \"db\" not found"}}}]}})");
+  CHECK(evaluate(no_secret).health == Health::failed);
+  const auto lagging = parse(R"({"kind":"Pod","status":{"phase":"Pending","containerStatuses":[{"name":"x",
+    "state":{"waiting":{"reason":"CreateContainerConfigError","message":"failed to sync secret cache: timed out waiting for the condition"}}}]}})");
+  CHECK(evaluate(lagging).health == Health::in_progress);
+  CHECK_THAT(evaluate(lagging).message, Catch::Contains("failed to sync secret cache"));
   const auto creating = parse(R"({"kind":"Pod","status":{"phase":"Pending","containerStatuses":[{"name":"x",
     "state":{"waiting":{"reason":"ContainerCreating"}}}]}})");
   CHECK(evaluate(creating).health == Health::in_progress);

@@ -661,7 +661,7 @@ Outcome deploy_callout_on_kubernetes(const CalloutSettings& given, const std::op
   // No issuer named: Zitadel's, if harmony deployed it here.
   CalloutSettings s = given;
   if (s.issuer_url.empty() && nats->auth == NatsAuth::callout) {
-    auto zitadel = deployed_zitadel(zitadel_record, cluster, ctx);
+    auto zitadel = deployed_zitadel(zitadel_record, cluster, ctx, s.audience.empty());
     if (!zitadel) return Outcome::failure(zitadel.error());
     if (*zitadel) {
       s.issuer_url = (*zitadel)->issuer_url;

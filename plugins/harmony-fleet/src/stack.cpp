@@ -11,6 +11,7 @@
 #include <harmony/base/secrets.hpp>
 #include <harmony/callout/nkeys.hpp>
 #include <harmony/base/text.hpp>
+#include <harmony/kube/transport.hpp>
 #include <harmony/checks.hpp>
 #include <harmony/errors.hpp>
 #include <harmony/fleet/config.hpp>
@@ -441,6 +442,13 @@ Outcome deploy_callout(const CalloutSettings& s, const std::optional<ComponentRe
   auto nats = deployed_nats(nats_record);
   if (!nats) return Outcome::failure(nats.error());
   if (auto stop = detail::callout_not_deployed(s, *nats)) return *stop;
+  // fleet-callout would refuse it at its start: outside a pod the name of a
+  // Service means whatever the resolver makes of it.
+  if (kube::is_cluster_service_http_url(s.issuer_fetch_url))
+    return Outcome::failure(failed(base::exit_status::invalid_settings,
+                                   "callout.issuer_fetch_url names a Service of a cluster, and the callout runs on this machine",
+                                   "plain http to a Service is for a callout in a pod of that cluster",
+                                   "give the provider's https URL, or deploy the callout on Kubernetes"));
   auto program = find_program(s.program, "callout.program", "build harmony (scripts/build) or install its fleet package");
   if (!program) return Outcome::failure(program.error());
   for (auto name : {callout_password_file, callout_issuer_seed_file, callout_xkey_seed_file})

@@ -67,12 +67,19 @@ base::expected<ZitadelSecrets> zitadel_secrets(const ZitadelSettings& s, Kuberne
     return {};
   };
   if (auto k = kept(s.master_key, "master_key", "zitadel-masterkey", out.master_key); !k) return base::fail(k.error());
-  if (auto k = kept(s.database_password, "database_password", "zitadel-db-user", out.database_user_password); !k)
-    return base::fail(k.error());
   if (s.database == ZitadelDatabase::bundled) {
+    if (auto k = kept(s.database_password, "database_password", "zitadel-db-user", out.database_user_password); !k)
+      return base::fail(k.error());
     if (auto k = kept(Secret{}, "", "zitadel-db-admin", out.database_admin_password); !k) return base::fail(k.error());
   } else {
-    // An external server: Zitadel's init connects as its user.
+    // An external server's password is its own: the one given now (it may
+    // have been rotated there), else one generated once for you to set there.
+    if (!s.database_password.value.empty()) {
+      out.database_user_password = s.database_password.value;
+    } else if (auto k = kept(Secret{}, "", "zitadel-db-user", out.database_user_password); !k) {
+      return base::fail(k.error());
+    }
+    // Zitadel's init connects as its user.
     out.database_admin_password = out.database_user_password;
   }
   return out;
@@ -92,44 +99,59 @@ base::expected<std::optional<std::string>> live_admin_token(kube::Client& api, K
 
 struct NoToken {};
 
+// A credential of the component if it has one: ensure_secret, with a
+// generator that throws so that nothing is made when there is none.
+base::expected<std::optional<std::string>> kept_credential(KubernetesCluster& cluster, RunContext& ctx, const std::string& name) {
+  try {
+    auto value = cluster.ensure_secret(ctx, name, []() -> std::string { throw NoToken{}; });
+    if (!value) return base::fail(value.error());
+    return std::optional<std::string>(*value);
+  } catch (const NoToken&) {
+    return std::optional<std::string>();
+  }
+}
+
 // The admin's token: the setup job's Secret's, kept among the component's
 // credentials, since that Secret goes with the release (the chart's cleanup
 // job deletes it) while the instance, in its database, stays, and the setup
-// job writes a token only when it makes the instance.
+// job writes a token only when it makes the instance. Credentials are never
+// rewritten, so each new token (a new database, a new instance) is kept
+// under the next name: zitadel-admin-pat-1, -2, ...; the last is the one.
 base::expected<std::string> admin_token(kube::Client& api, KubernetesCluster& cluster, RunContext& ctx) {
-  constexpr std::string_view kept_name = "zitadel-admin-pat";
+  auto kept_name = [](int n) { return "zitadel-admin-pat-" + std::to_string(n); };
+  int last = 0;
+  std::optional<std::string> kept;
+  for (int n = 1; n <= 100; ++n) {
+    auto found = kept_credential(cluster, ctx, kept_name(n));
+    if (!found) return base::fail(found.error());
+    if (!*found) break;
+    last = n;
+    kept = std::move(*found);
+  }
   auto live = live_admin_token(api, cluster);
   if (!live) return base::fail(live.error());
   if (*live) {
-    if (auto kept = cluster.ensure_secret(ctx, kept_name, [&] { return **live; }); !kept) return base::fail(kept.error());
+    if (**live != kept)
+      if (auto made = cluster.ensure_secret(ctx, kept_name(last + 1), [&] { return **live; }); !made) return base::fail(made.error());
     return **live;
   }
-  // None now: the one kept, else the one the setup job is about to write.
+  if (kept) return *kept;
+  // None yet: the setup job is about to write it.
   const std::string name = std::string(zitadel_admin_user) + "-pat";
-  std::optional<base::Error> not_written;
-  try {
-    return cluster.ensure_secret(ctx, kept_name, [&]() -> std::string {
-      std::string token;
-      auto waited = checks::wait_until(ctx, "Zitadel's setup wrote the admin's token (Secret " + name + ")", [&]() -> base::expected<void> {
-        auto now = live_admin_token(api, cluster);
-        if (!now) return base::fail(now.error());
-        if (!*now)
-          return base::fail(failed(base::exit_status::not_ready, "no Secret " + name + " with a token yet",
-                                   "the chart's setup job writes it once Zitadel's first instance exists",
-                                   "kubectl logs -n " + cluster.namespace_name() + " job/" + std::string(zitadel_release) + "-setup"));
-        token = **now;
-        return {};
-      }, {500ms, {}});
-      // Nothing must be kept then: ensure_secret keeps what this returns.
-      if (!waited) {
-        not_written = waited.error();
-        throw NoToken{};
-      }
-      return token;
-    });
-  } catch (const NoToken&) {
-    return base::fail(*not_written);
-  }
+  std::string token;
+  auto waited = checks::wait_until(ctx, "Zitadel's setup wrote the admin's token (Secret " + name + ")", [&]() -> base::expected<void> {
+    auto now = live_admin_token(api, cluster);
+    if (!now) return base::fail(now.error());
+    if (!*now)
+      return base::fail(failed(base::exit_status::not_ready, "no Secret " + name + " with a token yet",
+                               "the chart's setup job writes it once Zitadel's first instance exists",
+                               "kubectl logs -n " + cluster.namespace_name() + " job/" + std::string(zitadel_release) + "-setup"));
+    token = **now;
+    return {};
+  }, {500ms, {}});
+  if (!waited) return base::fail(waited.error());
+  if (auto made = cluster.ensure_secret(ctx, kept_name(last + 1), [&] { return token; }); !made) return base::fail(made.error());
+  return token;
 }
 
 // A Zitadel pod that is Ready (not the chart's jobs, which never are).
@@ -373,10 +395,11 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& s, KubernetesCluster
   // Kept first, even when the setup stopped: a key's private half exists
   // only here.
 
+  // Files first: they need nothing of the cluster.
+  auto written = s.keys_dir.empty() ? base::expected<void>() : write_key_files(s.keys_dir, *keys);
   Outcome recorded = cluster.apply(ctx, recorded_objects(*keys, issuer, fleet->project_id, cluster));
+  if (!written) return Outcome::failure(written.error());
   if (recorded.failed()) return recorded;
-  if (!s.keys_dir.empty())
-    if (auto written = write_key_files(s.keys_dir, *keys); !written) return Outcome::failure(written.error());
   if (fleet->stopped) return Outcome::failure(*fleet->stopped);
 
   const bool changed = applied.changed() || installed.changed() || recorded.changed() || !fleet->created.empty();
@@ -415,7 +438,7 @@ base::expected<void> check_zitadel_on_kubernetes(const ZitadelSettings& s, Kuber
 }
 
 base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optional<ComponentRecord>& record,
-                                                              KubernetesCluster& cluster, RunContext& ctx) {
+                                                              KubernetesCluster& cluster, RunContext& ctx, bool need_project) {
   if (!record) return std::optional<ZitadelIssuer>();
   auto node = settings::Node::from_json(record->settings_json);
   ZitadelSettings s;
@@ -428,6 +451,7 @@ base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optiona
   if (!recorded) return base::fail(recorded.error());
   const std::string& project = *recorded;
   if (project.empty() && ctx.dry_run()) return std::optional<ZitadelIssuer>();
+  if (!need_project && project.empty()) return std::optional<ZitadelIssuer>(ZitadelIssuer{zitadel_issuer_url(s), "", fetch_url(cluster)});
   if (project.empty() || project.size() > 32 || project.find_first_not_of("0123456789") != std::string::npos)
     return base::fail(failed(base::exit_status::deploy_failed,
                              "the ConfigMap " + std::string(zitadel_config_map) + " names no Zitadel project",

@@ -460,7 +460,12 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	s := &server{domain: domain, issuer: issuer, pat: need("ZITADEL_ADMIN_PAT"), signing: key,
+	// Ids differ from one start to the next, as a new database's would.
+	offset, err := rand.Int(rand.Reader, big.NewInt(800000))
+	if err != nil {
+		log.Fatal(err)
+	}
+	s := &server{domain: domain, issuer: issuer, pat: need("ZITADEL_ADMIN_PAT"), signing: key, next: int(offset.Int64()),
 		projects: map[string]*project{}, users: map[string]*user{}}
 	fmt.Printf("zitadel stand-in for %s listening on 8080\n", issuer)
 	log.Fatal(http.ListenAndServe(":8080", s))

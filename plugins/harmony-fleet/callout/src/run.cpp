@@ -228,7 +228,10 @@ int run(int argc, char** argv) {
                                          : "not an http(s) URL",
                                    "give https://..., or the provider's Service: http://NAME.NAMESPACE.svc:PORT"));
     const std::string issuer_origin = origin_of(config.token.issuer);
-    if (issuer_origin.empty() || issuer_origin.find_first_of(" \t\r\n") != std::string::npos)
+    const auto host_at = issuer_origin.find("://");
+    const bool web = config.token.issuer.starts_with("https://") || config.token.issuer.starts_with("http://");
+    if (!web || host_at == std::string::npos || host_at + 3 >= issuer_origin.size() ||
+        issuer_origin.find_first_of(" \t\r\n@") != std::string::npos)
       return report(settings_error("--oidc-issuer '" + base::printable(config.token.issuer) + "' is not a URL",
                                    "--oidc-fetch-url fetches in the issuer's stead, and sends its host", "give https://HOST[:PORT]"));
     via = FetchVia{issuer_origin, origin_of(url), issuer_origin.substr(issuer_origin.find("://") + 3), plain};

@@ -108,8 +108,10 @@ struct ZitadelIssuer {
   std::string project_id;
   std::string fetch_url;  // Zitadel's Service, inside the cluster
 };
+// `need_project`: a missing project id is an error (else it is left empty).
 base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optional<ComponentRecord>& record,
-                                                              KubernetesCluster& cluster, RunContext& ctx);
+                                                              KubernetesCluster& cluster, RunContext& ctx,
+                                                              bool need_project = true);
 
 // Finds or makes each part, so that a second run changes nothing.
 // `held_key_user(device)`: the userId of the key harmony holds for that
