@@ -21,10 +21,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <future>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <harmony/base/exit_status.hpp>
 #include <harmony/base/files.hpp>
@@ -42,20 +40,6 @@ using nlohmann::json;
 namespace {
 
 std::string out_and_err(const base::ProcessResult& r) { return r.out + r.err; }
-
-// A loopback port nothing listens on now.
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t size = sizeof address;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 mode_t mode_of(const std::string& path) {
   struct stat st {};
@@ -78,7 +62,7 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   FleetStack s("zitadel");
   testing::TempDir repo_dir;
   LoopbackChartRepository repo({HARMONY_E2E_SOURCE "/e2e/fleet/zitadel/chart"}, repo_dir.path());
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = testing::Sandbox::free_port();
   const std::string issuer = "http://localhost:" + std::to_string(port);
   s.box.make_dir("keys");
   const std::string keys = s.box.path("keys/device-keys");
@@ -135,18 +119,31 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   const std::string args = callout["spec"]["template"]["spec"]["containers"][0]["args"].dump();
   CHECK_THAT(args, Catch::Contains(issuer) && Catch::Contains(project) && Catch::Contains("--oidc-fetch-url"));
 
-  // 2. Each device's token, with `harmony fleet token` through a port-forward
-  //    on the port the issuer names (a device would reach it through an ingress).
-  LoopbackServer forward({test_cluster().kubectl, "--kubeconfig", test_cluster().kubeconfig, "port-forward", "-n", s.ns,
-                          "deployment/fleet-zitadel", std::to_string(port) + ":8080", "--address", "127.0.0.1"},
-                         repo_dir / "port-forward.log", "Forwarding from 127.0.0.1:");
+  // 2. Each device's token, with `harmony fleet token` through
+  //    `harmony fleet port-forward --to zitadel`, on the port the issuer
+  //    names by default (a device would reach Zitadel through an ingress).
+  auto forwarding = std::async(std::launch::async, [&] {
+    return static_cast<const testing::Sandbox&>(s.box).run(
+        {"timeout", "--preserve-status", "-s", "INT", "20", "harmony", "fleet", "port-forward", "--to", "zitadel", "--topology",
+         "kubeconfig", "-n", s.ns},
+        {}, std::chrono::seconds(40));
+  });
   s.box.make_dir("tokens", 0700);
   for (const std::string id : {"edge-1", "edge-2"}) {
-    auto token = s.plain({"fleet", "token", "--key", keys + "/" + id + ".json", "--issuer", issuer, "--project", project, "--out",
-                          s.box.path("tokens/" + id + ".token")});
+    base::ProcessResult token;
+    CHECK(testing::eventually([&] {
+      token = s.plain({"fleet", "token", "--key", keys + "/" + id + ".json", "--issuer", issuer, "--project", project, "--out",
+                       s.box.path("tokens/" + id + ".token")});
+      return token.exit_code == 0;
+    }, std::chrono::seconds(15)));
     INFO(out_and_err(token));
     REQUIRE(token.exit_code == 0);
   }
+  auto forwarded = forwarding.get();
+  INFO(out_and_err(forwarded));
+  CHECK(forwarded.exit_code == 0);  // Ctrl-C ends it
+  CHECK_THAT(forwarded.out, Catch::Contains("forwarding http://127.0.0.1:" + std::to_string(port) + " -> pod " + s.ns + "/fleet-zitadel-") &&
+                                Catch::Contains("its issuer: " + issuer + ", project " + project));
 
   // 3. The agents log in with them, admitted by the callout with Zitadel's keys.
   auto agents = s.deploy({"nats.auth=callout", "agent.count=2", "agent.token_dir=" + s.box.path("tokens")}, {"agent"});

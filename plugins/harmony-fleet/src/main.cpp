@@ -27,6 +27,8 @@
 #include "images.hpp"
 
 #include <harmony/agent/tunnel.hpp>
+#include <harmony/errors.hpp>
+#include <harmony/fleet/zitadel.hpp>
 #include <harmony/base/interrupt.hpp>
 #include <harmony/base/secrets.hpp>
 #include <harmony/base/time.hpp>
@@ -149,20 +151,60 @@ int connect_info_on(const CommandContext& c) {
 
 // harmony fleet port-forward: NATS's client port on 127.0.0.1, through the
 // API server, until Ctrl-C.
+// Zitadel's HTTP port, on its external port by default: `harmony fleet
+// token --issuer` then names the issuer Zitadel's tokens carry (with
+// zitadel.external_domain localhost), since the assertion's audience must
+// be exactly that.
 template <class T>
-int port_forward_on(const CommandContext& c, std::uint16_t local_port) {
+int forward_zitadel(const CommandContext& c, T& topology, RunContext& ctx, kube::Client& api, std::uint16_t local_port,
+                    const std::function<void(const std::string&)>& on_error) {
+  auto record = topology.recorded(zitadel_component);
+  auto issuer = deployed_zitadel(record, topology.kubernetes(), ctx, false);
+  if (!issuer) throw issuer.error();
+  if (!*issuer)
+    throw harmony::error_with(base::exit_status::failure, "Zitadel is not deployed there", "no deploy of zitadel is recorded",
+                              "deploy it: harmony deploy fleet zitadel");
+  auto settings = settings::Node::from_json(record->settings_json);
+  ZitadelSettings z;
+  if (settings) (void)settings::load(*settings, zitadel_component, z);
+  auto pod = zitadel_pod(topology.kubernetes(), ctx);
+  if (!pod) throw pod.error();
+  const std::string ns = topology.kubernetes().namespace_name();
+  if (local_port == 0 && !z.external_secure) local_port = z.external_port.value;
+  auto tunnel = agent::Tunnel::open(api.config(), {ns, *pod, zitadel_http_port}, local_port, on_error);
+  if (!tunnel) throw tunnel.error();
+  const std::string url = "http://127.0.0.1:" + std::to_string((*tunnel)->local_port());
+  if (c.json) {
+    c.print(nlohmann::json{{"url", url}, {"pod", ns + "/" + *pod}, {"port", zitadel_http_port}, {"issuer", (*issuer)->issuer_url},
+                           {"project_id", (*issuer)->project_id}}
+                .dump() +
+            "\n");
+  } else {
+    c.print("forwarding " + url + " -> pod " + ns + "/" + *pod + ":" + std::to_string(zitadel_http_port) +
+            " through the API server; Ctrl-C stops\nZitadel answers for " + z.external_domain + " (its issuer: " +
+            (*issuer)->issuer_url + ", project " + (*issuer)->project_id + ")\n");
+  }
+  while (!base::interrupt_requested()) base::sleep_unless_interrupted(std::chrono::seconds(1));
+  return 0;
+}
+
+template <class T>
+int port_forward_on(const CommandContext& c, std::uint16_t local_port, const std::string& to) {
   // From the start: a Ctrl-C while the tunnel opens is a clean stop too,
   // not a death by SIGINT.
   base::InterruptScope interrupt;
   T topology(c.environment);
   RunContext ctx = nats_run(c);
-  auto nats = deployed_there(topology, c);
   auto api = topology.kubernetes().client(ctx);
   if (!api) throw api.error();
   const std::string ns = topology.kubernetes().namespace_name();
+  auto on_error = [](const std::string& why) { std::fprintf(stderr, "harmony fleet: warning: %s\n", why.c_str()); };
+  if (to == "zitadel") return forward_zitadel(c, topology, ctx, **api, local_port, on_error);
+  if (to != "nats")
+    throw base::usage_error("--to " + base::printable(to) + " is not nats or zitadel", "port-forward reaches NATS's client port or Zitadel's");
+  auto nats = deployed_there(topology, c);
   const std::string pod = std::string(nats_statefulset) + "-0";
-  auto tunnel = agent::Tunnel::open((*api)->config(), {ns, pod, nats.client_port.value}, local_port,
-                                    [](const std::string& why) { std::fprintf(stderr, "harmony fleet: warning: %s\n", why.c_str()); });
+  auto tunnel = agent::Tunnel::open((*api)->config(), {ns, pod, nats.client_port.value}, local_port, on_error);
   if (!tunnel) throw tunnel.error();
   const std::string url = std::string(nats.tls ? "tls" : "nats") + "://127.0.0.1:" + std::to_string((*tunnel)->local_port());
   if (c.json) {
@@ -358,9 +400,9 @@ int rollout(const CommandContext& c, const RolloutArgs& a) {
   });
 }
 
-int port_forward_any(const CommandContext& c, std::uint16_t local_port) {
-  if (c.topology == topologies::Kubeconfig::name) return port_forward_on<topologies::Kubeconfig>(c, local_port);
-  if (c.topology == topologies::K3d::name) return port_forward_on<topologies::K3d>(c, local_port);
+int port_forward_any(const CommandContext& c, std::uint16_t local_port, const std::string& to) {
+  if (c.topology == topologies::Kubeconfig::name) return port_forward_on<topologies::Kubeconfig>(c, local_port, to);
+  if (c.topology == topologies::K3d::name) return port_forward_on<topologies::K3d>(c, local_port, to);
   throw base::usage_error("port-forward works on Kubernetes topologies",
                           "on '" + (c.topology.empty() ? std::string("local") : c.topology) + "' NATS listens on this machine",
                           "harmony fleet port-forward --topology kubeconfig (or k3d)");
@@ -394,12 +436,14 @@ int main(int argc, char** argv) {
   plugin.command("connect-info", "where your own NATS clients connect, and the credentials file (never the secret)")
       .action(connect_info_any);
   static int forward_port = 0;
-  plugin.command("port-forward", "NATS's client port on 127.0.0.1 through the API server, for your own NATS clients")
-      .option("--port", forward_port, "the local port (default: a free one, printed)")
+  static std::string forward_to = "nats";
+  plugin.command("port-forward", "NATS's client port (or Zitadel's) on 127.0.0.1 through the API server, for your own clients")
+      .option("--port", forward_port, "the local port (default: a free one, printed; Zitadel: its external port)")
+      .option("--to", forward_to, "nats (default) or zitadel: Zitadel's HTTP port, for harmony fleet token")
       .action([](const harmony::CommandContext& c) {
         if (forward_port < 0 || forward_port > 65535)
           throw harmony::base::usage_error("--port " + std::to_string(forward_port) + " is not a port", "it is 0-65535");
-        return port_forward_any(c, static_cast<std::uint16_t>(forward_port));
+        return port_forward_any(c, static_cast<std::uint16_t>(forward_port), forward_to);
       });
   plugin.command("crds", "print the FleetDeployment and FleetDevice CustomResourceDefinitions (YAML, for kubectl apply)")
       .action([](const harmony::CommandContext& c) {

@@ -154,8 +154,12 @@ base::expected<std::string> admin_token(kube::Client& api, KubernetesCluster& cl
   return token;
 }
 
-// A Zitadel pod that is Ready (not the chart's jobs, which never are).
-base::expected<std::string> ready_pod(kube::Client& api, KubernetesCluster& cluster, RunContext& ctx) {
+}  // namespace
+
+base::expected<std::string> zitadel_pod(KubernetesCluster& cluster, RunContext& ctx) {
+  auto client = cluster.client(ctx);
+  if (!client) return base::fail(client.error());
+  kube::Client& api = **client;
   std::string pod;
   auto waited = checks::wait_until(ctx, "a Zitadel pod is Ready", [&]() -> base::expected<void> {
     kube::ListOptions by;
@@ -179,6 +183,8 @@ base::expected<std::string> ready_pod(kube::Client& api, KubernetesCluster& clus
   if (!waited) return base::fail(waited.error());
   return pod;
 }
+
+namespace {
 
 // Zitadel's HTTP API on a local port, for as long as it lives.
 struct ZitadelLink {
@@ -211,7 +217,7 @@ struct ZitadelLink {
 base::expected<ZitadelLink> link_to_zitadel(const ZitadelSettings& s, KubernetesCluster& cluster, RunContext& ctx) {
   auto client = cluster.client(ctx);
   if (!client) return base::fail(client.error());
-  auto pod = ready_pod(**client, cluster, ctx);
+  auto pod = zitadel_pod(cluster, ctx);
   if (!pod) return base::fail(pod.error());
   auto tunnel = agent::Tunnel::open((*client)->config(), {cluster.namespace_name(), *pod, zitadel_http_port});
   if (!tunnel) return base::fail(tunnel.error());

@@ -99,6 +99,10 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& settings, Kubernetes
 // Zitadel answers its discovery document, naming the issuer tokens carry.
 base::expected<void> check_zitadel_on_kubernetes(const ZitadelSettings& settings, KubernetesCluster& cluster, RunContext& ctx);
 
+// A Ready pod of Zitadel's server (not the chart's jobs), waited for within
+// ctx.deadline.
+base::expected<std::string> zitadel_pod(KubernetesCluster& cluster, RunContext& ctx);
+
 // What the callout learns from a deployed ZitadelScore (nothing: none is):
 // the issuer and Zitadel's Service from the deployment's record (its
 // settings), the project id from the ConfigMap, which must be Zitadel's kind
