@@ -124,9 +124,9 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   //    names by default (a device would reach Zitadel through an ingress).
   auto forwarding = std::async(std::launch::async, [&] {
     return static_cast<const testing::Sandbox&>(s.box).run(
-        {"timeout", "--preserve-status", "-s", "INT", "20", "harmony", "fleet", "port-forward", "--to", "zitadel", "--topology",
+        {"timeout", "--preserve-status", "-s", "INT", "10", "harmony", "fleet", "port-forward", "--to", "zitadel", "--topology",
          "kubeconfig", "-n", s.ns},
-        {}, std::chrono::seconds(40));
+        {}, std::chrono::seconds(30));
   });
   s.box.make_dir("tokens", 0700);
   for (const std::string id : {"edge-1", "edge-2"}) {
@@ -135,7 +135,7 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
       token = s.plain({"fleet", "token", "--key", keys + "/" + id + ".json", "--issuer", issuer, "--project", project, "--out",
                        s.box.path("tokens/" + id + ".token")});
       return token.exit_code == 0;
-    }, std::chrono::seconds(15)));
+    }, std::chrono::seconds(8)));
     INFO(out_and_err(token));
     REQUIRE(token.exit_code == 0);
   }
