@@ -56,6 +56,22 @@ std::vector<settings::Problem> NatsSettings::check() const {
   return problems;
 }
 
+HelmRelease detail::chart_release(std::string release, const std::string& chart, const std::string& repository,
+                                  const std::string& version, std::string values) {
+  const bool oci = chart.starts_with("oci://");
+  const bool local = !oci && chart.find('/') != std::string::npos;
+  return {.name = std::move(release),
+          .chart = chart,
+          .repository = local || oci ? std::string() : repository,
+          .version = local ? std::string() : version,
+          .values = std::move(values)};
+}
+
+std::optional<settings::Problem> detail::chart_source_problem(const std::string& chart, const std::string& repository) {
+  if (chart.empty() || chart.starts_with("oci://") || chart.find('/') != std::string::npos || !repository.empty()) return std::nullopt;
+  return settings::Problem{"chart_repository", "is needed for a chart named '" + base::printable(chart) + "' (or give oci://... or a path)"};
+}
+
 std::vector<settings::Problem> detail::device_id_problems(const char* key, const std::vector<std::string>& ids) {
   std::vector<settings::Problem> problems;
   std::set<std::string> seen;

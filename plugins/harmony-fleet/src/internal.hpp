@@ -2,6 +2,7 @@
 // What the fleet's sources share and do not publish.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <harmony/base/expected.hpp>
 
 #include <harmony/base/error.hpp>
+#include <harmony/capabilities.hpp>
 #include <harmony/context.hpp>
 #include <harmony/fleet/settings.hpp>
 #include <harmony/outcome.hpp>
@@ -29,6 +31,14 @@ inline base::Error failed(int status, std::string message, std::string reason = 
   e.status = status;
   return e;
 }
+
+// A chart as the settings name one: a path is a local chart (no repository,
+// its own version), oci://... a reference at `version`, anything else a
+// chart's name in `repository` at `version`.
+HelmRelease chart_release(std::string release, const std::string& chart, const std::string& repository,
+                          const std::string& version, std::string values);
+// A chart's name without a repository to find it in.
+std::optional<settings::Problem> chart_source_problem(const std::string& chart, const std::string& repository);
 
 // Each id a device id (RFC 1123 label), none twice: problems under `key`.
 std::vector<settings::Problem> device_id_problems(const char* key, const std::vector<std::string>& ids);

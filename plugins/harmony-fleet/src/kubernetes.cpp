@@ -614,15 +614,8 @@ Outcome deploy_nats_on_kubernetes(const NatsSettings& s, const std::vector<std::
                                      "topology '" + ctx.topology + "' installs no Helm charts", "use nats.deploy_with=manifests"));
     Outcome companions = cluster.apply(ctx, nats_chart_companions(s, *system_password, *tls));
     if (companions.failed()) return companions;
-    // A path is a local chart (no repository, its own version); oci:// is a reference.
-    const bool oci = s.chart.starts_with("oci://");
-    const bool local = !oci && s.chart.find('/') != std::string::npos;
-    HelmRelease release{.name = nats_statefulset,
-                        .chart = s.chart,
-                        .repository = local || oci ? std::string() : s.chart_repository,
-                        .version = local ? std::string() : s.chart_version,
-                        .values = nats_chart_values(s)};
-    applied = helm->install_chart(ctx, release);
+    applied = helm->install_chart(ctx, detail::chart_release(nats_statefulset, s.chart, s.chart_repository, s.chart_version,
+                                                             nats_chart_values(s)));
     if (!applied.failed() && companions.changed() && !applied.changed()) applied = companions;
   } else {
     applied = cluster.apply(ctx, nats_objects(s, *system_password, *tls, callout ? &*callout : nullptr));

@@ -158,15 +158,12 @@ int connect_info_on(const CommandContext& c) {
 template <class T>
 int forward_zitadel(const CommandContext& c, T& topology, RunContext& ctx, kube::Client& api, std::uint16_t local_port,
                     const std::function<void(const std::string&)>& on_error) {
-  auto record = topology.recorded(zitadel_component);
-  auto issuer = deployed_zitadel(record, topology.kubernetes(), ctx, false);
+  auto issuer = deployed_zitadel(topology.recorded(zitadel_component), topology.kubernetes(), ctx, false);
   if (!issuer) throw issuer.error();
   if (!*issuer)
     throw harmony::error_with(base::exit_status::failure, "Zitadel is not deployed there", "no deploy of zitadel is recorded",
                               "deploy it: harmony deploy fleet zitadel");
-  auto settings = settings::Node::from_json(record->settings_json);
-  ZitadelSettings z;
-  if (settings) (void)settings::load(*settings, zitadel_component, z);
+  const ZitadelSettings& z = (*issuer)->settings;
   auto pod = zitadel_pod(topology.kubernetes(), ctx);
   if (!pod) throw pod.error();
   const std::string ns = topology.kubernetes().namespace_name();

@@ -43,8 +43,7 @@ base::expected<std::string> chart_dir() {
 std::vector<settings::Problem> OperatorSettings::check() const {
   std::vector<settings::Problem> problems;
   if (image.empty()) problems.push_back({"image", "must name the operator's image"});
-  if (!chart.empty() && !chart.starts_with("oci://") && chart.find('/') == std::string::npos && chart_repository.empty())
-    problems.push_back({"chart_repository", "is needed for a chart named '" + chart + "' (or give oci://... or a path)"});
+  if (auto source = detail::chart_source_problem(chart, chart_repository)) problems.push_back(*source);
   if (!chart.empty() && !chart.starts_with("/") && !chart.starts_with(".") && chart_version.empty())
     problems.push_back({"chart_version", "a published chart is pinned: set its version"});
   if (!watch_namespace.empty() && watch_namespace != "*" && !contract::valid_device_name(watch_namespace))
@@ -115,19 +114,15 @@ Outcome deploy_operator_on_kubernetes(const OperatorSettings& s, const std::opti
   // Two fleets in one cluster must not both act on one FleetDeployment.
   inputs.watch_namespace = s.watch_namespace.empty() ? cluster.namespace_name() : s.watch_namespace == "*" ? "" : s.watch_namespace;
 
-  HelmRelease release{.name = std::string(operator_release), .values = operator_chart_values(s, inputs)};
-  if (s.chart.empty()) {
+  std::string chart = s.chart;
+  if (chart.empty()) {
     auto dir = chart_dir();
     if (!dir) return Outcome::failure(dir.error());
     if (auto written = write_operator_chart(*dir); !written) return Outcome::failure(written.error());
-    release.chart = *dir;
-  } else {
-    const bool oci = s.chart.starts_with("oci://");
-    const bool local = !oci && s.chart.find('/') != std::string::npos;
-    release.chart = s.chart;
-    release.repository = local || oci ? std::string() : s.chart_repository;
-    release.version = local ? std::string() : s.chart_version;
+    chart = *dir;
   }
+  const HelmRelease release = detail::chart_release(std::string(operator_release), chart, s.chart_repository, s.chart_version,
+                                                    operator_chart_values(s, inputs));
   Outcome installed = helm.install_chart(ctx, release);
   if (installed.failed() || ctx.dry_run()) return installed;
   Outcome out = crds_changed && !installed.changed() ? Outcome::success("CRDs updated") : installed;

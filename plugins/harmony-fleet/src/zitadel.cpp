@@ -28,8 +28,7 @@ json secret_env(const char* name, std::string_view secret, const char* key) {
 std::vector<settings::Problem> ZitadelSettings::check() const {
   std::vector<settings::Problem> problems = detail::device_id_problems("devices", devices);
   if (chart.empty()) problems.push_back({"chart", "must name Zitadel's chart"});
-  if (!chart.empty() && !chart.starts_with("oci://") && chart.find('/') == std::string::npos && chart_repository.empty())
-    problems.push_back({"chart_repository", "is needed for a chart named '" + base::printable(chart) + "' (or give oci://... or a path)"});
+  if (auto source = detail::chart_source_problem(chart, chart_repository)) problems.push_back(*source);
   if (!image.empty() && image.find(':', image.rfind('/') == std::string::npos ? 0 : image.rfind('/')) == std::string::npos)
     problems.push_back({"image", "'" + base::printable(image) + "' has no tag: give REPOSITORY:TAG"});
   // It becomes the Host of requests that carry the admin's token.

@@ -37,6 +37,7 @@ using namespace std::chrono_literals;
 using detail::failed;
 using nlohmann::json;
 
+const kube::Labels zitadel_labels{{"app.kubernetes.io/name", "zitadel"}, {"app.kubernetes.io/part-of", "harmony-fleet"}};
 const kube::Labels database_labels{{"app.kubernetes.io/name", std::string(zitadel_database_name)},
                                    {"app.kubernetes.io/part-of", "harmony-fleet"}};
 
@@ -271,10 +272,9 @@ base::expected<std::string> recorded_project(kube::Client& api, KubernetesCluste
 // and the issuer and project for the callout.
 std::vector<kube::Object> recorded_objects(const std::map<std::string, std::string>& keys, const std::string& issuer,
                                            const std::string& project_id, KubernetesCluster& cluster) {
-  const kube::Labels labels{{"app.kubernetes.io/name", "zitadel"}, {"app.kubernetes.io/part-of", "harmony-fleet"}};
-  kube::Secret key_secret{.metadata = {.name = std::string(zitadel_keys_secret), .labels = labels}};
+  kube::Secret key_secret{.metadata = {.name = std::string(zitadel_keys_secret), .labels = zitadel_labels}};
   for (const auto& [id, key] : keys) key_secret.data[id + ".json"] = key;
-  kube::ConfigMap issuer_map{.metadata = {.name = std::string(zitadel_config_map), .labels = labels},
+  kube::ConfigMap issuer_map{.metadata = {.name = std::string(zitadel_config_map), .labels = zitadel_labels},
                              .data = {{"issuer", issuer}, {"project_id", project_id}, {"fetch_url", fetch_url(cluster)}}};
   return {kube::to_object(key_secret), kube::to_object(issuer_map)};
 }
@@ -286,11 +286,10 @@ std::string zitadel_issuer_url(const ZitadelSettings& s) {
 }
 
 std::vector<kube::Object> zitadel_objects(const ZitadelSettings& s, const ZitadelSecrets& secrets) {
-  const kube::Labels labels{{"app.kubernetes.io/name", "zitadel"}, {"app.kubernetes.io/part-of", "harmony-fleet"}};
   std::vector<kube::Object> out{
-      kube::to_object(kube::Secret{.metadata = {.name = std::string(zitadel_master_key_secret), .labels = labels},
+      kube::to_object(kube::Secret{.metadata = {.name = std::string(zitadel_master_key_secret), .labels = zitadel_labels},
                                    .data = {{"masterkey", secrets.master_key}}}),
-      kube::to_object(kube::Secret{.metadata = {.name = std::string(zitadel_database_secret), .labels = labels},
+      kube::to_object(kube::Secret{.metadata = {.name = std::string(zitadel_database_secret), .labels = zitadel_labels},
                                    .data = {{"user", secrets.database_user_password}, {"admin", secrets.database_admin_password}}})};
   if (s.database != ZitadelDatabase::bundled) return out;
 
@@ -336,13 +335,9 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& s, KubernetesCluster
   Outcome applied = cluster.apply(ctx, zitadel_objects(s, *secrets));
   if (applied.failed()) return applied;
 
-  HelmRelease release{.name = std::string(zitadel_release), .values = zitadel_chart_values(s)};
-  const bool oci = s.chart.starts_with("oci://");
-  const bool local = !oci && s.chart.find('/') != std::string::npos;
-  release.chart = s.chart;
-  release.repository = local || oci ? std::string() : s.chart_repository;
-  release.version = local ? std::string() : s.chart_version.empty() ? std::string(zitadel_chart_version) : s.chart_version;
-  Outcome installed = helm.install_chart(ctx, release);
+  Outcome installed = helm.install_chart(
+      ctx, detail::chart_release(std::string(zitadel_release), s.chart, s.chart_repository,
+                                 s.chart_version.empty() ? std::string(zitadel_chart_version) : s.chart_version, zitadel_chart_values(s)));
   if (installed.failed()) return installed;
 
   const std::string issuer = zitadel_issuer_url(s);
@@ -398,10 +393,9 @@ Outcome deploy_zitadel_on_kubernetes(const ZitadelSettings& s, KubernetesCluster
   auto fleet = setup_zitadel_fleet(send, s.devices, held_key_user);
   if (!fleet) return Outcome::failure(fleet.error());
   for (auto& [id, key] : fleet->new_keys) (*keys)[id] = key;
-  // Kept first, even when the setup stopped: a key's private half exists
-  // only here.
-
-  // Files first: they need nothing of the cluster.
+  // Kept before anything else is reported, even when the setup stopped: a
+  // key's private half exists only here. Files first: they need nothing of
+  // the cluster.
   auto written = s.keys_dir.empty() ? base::expected<void>() : write_key_files(s.keys_dir, *keys);
   Outcome recorded = cluster.apply(ctx, recorded_objects(*keys, issuer, fleet->project_id, cluster));
   if (!written) return Outcome::failure(written.error());
@@ -457,14 +451,14 @@ base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optiona
   if (!recorded) return base::fail(recorded.error());
   const std::string& project = *recorded;
   if (project.empty() && ctx.dry_run()) return std::optional<ZitadelIssuer>();
-  if (!need_project && project.empty()) return std::optional<ZitadelIssuer>(ZitadelIssuer{zitadel_issuer_url(s), "", fetch_url(cluster)});
+  if (!need_project && project.empty()) return std::optional<ZitadelIssuer>(ZitadelIssuer{zitadel_issuer_url(s), "", fetch_url(cluster), s});
   if (project.empty() || project.size() > 32 || project.find_first_not_of("0123456789") != std::string::npos)
     return base::fail(failed(base::exit_status::deploy_failed,
                              "the ConfigMap " + std::string(zitadel_config_map) + " names no Zitadel project",
                              project.empty() ? "it is missing, or its project_id is empty"
                                              : "its project_id '" + base::printable(project.substr(0, 40)) + "' is not a Zitadel id",
                              "deploy Zitadel again, which writes it: harmony deploy fleet zitadel"));
-  return std::optional<ZitadelIssuer>(ZitadelIssuer{zitadel_issuer_url(s), project, fetch_url(cluster)});
+  return std::optional<ZitadelIssuer>(ZitadelIssuer{zitadel_issuer_url(s), project, fetch_url(cluster), s});
 }
 
 }  // namespace harmony::fleet

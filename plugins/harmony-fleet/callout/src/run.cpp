@@ -234,7 +234,7 @@ int run(int argc, char** argv) {
         issuer_origin.find_first_of(" \t\r\n@") != std::string::npos)
       return report(settings_error("--oidc-issuer '" + base::printable(config.token.issuer) + "' is not a URL",
                                    "--oidc-fetch-url fetches in the issuer's stead, and sends its host", "give https://HOST[:PORT]"));
-    via = FetchVia{issuer_origin, origin_of(url), issuer_origin.substr(issuer_origin.find("://") + 3), plain};
+    via = FetchVia{issuer_origin, origin_of(url), issuer_origin.substr(host_at + 3), plain};
   }
   Service service(std::move(config), https_fetch(ca_pem, std::move(via)));
   // Keys now, so the first login does not wait for them; a provider that is

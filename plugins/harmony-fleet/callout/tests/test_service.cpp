@@ -54,14 +54,12 @@ struct Fixture {
   std::string kid = idp.add_rsa_key();
   int fetches = 0;
   KeyPair account = KeyPair::generate(KeyKind::account);
-  Service service{ServiceConfig{.issuer = account,
-                                .xkey = std::nullopt,
-                                .token = {.issuer = "http://127.0.0.1:1", .audience = "fleet-nats"},
-                                .identity = {},
-                                .account = "FLEET",
-                                .user_lifetime = 3600s,
-                                .refetch_interval = 0s,
-                                .agent_passwords_dir = {}},
+  // config(), fetching whenever a key is unknown: the tests count fetches.
+  Service service{[this] {
+                    auto c = config();
+                    c.refetch_interval = 0s;
+                    return c;
+                  }(),
                   [this](const std::string& url) -> base::expected<std::string> {
                     ++fetches;
                     if (url == "http://127.0.0.1:1/.well-known/openid-configuration") return idp.discovery();

@@ -111,6 +111,7 @@ struct ZitadelIssuer {
   std::string issuer_url;
   std::string project_id;
   std::string fetch_url;  // Zitadel's Service, inside the cluster
+  ZitadelSettings settings;  // as deployed
 };
 // `need_project`: a missing project id is an error (else it is left empty).
 base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optional<ComponentRecord>& record,
