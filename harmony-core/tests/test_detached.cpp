@@ -187,3 +187,87 @@ TEST_CASE("Ctrl-C inside an interrupt scope is a request that waits can see") {
   ::sigaction(SIGINT, nullptr, &current);
   CHECK(current.sa_handler == before.sa_handler);  // restored
 }
+
+namespace {
+
+// A child inside an interrupt scope that says when it is ready and when it saw
+// the first signal, then lives `after_first` more and exits 0.
+struct ScopedChild {
+  pid_t pid = -1;
+  int from_child = -1;
+
+  explicit ScopedChild(std::chrono::milliseconds after_first) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      InterruptScope scope;
+      (void)!::write(fds[1], "r", 1);
+      while (sleep_unless_interrupted(10s)) {
+      }
+      (void)!::write(fds[1], "s", 1);
+      std::this_thread::sleep_for(after_first);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    from_child = fds[0];
+  }
+  ~ScopedChild() {
+    if (from_child >= 0) ::close(from_child);
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  bool said(char expected) {
+    char c = 0;
+    return ::read(from_child, &c, 1) == 1 && c == expected;
+  }
+  int wait_status() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("one request delivered twice (as timeout(1) does) is a clean stop, a second one is the end") {
+  SECTION("the same sender again at once: one request") {
+    ScopedChild child(500ms);
+    REQUIRE(child.said('r'));
+    ::kill(child.pid, SIGINT);
+    REQUIRE(child.said('s'));
+    ::kill(child.pid, SIGINT);  // after the first was handled, so never merged with it
+    const int status = child.wait_status();
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  SECTION("the same sender a while later: the user means it") {
+    ScopedChild child(5s);
+    REQUIRE(child.said('r'));
+    ::kill(child.pid, SIGTERM);
+    REQUIRE(child.said('s'));
+    std::this_thread::sleep_for(1200ms);
+    ::kill(child.pid, SIGTERM);
+    const int status = child.wait_status();
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGTERM);
+  }
+  SECTION("another sender at once: the second request") {
+    ScopedChild child(5s);
+    REQUIRE(child.said('r'));
+    ::kill(child.pid, SIGINT);
+    REQUIRE(child.said('s'));
+    const pid_t other = ::fork();
+    REQUIRE(other >= 0);
+    if (other == 0) ::_exit(::kill(child.pid, SIGINT) == 0 ? 0 : 1);
+    ::waitpid(other, nullptr, 0);
+    const int status = child.wait_status();
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGINT);
+  }
+}

@@ -2,7 +2,9 @@
 // Ctrl-C as a request, not a death: while an InterruptScope lives, SIGINT and
 // SIGTERM set a flag that long operations poll, so they can stop waiting and
 // leave things consistent. A second signal of the same kind ends the process
-// the usual way, for users who really mean it.
+// the usual way, for users who really mean it; the same process sending it
+// again within a second is one request delivered twice (timeout(1) does
+// that), so it is not taken as the second.
 
 #include <chrono>
 
