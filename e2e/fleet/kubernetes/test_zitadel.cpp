@@ -22,6 +22,7 @@
 
 #include <filesystem>
 #include <future>
+#include <map>
 #include <sys/stat.h>
 
 #include <harmony/base/exit_status.hpp>
@@ -215,7 +216,8 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   CHECK_THAT(anew.out + anew.err, !Catch::Contains(decoded(s.get("secret/harmony-fleet-admin-pat"), "pat")));
 }
 
-TEST_CASE("ZitadelScore refuses bad settings before anything changes, and a plan of its first deploy says what it would make") {
+TEST_CASE("ZitadelScore refuses bad settings before anything changes, and a plan of a first deploy says what it would make, "
+          "each component reading what those before it would deploy") {
   FleetStack s("zitadel-bad");
   auto bad = s.deploy({"zitadel.devices={edge-1,Edge_2}", "zitadel.image=zitadel-without-tag"}, {"zitadel"});
   CHECK(bad.exit_code == base::exit_status::invalid_settings);
@@ -236,4 +238,32 @@ TEST_CASE("ZitadelScore refuses bad settings before anything changes, and a plan
                                           "a machine user and key for edge-1"));
   CHECK(kubectl({"get", "-n", s.ns, "statefulset/fleet-zitadel-db"}).exit_code != 0);
   CHECK(helm_cli({"list", "-n", s.ns, "-q"}).out.empty());
+
+  // The whole server group, never deployed here: the callout and the
+  // operator are planned against the NATS and the Zitadel planned before
+  // them, as the deploy would run them.
+  auto server = s.harmony({"plan", "fleet", "server", "-o", "json", "--set", "nats.auth=callout", "--set",
+                           "zitadel.chart_repository=" + repo.url, "--set", "zitadel.devices={edge-1}", "--set",
+                           "zitadel.image=" + zitadel_standin_image()});
+  INFO(out_and_err(server));
+  REQUIRE(server.exit_code == 0);
+  const json doc = json::parse(server.out);
+  std::map<std::string, json> by_name;
+  for (const auto& c : doc["components"]) by_name[c["name"].get<std::string>()] = c;
+  for (const char* name : {"nats", "zitadel", "callout", "operator"}) {
+    INFO(name);
+    REQUIRE(by_name.count(name) == 1);
+    CHECK(by_name[name]["action"] == "create");
+    CHECK_FALSE(by_name[name]["objects"].empty());
+  }
+  CHECK_THAT(by_name["callout"]["objects"].dump(), Catch::Contains("Deployment " + s.ns + "/fleet-callout"));
+  CHECK(kubectl({"get", "-n", s.ns, "statefulset/nats"}).exit_code != 0);
+
+  // As a deploy would: the callout without NATS, or with no issuer to trust.
+  auto alone = s.harmony({"plan", "fleet", "callout", "--set", "nats.auth=callout"});
+  CHECK(alone.exit_code == base::exit_status::deploy_failed);
+  CHECK_THAT(alone.err, Catch::Contains("the fleet's NATS is not deployed"));
+  auto no_issuer = s.harmony({"plan", "fleet", "nats", "callout", "--set", "nats.auth=callout"});
+  CHECK(no_issuer.exit_code == base::exit_status::invalid_settings);
+  CHECK_THAT(no_issuer.err, Catch::Contains("callout.issuer_url is not set"));
 }

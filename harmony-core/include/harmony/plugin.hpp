@@ -81,6 +81,7 @@ class TopologyHandle {
   [[nodiscard]] virtual bool dry_runs() const = 0;
   virtual base::expected<void> plan_ready(RunContext& ctx) = 0;
   virtual base::expected<void> plan_prune(RunContext& ctx) = 0;
+  virtual void plan_record(const ComponentRecord& record) = 0;
   virtual void expose_node_ports(const std::vector<std::uint16_t>& ports) = 0;
 };
 
@@ -115,6 +116,9 @@ class TopologyHolder final : public TopologyHandle {
   base::expected<void> plan_prune(RunContext& ctx) override {
     if constexpr (PlansByDryRun<T>) return topology.plan_prune(ctx);
     return {};
+  }
+  void plan_record(const ComponentRecord& r) override {
+    if constexpr (PlansByDryRun<T>) topology.plan_record(r);
   }
   void expose_node_ports(const std::vector<std::uint16_t>& ports) override {
     if constexpr (ExposesNodePorts<T>) topology.expose_node_ports(ports);

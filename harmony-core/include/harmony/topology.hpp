@@ -112,11 +112,16 @@ concept StreamsLogs = requires(T& t, RunContext& ctx, const LogOptions& options,
 };
 
 // A topology that can say what a deploy would change without changing it
-// (RunContext::plan): `plan` runs the Scores against it in a dry run.
+// (RunContext::plan): `plan` runs the Scores against it in a dry run. After
+// each component's dry run, plan_record keeps (in memory only) the record
+// its deploy would write, and recorded() answers with it from then on: a
+// component planned later reads what the earlier ones would have deployed,
+// as it would in the deploy.
 template <class T>
-concept PlansByDryRun = requires(T& t, RunContext& ctx) {
+concept PlansByDryRun = requires(T& t, RunContext& ctx, const ComponentRecord& record) {
   { t.plan_ready(ctx) } -> std::same_as<base::expected<void>>;
   { t.plan_prune(ctx) } -> std::same_as<base::expected<void>>;
+  { t.plan_record(record) } -> std::same_as<void>;
 };
 
 // A topology that makes the nodes' ports reachable from where harmony runs

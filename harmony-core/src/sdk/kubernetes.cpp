@@ -249,6 +249,8 @@ struct KubernetesTopology::State {
   void renew_lease();
   void stop_renewing();
   bool no_cluster = false;   // plan before k3d made the cluster
+  // What the components planned so far would record, for those after them.
+  std::map<std::string, ComponentRecord, std::less<>> planned;
   std::string lease_namespace;
 
   [[nodiscard]] std::string plugin() const { return env.plugin; }
@@ -439,6 +441,7 @@ expected<void> KubernetesTopology::record(RunContext& ctx, const ComponentRecord
 
 std::optional<ComponentRecord> KubernetesTopology::recorded(std::string_view component) const {
   State& s = *state_;
+  if (auto it = s.planned.find(component); it != s.planned.end()) return it->second;
   if (!reachable_without_creating()) return std::nullopt;
   RunContext ctx;
   if (!s.client) {
@@ -620,8 +623,11 @@ expected<Outcome> KubernetesTopology::ensure_ready(RunContext& ctx) {
   return Outcome::no_change("connected to " + (*c)->config().describe() + ", namespace " + s.namespace_);
 }
 
+void KubernetesTopology::plan_record(const ComponentRecord& record) { state_->planned[record.component] = record; }
+
 expected<void> KubernetesTopology::plan_ready(RunContext& ctx) {
   State& s = *state_;
+  s.planned.clear();
   // No cluster yet (k3d would create it): everything is to be created.
   if (!reachable_without_creating()) {
     s.no_cluster = true;

@@ -780,6 +780,7 @@ int Runtime::State::plan() {
       if (o.failed()) throw o.error.value_or(error_with(exit_status::deploy_failed, o.message));
       if (auto pruned = handle->plan_prune(ctx); !pruned) throw pruned.error();
       ctx.plan = nullptr;
+      handle->plan_record({c.name, settings::to_node(after, c.name).to_json(), "(planned)"});
       json objects = json::array();
       for (const auto& p : planned) {
         json fields = json::array();

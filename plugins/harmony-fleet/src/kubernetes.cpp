@@ -660,10 +660,6 @@ Outcome deploy_callout_on_kubernetes(const CalloutSettings& given, const std::op
       s.issuer_url = (*zitadel)->issuer_url;
       if (s.audience.empty()) s.audience = (*zitadel)->project_id;
       if (s.issuer_fetch_url.empty()) s.issuer_fetch_url = (*zitadel)->fetch_url;
-    } else if (ctx.dry_run()) {
-      // A plan of `server`: Zitadel, planned before, is not there yet.
-      s.issuer_url = "(the issuer of the Zitadel deployed before it)";
-      if (s.audience.empty()) s.audience = "(its project)";
     }
     if (*zitadel)
       if (auto problems = s.check(); !problems.empty())

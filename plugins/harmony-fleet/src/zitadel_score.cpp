@@ -450,7 +450,11 @@ base::expected<std::optional<ZitadelIssuer>> deployed_zitadel(const std::optiona
   auto recorded = recorded_project(**client, cluster);
   if (!recorded) return base::fail(recorded.error());
   const std::string& project = *recorded;
-  if (project.empty() && ctx.dry_run()) return std::optional<ZitadelIssuer>();
+  // A plan: Zitadel is planned before, or its setup has not run yet; the
+  // issuer is known from its settings, the project only once the setup made it.
+  if (project.empty() && ctx.dry_run())
+    return std::optional<ZitadelIssuer>(
+        ZitadelIssuer{zitadel_issuer_url(s), need_project ? "(the project of Zitadel's setup)" : "", fetch_url(cluster), s});
   if (!need_project && project.empty()) return std::optional<ZitadelIssuer>(ZitadelIssuer{zitadel_issuer_url(s), "", fetch_url(cluster), s});
   if (project.empty() || project.size() > 32 || project.find_first_not_of("0123456789") != std::string::npos)
     return base::fail(failed(base::exit_status::deploy_failed,

@@ -68,6 +68,7 @@ class KubernetesTopology : public KubernetesCluster, public HelmReleaser {
   // PlansByDryRun
   base::expected<void> plan_ready(RunContext& ctx);
   base::expected<void> plan_prune(RunContext& ctx);
+  void plan_record(const ComponentRecord& record);
 
   // KubernetesCluster
   base::expected<kube::Client*> client(RunContext& ctx) override;
