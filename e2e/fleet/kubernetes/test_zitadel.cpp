@@ -166,11 +166,15 @@ TEST_CASE("deploy fleet server without an issuer: Zitadel from its pinned chart 
   CHECK(std::filesystem::exists(keys + "/edge-3.json"));
   CHECK(s.get("configmap/fleet-zitadel")["data"]["project_id"] == project);
 
-  // 5. Once more, unchanged: nothing is made.
+  // 5. Once more, unchanged: nothing is made. The setup job's Secret is gone
+  //    first, as the real chart leaves things when the instance already
+  //    exists: the admin's token is the copy kept among the credentials.
+  REQUIRE(kubectl({"delete", "-n", s.ns, "secret/harmony-fleet-admin-pat"}).exit_code == 0);
   auto same = s.deploy(more, {"zitadel"});
   INFO(out_and_err(same));
   CHECK(same.exit_code == 0);
   CHECK_THAT(same.out, Catch::Contains("no change"));
+  CHECK(kubectl({"get", "-n", s.ns, "secret/harmony-fleet-admin-pat"}).exit_code != 0);  // so the kept copy served
 
   // A master key other than the one Zitadel was made with is refused before anything changes.
   auto other_key = more;
